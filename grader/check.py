@@ -1,0 +1,131 @@
+"""Run the grading suites on one submission folder and build its report.
+
+`run_suites` is what `bootcamp check`, `bootcamp validate` and the batch grader call. The suites
+run in this (trusted) process under pytest; the student's code runs only in sandbox workers.
+`inspect_submission` turns bad input into one clear `BadInput` line before anything runs.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from grader import paths
+from grader.plugin import Outcomes, TestOutcome
+from grader.release import practices as known_practices
+from grader.scoring import Report, build_report
+
+
+class BadInput(Exception):
+    """A user error: an unknown practice, a missing file, a syntax error. One line, exit 2."""
+
+
+def resolve_practices(requested: tuple[str, ...] | list[str]) -> list[str]:
+    """The practices to grade, in course order; all that have a suite when none are named."""
+    available = [p for p in known_practices() if (paths.SUITES_DIR / p).is_dir()]
+    if not requested:
+        return available
+    unknown = [p for p in requested if p not in available]
+    if unknown:
+        raise BadInput(f"unknown practice {unknown[0]!r}; choose from: {', '.join(available)}")
+    return [p for p in available if p in requested]
+
+
+def inspect_submission(directory: Path, practices: list[str], *, require_all: bool = True) -> list[str]:
+    """Check the folder holds the practice files and that they parse; return the practices found.
+
+    The files are parsed, never executed. A syntax error names the student's file and line.
+    """
+    if not directory.exists():
+        raise BadInput(f"{directory}: no such folder")
+    if not directory.is_dir():
+        raise BadInput(f"{directory}: not a folder (a submission is a folder of practice files such as basics.py)")
+    found = [p for p in practices if (directory / f"{p}.py").is_file()]
+    missing = [p for p in practices if p not in found]
+    if missing and (require_all or not found):
+        raise BadInput(f"{directory}: no {missing[0]}.py here; is this a submission folder?")
+    for practice in found:
+        path = directory / f"{practice}.py"
+        try:
+            ast.parse(path.read_bytes(), filename=str(path))
+        except SyntaxError as error:
+            raise BadInput(f"{_shown(path)}, line {error.lineno}: syntax error: {error.msg}") from None
+        except ValueError as error:  # null bytes
+            raise BadInput(f"{_shown(path)}: not a Python source file ({error})") from None
+    return found
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def collect(practices: list[str]) -> list[TestOutcome]:
+    """Every graded test of `practices`, without running anything (for `bootcamp list`)."""
+    outcomes = Outcomes()
+    args = [str(paths.SUITES_DIR / p) for p in practices] + [
+        "--collect-only", "-p", "no:cacheprovider", "--import-mode=importlib", "-q", "-o", "addopts=",
+        "--rootdir", str(paths.SUITES_DIR)]
+    with contextlib.redirect_stdout(io.StringIO()):
+        pytest.main(args, plugins=[outcomes])
+    return list(outcomes.tests.values())
+
+
+def run_suites(directory: str | Path, practices: list[str], *, public_only: bool = False,
+               device: str = "auto", call_timeout: float | None = None, select: str | None = None,
+               on_test: Callable[[TestOutcome], None] | None = None) -> Report:
+    """Grade `directory` with the suites of `practices`; return the report.
+
+    `select` is a pytest `-k` expression (for running a subset). `on_test` is called after each
+    test with its outcome (for progress bars).
+    """
+    directory = Path(directory).resolve()
+    outcomes = _Progress(on_test) if on_test else Outcomes()
+    args = [str(paths.SUITES_DIR / p) for p in practices] + [
+        "--submission", str(directory), "--device", device, "-p", "no:cacheprovider",
+        "--import-mode=importlib", "-q", "--no-header", "-o", "addopts=", "--rootdir", str(paths.SUITES_DIR),
+        "-W", "ignore::pytest.PytestAssertRewriteWarning",
+    ]
+    if public_only:
+        args.append("--public-only")
+    if call_timeout:
+        args += ["--call-timeout", str(call_timeout)]
+    if select:
+        args += ["-k", select]
+    started = time.perf_counter()
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log):
+        code = pytest.main(args, plugins=[outcomes])
+    errors = list(outcomes.collection_errors)
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
+        last_line = (log.getvalue().strip().splitlines() or [""])[-1]
+        errors.append(f"the grading suites could not run (pytest exit {int(code)}) {last_line}".strip())
+    return build_report(str(directory), practices, list(outcomes.tests.values()), isolation=outcomes.isolation,
+                        public_only=public_only, device=_device_name(device),
+                        seconds=time.perf_counter() - started, errors=errors)
+
+
+def _device_name(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class _Progress(Outcomes):
+    def __init__(self, on_test: Callable[[TestOutcome], None]):
+        super().__init__()
+        self._on_test = on_test
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        if nodeid in self.tests:
+            self._on_test(self.tests[nodeid])

@@ -1,0 +1,127 @@
+"""The `bootcamp` command: a thin layer over plain functions, one per command.
+
+User errors (an unknown practice, a missing file, a syntax error) are one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from grader import __version__, paths
+from grader.check import BadInput, collect, inspect_submission, resolve_practices, run_suites
+from grader.release import ReleaseError, release, stale
+from grader.report import show
+from grader.scoring import build_report
+from grader.validate import validate
+
+DEVICE = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+                      help="Where training and convergence checks run.")
+
+
+def _bad_input(error: Exception) -> click.ClickException:
+    exception = click.ClickException(str(error))
+    exception.exit_code = 2
+    return exception
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bootcamp")
+def cli() -> None:
+    """Deep Learning Bootcamp with PyTorch: practices, self-checks and grading."""
+
+
+@cli.command("list")
+@click.argument("practices", nargs=-1)
+def list_command(practices: tuple[str, ...]) -> None:
+    """Practices, their tasks, points, and public/hidden test counts."""
+    try:
+        chosen = resolve_practices(practices)
+    except BadInput as error:
+        raise _bad_input(error) from None
+    report = build_report("", chosen, collect(chosen))
+    console = Console()
+    for practice in report.practices:
+        table = Table(title=f"{practice.name} ({paths.ASSIGNMENTS_DIR.name}/{practice.name}.py)",
+                      title_justify="left")
+        for column in ("task", "what", "points", "public", "hidden"):
+            table.add_column(column, justify="right" if column in ("points", "public", "hidden") else "left")
+        for task in practice.tasks:
+            public = sum(t.visibility == "public" for t in task.tests)
+            table.add_row(task.id, task.title, f"{task.max_points:g}", str(public), str(len(task.tests) - public))
+        console.print(table)
+
+
+@cli.command()
+@click.argument("practices", nargs=-1)
+@click.option("--path", "directory", type=click.Path(path_type=Path), default=paths.ASSIGNMENTS_DIR,
+              show_default="assignments/", help="Folder with your practice files.")
+@click.option("--public-only", is_flag=True, help="Run only the public tests.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report as JSON to this file.")
+@DEVICE
+@click.option("-k", "select", help="Only tests matching this pytest -k expression.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every failing test and what your code printed.")
+def check(practices: tuple[str, ...], directory: Path, public_only: bool, json_path: Path | None, device: str,
+          select: str | None, verbose: bool) -> None:
+    """Self-grade your practice files (all practices when none are named).
+
+    Exit code 0 when every task passes, 1 otherwise, 2 for bad input.
+    """
+    try:
+        chosen = resolve_practices(practices)
+        inspect_submission(directory, chosen)
+    except BadInput as error:
+        raise _bad_input(error) from None
+    console = Console()
+    with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        bar = progress.add_task("", total=None)
+        report = run_suites(directory, chosen, public_only=public_only, device=device, select=select,
+                            on_test=lambda test: progress.update(bar, advance=1, description=test.task))
+    show(report, console, verbose=verbose)
+    if json_path:
+        report.save(json_path)
+    sys.exit(0 if report.all_passed else 1)
+
+
+@cli.command("validate")
+@DEVICE
+def validate_command(device: str) -> None:
+    """CI's check: solutions/ scores 100%, and assignments/ scores 0 with every task not implemented."""
+    console = Console()
+    problems = validate(device=device, say=console.print)
+    for problem in problems:
+        console.print(f"[red]✗[/red] {problem}")
+    if problems:
+        sys.exit(1)
+    console.print("[green]✓[/green] solutions score 100%; skeletons score 0 with every task not implemented")
+
+
+@cli.command("release")
+@click.option("--check", "check_only", is_flag=True, help="Only check: exit 1 if assignments/ is stale.")
+def release_command(check_only: bool) -> None:
+    """Generate assignments/ (the student skeletons) from solutions/."""
+    try:
+        if check_only:
+            outdated = stale()
+            if outdated:
+                click.echo(f"assignments/ is stale: {', '.join(outdated)} differ from solutions/; "
+                           "run `bootcamp release`", err=True)
+                sys.exit(1)
+            click.echo("assignments/ is up to date with solutions/")
+            return
+        written = release()
+    except ReleaseError as error:
+        raise _bad_input(error) from None
+    click.echo(f"wrote {', '.join('assignments/' + name for name in written)}" if written
+               else "assignments/ is already up to date")
+
+
+def main() -> None:
+    cli()

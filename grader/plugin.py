@@ -1,0 +1,190 @@
+"""The pytest plugin that turns the grading suites into a grader.
+
+It adds the options (`--submission`, `--public-only`, `--device`, `--call-timeout`), the `task`
+marker, the fixtures the suites use (`student`, `student_session`, `submission`, `device`), a
+derandomized hypothesis profile (so a score never flickers), and `Outcomes`, which records
+each test's status and a message for the student.
+
+`grader/suites/conftest.py` loads it, so `pytest grader/suites --submission solutions` works as
+well as `bootcamp check`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from grader import paths
+from grader.sandbox import Limits, SandboxError, Submission
+from grader.testing import GradingFailure
+
+settings.register_profile(
+    "bootcamp", derandomize=True, deadline=None, database=None, print_blob=False, max_examples=25,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                           HealthCheck.data_too_large],
+)
+settings.load_profile("bootcamp")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("bootcamp")
+    group.addoption("--submission", default=str(paths.ASSIGNMENTS_DIR),
+                    help="folder with the student's practice files (default: assignments/)")
+    group.addoption("--public-only", action="store_true", help="run only the public tests")
+    group.addoption("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                    help="where training and convergence checks run")
+    group.addoption("--call-timeout", type=float, default=None, help="seconds for one call into student code")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "task(id, points, category, visibility, timeout): the graded task a test belongs to")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--public-only"):
+        return
+    hidden = [item for item in items if task_of(item).get("visibility") == "hidden"]
+    if hidden:
+        config.hook.pytest_deselected(items=hidden)
+        items[:] = [item for item in items if item not in hidden]
+
+
+def task_of(item: pytest.Item) -> dict[str, Any]:
+    """The task marker's fields for a test: id, points, category, visibility, timeout."""
+    marker = item.get_closest_marker("task")
+    if marker is None:
+        return {}
+    return {"id": marker.args[0], **marker.kwargs}
+
+
+@pytest.fixture(scope="session")
+def submission(request: pytest.FixtureRequest):
+    timeout = request.config.getoption("--call-timeout")
+    limits = Limits(call_timeout=timeout) if timeout else Limits()
+    with Submission(request.config.getoption("--submission"), limits) as graded:
+        request.config.stash[_SUBMISSION] = graded
+        yield graded
+
+
+@pytest.fixture
+def student_session(request: pytest.FixtureRequest, submission: Submission):
+    """A fresh worker with the student's module for this test's practice."""
+    info = task_of(request.node)
+    practice = info["id"].split(".")[0]
+    if not submission.has_practice(practice):
+        pytest.fail(f"no {practice}.py in {submission.directory}", pytrace=False)
+    with submission.session(practice, timeout=info.get("timeout")) as session:
+        yield session
+
+
+@pytest.fixture
+def student(student_session):
+    """The student's module (a `Remote`): calls run in the worker and return plain data."""
+    return student_session.module
+
+
+@pytest.fixture(scope="session")
+def device(request: pytest.FixtureRequest) -> str:
+    import torch
+
+    choice = request.config.getoption("--device")
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise pytest.UsageError("--device cuda: no CUDA device is available")
+    return choice
+
+
+_SUBMISSION = pytest.StashKey[Submission]()
+
+
+@dataclass
+class TestOutcome:
+    """One test's result, as the report shows it."""
+
+    nodeid: str
+    name: str
+    task: str
+    points: float
+    category: str
+    visibility: str
+    status: str = "passed"  # passed, failed, not implemented, error, timeout
+    message: str = ""
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def earned(self) -> float:
+        return self.points if self.status == "passed" else 0.0
+
+
+@dataclass
+class Outcomes:
+    """A pytest plugin object that records every graded test's outcome."""
+
+    tests: dict[str, TestOutcome] = field(default_factory=dict)
+    isolation: list[str] = field(default_factory=list)
+    collection_errors: list[str] = field(default_factory=list)
+    _started: dict[str, float] = field(default_factory=dict)
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            info = task_of(item)
+            if not info:
+                continue
+            self.tests[item.nodeid] = TestOutcome(
+                nodeid=item.nodeid, name=item.name, task=info["id"], points=float(info.get("points", 1)),
+                category=info.get("category", "values"), visibility=info.get("visibility", "public"))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: {report.longreprtext.strip().splitlines()[-1]}")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        report = yield
+        outcome = self.tests.get(item.nodeid)
+        if outcome is not None:
+            self._record(outcome, item, call, report)
+        return report
+
+    def _record(self, outcome: TestOutcome, item: pytest.Item, call: pytest.CallInfo,
+                report: pytest.TestReport) -> None:
+        if call.when == "setup":
+            self._started[item.nodeid] = time.perf_counter()
+        if report.skipped and outcome.status == "passed":
+            outcome.status, outcome.message = "skipped", str(getattr(call.excinfo, "value", ""))
+        elif report.failed and outcome.status == "passed":
+            outcome.status, outcome.message = classify(call.excinfo.value)
+        if call.when == "teardown":
+            outcome.seconds = time.perf_counter() - self._started.pop(item.nodeid, time.perf_counter())
+            session = getattr(item, "funcargs", {}).get("student_session")
+            if session is not None:
+                outcome.output = session.output
+            graded = item.config.stash.get(_SUBMISSION, None)
+            if graded is not None and not self.isolation:
+                self.isolation = graded.isolation
+
+
+def classify(error: BaseException) -> tuple[str, str]:
+    """A test's status and the student's message, from the exception that ended it."""
+    notes = "\n".join(getattr(error, "__notes__", []) or [])
+    if isinstance(error, BaseExceptionGroup) and error.exceptions:
+        return classify(error.exceptions[0])
+    if isinstance(error, SandboxError):
+        return error.status, error.student_message()
+    if isinstance(error, (GradingFailure, pytest.fail.Exception)):
+        message = str(error)
+    elif isinstance(error, AssertionError):
+        message = str(error).split("\nassert ")[0] or "a check failed"
+    else:
+        message = (f"the grader could not use what your code returned "
+                   f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})")
+    example = [line for line in notes.splitlines() if line.startswith("Falsifying example")]
+    return "failed", message + (f"\n{notes}" if example else "")

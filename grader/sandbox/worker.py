@@ -1,0 +1,166 @@
+"""The untrusted side: one forked process that imports a student's module and answers requests.
+
+It runs inside the isolation the zygote set up (see `limits.isolate`). It never decides a score:
+it only does what the grader asks and sends back plain data (see `wire`).
+
+Requests (dicts) and what they do:
+
+    {"op": "import"}                                   import the module, reply with its handle
+    {"op": "getattr", "h": id, "name": str}            getattr(obj, name)
+    {"op": "setattr", "h": id, "name": str, "value": v}
+    {"op": "call", "h": id, "args": [...], "kwargs": {...}}
+    {"op": "trusted", "name": str, "args": [...], "kwargs": {...}}
+                                                       a grader-written operation from `ops`,
+                                                       applied to student objects
+    {"op": "release", "h": id}                         forget a handle
+
+Replies are {"ok": value}, {"error": {...}} or, during a trusted operation, any number of
+{"progress": data} before the reply. Values that are not plain data come back as handles.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import sys
+import traceback
+from typing import Any
+
+from grader.sandbox import wire
+
+
+class HandleTable:
+    """Objects that stay in the worker, by id; the same object always gets the same handle."""
+
+    def __init__(self) -> None:
+        self._objects: dict[int, Any] = {}
+        self._by_identity: dict[int, int] = {}
+        self._last = 0
+
+    def keep(self, obj: Any) -> dict:
+        handle = self._by_identity.get(id(obj))
+        if handle is None or self._objects.get(handle) is not obj:
+            self._last += 1
+            handle = self._last
+            self._objects[handle] = obj
+            self._by_identity[id(obj)] = handle
+        return {wire.HANDLE_KEY: handle, "type": type(obj).__name__, "callable": callable(obj)}
+
+    def get(self, handle: int) -> Any:
+        try:
+            return self._objects[handle]
+        except KeyError:
+            raise LookupError(f"no object with handle {handle} in the worker") from None
+
+    def release(self, handle: int) -> None:
+        obj = self._objects.pop(handle, None)
+        self._by_identity.pop(id(obj), None)
+
+    def resolve(self, value: Any) -> Any:
+        """Replace handle dicts inside request arguments by the objects they name."""
+        if wire.is_handle(value):
+            return self.get(value[wire.HANDLE_KEY])
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.resolve(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        return value
+
+
+class Worker:
+    def __init__(self, conn: socket.socket, module_path: str, module_name: str, shown_path: str):
+        self.conn = conn
+        self.module_path = module_path
+        self.module_name = module_name
+        self.shown_path = shown_path
+        self.table = HandleTable()
+
+    def serve(self) -> None:
+        while True:
+            try:
+                request = wire.recv(self.conn)
+            except EOFError:
+                return
+            if request.get("op") == "bye":
+                return
+            wire.send(self.conn, self.answer(request))
+
+    def answer(self, request: dict) -> dict:
+        try:
+            value = self.perform(request)
+            return {"ok": wire.to_data(value, keep=self.table.keep)}
+        except BaseException as error:  # student code may raise anything, SystemExit included
+            return {"error": self.describe(error)}
+
+    def perform(self, request: dict) -> Any:
+        op = request["op"]
+        if op == "import":
+            return self.import_module()
+        if op == "trusted":
+            from grader.sandbox import ops
+
+            operation = ops.REGISTRY[request["name"]]
+            args = self.table.resolve(request.get("args", []))
+            kwargs = self.table.resolve(request.get("kwargs", {}))
+            return operation(*args, progress=self.progress, **kwargs)
+        target = self.table.get(request["h"])
+        if op == "getattr":
+            return getattr(target, request["name"])
+        if op == "setattr":
+            setattr(target, request["name"], self.table.resolve(request["value"]))
+            return None
+        if op == "call":
+            args = self.table.resolve(request.get("args", []))
+            kwargs = self.table.resolve(request.get("kwargs", {}))
+            return target(*args, **kwargs)
+        if op == "release":
+            self.table.release(request["h"])
+            return None
+        raise ValueError(f"unknown request {op!r}")
+
+    def import_module(self) -> Any:
+        spec = importlib.util.spec_from_file_location(self.module_name, self.module_path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[self.module_name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    def progress(self, data: Any) -> None:
+        """Send intermediate data (a trusted operation's progress) before the reply."""
+        wire.send(self.conn, {"progress": wire.to_data(data)})
+
+    def describe(self, error: BaseException) -> dict:
+        message = str(error) if not isinstance(error, SystemExit) else f"exit({error.code!r}) was called"
+        return {
+            "type": type(error).__name__,
+            "message": message.replace(self.module_path, self.shown_path)[:2000],
+            "traceback": self.student_frames(error),
+            "not_implemented": isinstance(error, NotImplementedError),
+        }
+
+    def student_frames(self, error: BaseException) -> str:
+        """The traceback lines that are in the student's file, shown under its own path."""
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == self.module_path]
+        for frame in frames:
+            frame.filename = self.shown_path
+        return "".join(traceback.format_list(frames))[-4000:]
+
+
+def run_child(conn_fd: int, output_fd: int, module_path: str, module_name: str, shown_path: str,
+              threads: int) -> None:
+    """Entry point of a forked worker: wire up its output, then serve until told to stop."""
+    os.setsid()
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
+    os.close(output_fd)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    conn = socket.socket(fileno=conn_fd)
+    Worker(conn, module_path, module_name, shown_path).serve()

@@ -1,0 +1,142 @@
+"""From test outcomes to scores: tasks, practices, a report that can be printed or saved.
+
+A task's points are the sum of its tests' points; a student earns the points of each test that
+passed. A task's status is "passed" when every test passed, else the most telling status among
+its tests: not implemented, then timeout, then error, then failed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from grader import __version__, paths
+from grader.plugin import TestOutcome
+
+STATUS_ORDER = ("not implemented", "timeout", "error", "failed", "skipped", "passed")
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+@dataclass
+class TaskResult:
+    id: str
+    title: str
+    tests: list[TestOutcome]
+
+    @property
+    def points(self) -> float:
+        return sum(t.earned for t in self.tests)
+
+    @property
+    def max_points(self) -> float:
+        return sum(t.points for t in self.tests if t.status != "skipped")
+
+    @property
+    def status(self) -> str:
+        statuses = {t.status for t in self.tests if t.status != "skipped"} or {"skipped"}
+        return min(statuses, key=STATUS_ORDER.index)
+
+    @property
+    def first_problem(self) -> TestOutcome | None:
+        problems = [t for t in self.tests if t.status not in ("passed", "skipped")]
+        return min(problems, key=lambda t: STATUS_ORDER.index(t.status)) if problems else None
+
+    @property
+    def where(self) -> str:
+        """`file:line` of the student's code where the first problem showed, if known."""
+        problem = self.first_problem
+        frames = list(_FRAME.finditer(problem.message)) if problem else []
+        return f"{frames[-1]['file']}:{frames[-1]['line']}" if frames else ""
+
+
+@dataclass
+class PracticeResult:
+    name: str
+    tasks: list[TaskResult]
+
+    @property
+    def points(self) -> float:
+        return sum(t.points for t in self.tasks)
+
+    @property
+    def max_points(self) -> float:
+        return sum(t.max_points for t in self.tasks)
+
+
+@dataclass
+class Report:
+    submission: str
+    practices: list[PracticeResult]
+    isolation: list[str] = field(default_factory=list)
+    public_only: bool = False
+    device: str = "cpu"
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    grader_version: str = __version__
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+    @property
+    def points(self) -> float:
+        return sum(p.points for p in self.practices)
+
+    @property
+    def max_points(self) -> float:
+        return sum(p.max_points for p in self.practices)
+
+    @property
+    def all_passed(self) -> bool:
+        return not self.errors and all(t.status == "passed" for p in self.practices for t in p.tasks)
+
+    def to_json(self) -> dict:
+        return {
+            "submission": self.submission, "grader_version": self.grader_version, "created": self.created,
+            "public_only": self.public_only, "device": self.device, "seconds": round(self.seconds, 3),
+            "isolation": self.isolation, "errors": self.errors,
+            "score": self.points, "max_score": self.max_points,
+            "practices": [{
+                "name": p.name, "score": p.points, "max_score": p.max_points,
+                "tasks": [{"id": t.id, "title": t.title, "status": t.status, "score": t.points,
+                           "max_score": t.max_points, "where": t.where,
+                           "tests": [asdict(test) for test in t.tests]} for t in p.tasks],
+            } for p in self.practices],
+        }
+
+    def save(self, path: Path) -> None:
+        from grader.release import write_atomically
+
+        write_atomically(Path(path), json.dumps(self.to_json(), indent=2) + "\n")
+
+
+def task_titles(practice: str) -> dict[str, str]:
+    """Task id -> title, from `grader/suites/<practice>/tasks.py` (empty if it has none)."""
+    path = paths.SUITES_DIR / practice / "tasks.py"
+    if not path.is_file():
+        return {}
+    spec = importlib.util.spec_from_file_location(f"bootcamp_tasks_{practice}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(getattr(module, "TASKS", {}))
+
+
+def task_sort_key(task_id: str) -> tuple[str, int]:
+    practice, _, number = task_id.partition(".")
+    return practice, int(number) if number.isdigit() else 0
+
+
+def build_report(submission: str, practices: list[str], tests: list[TestOutcome], **details) -> Report:
+    """Group test outcomes into tasks and practices, in course order and task-number order."""
+    results = []
+    for practice in practices:
+        titles = task_titles(practice)
+        by_task: dict[str, list[TestOutcome]] = {}
+        for test in tests:
+            if test.task.split(".")[0] == practice:
+                by_task.setdefault(test.task, []).append(test)
+        tasks = [TaskResult(task_id, titles.get(task_id, ""), by_task[task_id])
+                 for task_id in sorted(by_task, key=task_sort_key)]
+        results.append(PracticeResult(practice, tasks))
+    return Report(submission=submission, practices=results, **details)

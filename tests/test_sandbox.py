@@ -1,0 +1,241 @@
+"""The sandbox on its own: calls, handles, data-only replies, and every way a worker can fail."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import torch
+
+from grader.sandbox import (
+    Limits,
+    MemoryExceeded,
+    NotImplementedByStudent,
+    StudentException,
+    Submission,
+    WorkerDied,
+    WorkerTimeout,
+)
+from grader.sandbox import wire
+
+STUDENT = '''
+import os, sys, time
+import torch
+
+print("importing the student module")
+
+def relu(x):
+    return torch.clamp(x, min=0)
+
+def todo():
+    raise NotImplementedError("demo.1: implement todo in assignments/demo.py")
+
+def divide(a, b):
+    return a / b
+
+def leave(code):
+    sys.exit(code)
+
+def hard_exit():
+    os._exit(0)
+
+def spin():
+    while True:
+        pass
+
+def hog():
+    return torch.ones(3 * 2**30 // 4).sum()
+
+def shout(n):
+    print("x" * n)
+    return n
+
+def patch_globals():
+    torch.allclose = lambda *a, **k: True
+    return torch.allclose(torch.zeros(1), torch.ones(1))
+
+def allclose_works():
+    return torch.allclose(torch.zeros(1), torch.ones(1))
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+def whoami():
+    return os.getuid()
+
+def make_model():
+    return torch.nn.Linear(3, 2)
+
+def numpy_things():
+    import numpy as np
+    return np.float64(1.5), np.arange(3)
+
+def fork_child():
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(60)
+        os._exit(0)
+    return pid
+'''
+
+
+@pytest.fixture(scope="module")
+def submission(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("student")
+    (folder / "demo.py").write_text(STUDENT)
+    limits = Limits(call_timeout=2.0, memory_bytes=1536 * 2**20, output_bytes=1000)
+    with Submission(folder, limits) as graded:
+        yield graded
+
+
+def test_a_call_returns_plain_data(submission):
+    with submission.session("demo") as session:
+        out = session.module.relu(torch.tensor([-1.0, 2.0]))
+    assert isinstance(out, torch.Tensor)
+    assert out.tolist() == [0.0, 2.0]
+    assert "importing the student module" in session.output
+
+
+def test_objects_stay_in_the_worker_as_handles(submission):
+    with submission.session("demo") as session:
+        model = session.module.make_model()
+        weight, bias = model.weight, model.bias
+        out = model(torch.ones(1, 3))
+        same = model.train()
+    assert type(model).__name__ == "Remote" and "Linear" in repr(model)
+    assert torch.allclose(out, torch.ones(1, 3) @ weight.T + bias, atol=1e-6)
+    assert same._handle == model._handle
+
+
+def test_numpy_values_come_back_as_python_and_tensors(submission):
+    with submission.session("demo") as session:
+        scalar, array = session.module.numpy_things()
+    assert scalar == 1.5 and isinstance(scalar, float)
+    assert isinstance(array, torch.Tensor) and array.tolist() == [0, 1, 2]
+
+
+def test_not_implemented_is_its_own_status_with_the_students_line(submission):
+    with submission.session("demo") as session, pytest.raises(NotImplementedByStudent) as caught:
+        session.module.todo()
+    assert caught.value.status == "not implemented"
+    assert "demo.1: implement todo" in str(caught.value)
+    assert 'demo.py", line 11, in todo' in caught.value.traceback
+
+
+def test_an_exception_names_its_type_and_call(submission):
+    with submission.session("demo") as session, pytest.raises(StudentException) as caught:
+        session.module.divide(1, 0)
+    assert caught.value.exc_type == "ZeroDivisionError"
+    assert caught.value.status == "error"
+    assert caught.value.call == "divide(1, 0)"
+
+
+def test_sys_exit_inside_a_call_is_an_error_and_the_worker_lives_on(submission):
+    with submission.session("demo") as session:
+        with pytest.raises(StudentException, match=r"exit\(0\) was called"):
+            session.module.leave(0)
+        assert session.module.relu(torch.tensor([1.0])).item() == 1.0
+
+
+def test_os_exit_kills_only_that_worker(submission):
+    with submission.session("demo") as session, pytest.raises(WorkerDied, match="exited with code 0"):
+        session.module.hard_exit()
+    with submission.session("demo") as session:
+        assert session.module.relu(torch.tensor([3.0])).item() == 3.0
+
+
+def test_an_endless_loop_times_out(submission):
+    started = time.monotonic()
+    with submission.session("demo") as session, pytest.raises(WorkerTimeout):
+        session.module.spin()
+    assert time.monotonic() - started < 10
+
+
+def test_memory_blowup_is_stopped_by_the_resident_memory_cap(submission):
+    with submission.session("demo") as session, pytest.raises(MemoryExceeded, match="1.5 GiB"):
+        session.module.hog()
+
+
+def test_output_is_capped(submission):
+    with submission.session("demo") as session:
+        assert session.module.shout(100_000) == 100_000
+    assert len(session.output.encode()) < 1200
+    assert "more bytes of output dropped" in session.output
+
+
+def test_monkeypatching_in_one_worker_does_not_reach_the_next_or_the_grader(submission):
+    with submission.session("demo") as session:
+        assert session.module.patch_globals() is True
+    with submission.session("demo") as session:
+        assert session.module.allclose_works() is False
+    assert not torch.allclose(torch.zeros(1), torch.ones(1))
+
+
+def test_leftover_processes_are_killed(submission):
+    with submission.session("demo") as session:
+        pid = session.module.fork_child()
+    time.sleep(0.2)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_the_budget_ends_all_further_calls(tmp_path):
+    (tmp_path / "demo.py").write_text(STUDENT)
+    with Submission(tmp_path, Limits(call_timeout=5, budget=1.0)) as graded:
+        with graded.session("demo") as session, pytest.raises(WorkerTimeout):
+            session.module.spin()
+        with pytest.raises(WorkerTimeout, match="time budget"), graded.session("demo") as session:
+            session.module.relu(torch.ones(1))
+
+
+def test_the_submission_folder_is_copied_not_touched(tmp_path):
+    touch = "\ntry:\n    open(__file__, 'a').write('# touched')\nexcept OSError:\n    pass\n"
+    (tmp_path / "demo.py").write_text(STUDENT + touch)
+    with Submission(tmp_path) as graded, graded.session("demo") as session:
+        session.module.relu(torch.ones(1))
+    assert "# touched" not in (tmp_path / "demo.py").read_text()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/proc/self/ns/mnt"),
+                    reason="privilege drop and hidden folders need root on Linux")
+def test_as_root_the_worker_is_unprivileged_and_cannot_read_secrets(tmp_path):
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "answer.txt").write_text("42")
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / "demo.py").write_text(STUDENT)
+    with Submission(student, secrets=(str(secret),)) as graded:
+        assert any("unprivileged" in m for m in graded.isolation)
+        assert any("no network" in m for m in graded.isolation)
+        with graded.session("demo") as session:
+            assert session.module.whoami() != 0
+            with pytest.raises(StudentException, match="PermissionError"):
+                session.module.read(str(secret / "answer.txt"))
+            with pytest.raises(StudentException, match="PermissionError|FileNotFoundError"):
+                session.module.read(str(student / "demo.py"))
+
+
+def test_a_reply_that_is_not_plain_data_is_refused():
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    payload = wire.encode({"ok": Evil()})
+    with pytest.raises(wire.WireError, match="not plain data"):
+        wire.decode(payload)
+
+
+def test_handles_are_refused_when_there_is_no_table():
+    with pytest.raises(wire.Unencodable):
+        wire.to_data(object())
+    assert wire.to_data({"a": (torch.ones(2, requires_grad=True) * 2,)})["a"][0].requires_grad is False
