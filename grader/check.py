@@ -81,11 +81,12 @@ def collect(practices: list[str]) -> list[TestOutcome]:
 
 def run_suites(directory: str | Path, practices: list[str], *, public_only: bool = False,
                device: str = "auto", call_timeout: float | None = None, select: str | None = None,
-               on_test: Callable[[TestOutcome], None] | None = None) -> Report:
+               on_test: Callable[[TestOutcome], None] | None = None, in_process: bool = False) -> Report:
     """Grade `directory` with the suites of `practices`; return the report.
 
     `select` is a pytest `-k` expression (for running a subset). `on_test` is called after each
-    test with its outcome (for progress bars).
+    test with its outcome (for progress bars). `in_process` runs the student's code in this
+    process, without the sandbox: only for benchmarks, never for grading.
     """
     directory = Path(directory).resolve()
     outcomes = _Progress(on_test) if on_test else Outcomes()
@@ -100,6 +101,8 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
         args += ["--call-timeout", str(call_timeout)]
     if select:
         args += ["-k", select]
+    if in_process:
+        args.append("--in-process")
     started = time.perf_counter()
     log = io.StringIO()
     with contextlib.redirect_stdout(log):

@@ -17,14 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from grader import paths
 from grader.sandbox import Limits, SandboxError, Submission
+from grader.sandbox.local import InProcessSubmission
 from grader.testing import GradingFailure
 
 settings.register_profile(
     "bootcamp", derandomize=True, deadline=None, database=None, print_blob=False, max_examples=25,
+    phases=(Phase.explicit, Phase.generate, Phase.shrink),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                            HealthCheck.data_too_large],
 )
@@ -39,6 +41,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--device", default="auto", choices=["auto", "cpu", "cuda"],
                     help="where training and convergence checks run")
     group.addoption("--call-timeout", type=float, default=None, help="seconds for one call into student code")
+    group.addoption("--in-process", action="store_true",
+                    help="UNSAFE, for benchmarks and debugging: import the student's code into this process")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,7 +71,8 @@ def task_of(item: pytest.Item) -> dict[str, Any]:
 def submission(request: pytest.FixtureRequest):
     timeout = request.config.getoption("--call-timeout")
     limits = Limits(call_timeout=timeout) if timeout else Limits()
-    with Submission(request.config.getoption("--submission"), limits) as graded:
+    kind = InProcessSubmission if request.config.getoption("--in-process") else Submission
+    with kind(request.config.getoption("--submission"), limits) as graded:
         request.config.stash[_SUBMISSION] = graded
         yield graded
 
@@ -124,7 +129,7 @@ class TestOutcome:
         return self.points if self.status == "passed" else 0.0
 
 
-@dataclass
+@dataclass(eq=False)  # pytest registers plugins in sets: keep identity hashing
 class Outcomes:
     """A pytest plugin object that records every graded test's outcome."""
 

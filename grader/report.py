@@ -19,11 +19,11 @@ def _points(value: float) -> str:
 def practice_table(practice: PracticeResult) -> Table:
     table = Table(title=f"{practice.name}: {_points(practice.points)} / {_points(practice.max_points)} points",
                   title_justify="left", expand=False)
-    table.add_column("task")
-    table.add_column("what")
-    table.add_column("points", justify="right")
-    table.add_column("status")
-    table.add_column("where")
+    table.add_column("task", no_wrap=True)
+    table.add_column("what", ratio=1)
+    table.add_column("points", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("where", no_wrap=True)
     for task in practice.tasks:
         table.add_row(task.id, task.title, f"{_points(task.points)}/{_points(task.max_points)}",
                       Text(task.status, style=STYLES.get(task.status, "")), task.where)

@@ -202,7 +202,7 @@ def test_the_submission_folder_is_copied_not_touched(tmp_path):
     (tmp_path / "demo.py").write_text(STUDENT + touch)
     with Submission(tmp_path) as graded, graded.session("demo") as session:
         session.module.relu(torch.ones(1))
-    assert "# touched" not in (tmp_path / "demo.py").read_text()
+    assert (tmp_path / "demo.py").read_text() == STUDENT + touch
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/proc/self/ns/mnt"),

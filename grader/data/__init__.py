@@ -3,7 +3,8 @@
     from grader.data import load_mnist, batches
     mnist = load_mnist()              # full MNIST if under the data root, else the embedded subset
     print(mnist.source)               # which data was used, in words
-    for images, labels in batches(mnist.train_images, mnist.train_labels, 64, mean=(0.1307,), std=(0.3081,)):
+    loader = batches(mnist.train_images, mnist.train_labels, 64, mean=(0.1307,), std=(0.3081,))
+    for images, labels in loader:     # one epoch
         ...                           # (64, 1, 28, 28) float32, (64,) int64
 
 Loaders return uint8 `(N, C, H, W)` images and int64 `(N,)` labels; any bad input raises one

@@ -40,7 +40,9 @@ class Batches:
         drop_last: bool = False,
     ) -> None:
         if images.dtype != torch.uint8 or images.ndim != 4:
-            raise ValueError(f"images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
+            raise ValueError(
+                f"images must be uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}"
+            )
         if labels.shape != images.shape[:1]:
             raise ValueError(f"labels must be ({len(images)},), got {tuple(labels.shape)}")
         if batch_size < 1:
@@ -50,7 +52,9 @@ class Batches:
         mean_t = torch.as_tensor(mean, dtype=torch.float32, device=self.device).reshape(-1, 1, 1)
         std_t = torch.as_tensor(std, dtype=torch.float32, device=self.device).reshape(-1, 1, 1)
         if len(mean_t) not in (1, channels) or len(std_t) not in (1, channels):
-            raise ValueError(f"mean and std need 1 or {channels} values, got {len(mean_t)} and {len(std_t)}")
+            raise ValueError(
+                f"mean and std need 1 or {channels} values, got {len(mean_t)} and {len(std_t)}"
+            )
         # (N, C, H, W) float32: x / 255 scaled to [0, 1] like ToTensor, then (x - mean) / std
         self.images = images.to(self.device).float().div_(255).sub_(mean_t).div_(std_t)
         self.labels = labels.to(self.device, torch.int64)  # (N,)
@@ -74,7 +78,9 @@ class Batches:
         n = len(self.labels)
         if self.shuffle:
             generator_device = self.generator.device if self.generator is not None else self.device
-            order = torch.randperm(n, generator=self.generator, device=generator_device).to(self.device)
+            order = torch.randperm(n, generator=self.generator, device=generator_device).to(
+                self.device
+            )
         else:
             order = torch.arange(n, device=self.device)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
@@ -112,6 +118,13 @@ def batches(
         labels on `device`.
     """
     return Batches(
-        images, labels, batch_size,
-        shuffle=shuffle, generator=generator, device=device, mean=mean, std=std, drop_last=drop_last,
+        images,
+        labels,
+        batch_size,
+        shuffle=shuffle,
+        generator=generator,
+        device=device,
+        mean=mean,
+        std=std,
+        drop_last=drop_last,
     )

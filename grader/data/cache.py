@@ -24,7 +24,9 @@ def source_key(sources: Sequence[Path], relative_to: Path) -> list[list[str | in
     key: list[list[str | int]] = []
     for path in sources:
         stat = path.stat()
-        key.append([Path(os.path.relpath(path, relative_to)).as_posix(), stat.st_size, stat.st_mtime_ns])
+        key.append(
+            [Path(os.path.relpath(path, relative_to)).as_posix(), stat.st_size, stat.st_mtime_ns]
+        )
     return key
 
 
@@ -36,13 +38,17 @@ def _read(cache_path: Path, key: list) -> dict[str, Any] | None:
         stored = torch.load(cache_path, map_location="cpu", weights_only=True)
     except Exception:  # an unreadable cache (ours, perhaps half-written) is simply rebuilt
         return None
-    if not isinstance(stored, dict) or stored.get("format") != CACHE_FORMAT or stored.get("key") != key:
+    if (
+        not isinstance(stored, dict)
+        or stored.get("format") != CACHE_FORMAT
+        or stored.get("key") != key
+    ):
         return None
     return stored["tensors"]
 
 
 def _write(cache_path: Path, key: list, tensors: dict[str, Any]) -> None:
-    """Write the cache atomically (temp file, then rename); a read-only data root is not an error."""
+    """Write the cache atomically (temp file, then rename); a read-only data root is no error."""
     partial = cache_path.with_name(cache_path.name + ".part")
     try:
         torch.save({"format": CACHE_FORMAT, "key": key, "tensors": tensors}, partial)

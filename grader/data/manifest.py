@@ -88,7 +88,9 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, SetSpec]:
         raise DataError(f"{path}: malformed data manifest ({type(exc).__name__}: {exc})") from None
     for spec in sets.values():
         if stray := [f.path for f in spec.files if not f.path.startswith(f"{spec.name}/")]:
-            raise DataError(f"{path}: {spec.name}'s file {stray[0]} must lie in its folder {spec.name}/")
+            raise DataError(
+                f"{path}: {spec.name}'s file {stray[0]} must lie in its folder {spec.name}/"
+            )
     return sets
 
 

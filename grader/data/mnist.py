@@ -35,10 +35,13 @@ def read_mnist_split(images_path: Path, labels_path: Path) -> tuple[torch.Tensor
     images = read_idx_images(images_path)  # (N, 1, H, W)
     labels = read_idx_labels(labels_path)  # (N,)
     if tuple(images.shape[2:]) != IMAGE_SIZE:
-        raise DataError(f"{images_path}: images are {images.shape[2]}x{images.shape[3]}, expected 28x28")
+        raise DataError(
+            f"{images_path}: images are {images.shape[2]}x{images.shape[3]}, expected 28x28"
+        )
     if len(images) != len(labels):
         raise DataError(
-            f"{labels_path}: {len(labels):,} labels but {images_path.name} has {len(images):,} images"
+            f"{labels_path}: {len(labels):,} labels but {images_path.name} "
+            f"has {len(images):,} images"
         )
     if len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) <= 9:
         raise DataError(f"{labels_path}: labels outside 0-9 (found {int(labels.max())})")

@@ -45,7 +45,8 @@ def read_pair(path: Path) -> np.ndarray:
             width, height = image.size
             if width != 2 * height:
                 raise DataError(
-                    f"{path}: {width}x{height} pixels, but an A|B pair must be twice as wide as high"
+                    f"{path}: {width}x{height} pixels, but an A|B pair must be twice as wide "
+                    "as high"
                 )
             return np.asarray(image.convert("RGB"))  # (H, 2H, 3)
     except (UnidentifiedImageError, OSError) as exc:
@@ -84,7 +85,7 @@ def find_test_split(directory: Path) -> Path | None:
 
 
 def load_pix2pix_dir(directory: Path) -> PairedSet:
-    """A pix2pix set from `directory` (its `train/` and `test/` or `val/`), decoded once then cached.
+    """A pix2pix set from `directory` (`train/`, and `test/` or `val/`), decoded once, cached.
 
     Raises:
         DataError: a split folder is missing, or an image in it is bad (the message names it).
@@ -144,4 +145,6 @@ def load_pairs(
         fallback = embedded_pairs()
         present = (directory / "train").is_dir()
         reason = f"not usable: {exc}" if present else "not found"
-        return replace(fallback, name=name, source=f"{fallback.source} ({name} in {directory} {reason})")
+        return replace(
+            fallback, name=name, source=f"{fallback.source} ({name} in {directory} {reason})"
+        )

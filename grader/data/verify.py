@@ -58,7 +58,9 @@ def data_size(path: Path) -> int:
     if not path.is_dir():
         return 0
     skip = (CACHE_SUFFIX, ".part")
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.name.endswith(skip))
+    return sum(
+        f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.name.endswith(skip)
+    )
 
 
 def _count_problems(what: str, found: int, expected: int | None) -> list[str]:
@@ -70,16 +72,22 @@ def _decoded_counts(spec: SetSpec, root: Path) -> dict[str, tuple[str, int]]:
     directory = root / spec.name
     if spec.kind == "mnist":
         counts = {}
-        for split, prefix in (("train", "train"), ("test", "test")):
-            images_path = directory / MNIST_FILES[f"{prefix}_images"]
-            labels_path = directory / MNIST_FILES[f"{prefix}_labels"]
+        for split in ("train", "test"):
+            images_path = directory / MNIST_FILES[f"{split}_images"]
+            labels_path = directory / MNIST_FILES[f"{split}_labels"]
             counts[split] = (str(images_path), len(read_mnist_split(images_path, labels_path)[0]))
         return counts
     if spec.kind == "cifar10":
         archive = root / spec.files[0].path
         decoded = decode_cifar_archive(archive)
-        return {split: (f"{archive} {split}", len(decoded[f"{split}_labels"])) for split in ("train", "test")}
-    return {split: (str(directory / split), len(read_split(directory / split)[0])) for split in spec.splits}
+        return {
+            split: (f"{archive} {split}", len(decoded[f"{split}_labels"]))
+            for split in ("train", "test")
+        }
+    return {
+        split: (str(directory / split), len(read_split(directory / split)[0]))
+        for split in spec.splits
+    }
 
 
 def _structure_problems(spec: SetSpec, root: Path) -> list[str]:
@@ -88,7 +96,11 @@ def _structure_problems(spec: SetSpec, root: Path) -> list[str]:
         counts = _decoded_counts(spec, root)
     except DataError as exc:
         return [str(exc)]
-    return [p for split, (where, n) in counts.items() for p in _count_problems(where, n, spec.splits.get(split))]
+    return [
+        p
+        for split, (where, n) in counts.items()
+        for p in _count_problems(where, n, spec.splits.get(split))
+    ]
 
 
 def _archive_problems(archive: Path, spec: SetSpec) -> list[str]:
@@ -114,13 +126,17 @@ def _inspect_pix2pix(spec: SetSpec, root: Path, thorough: bool) -> SetStatus:
     if not extracted and not archive.is_file():
         status.state = MISSING
         folders = ", ".join(f"{split}/" for split in spec.splits)
-        status.problems.append(f"missing {archive.name} (or the folders {folders} extracted from it)")
+        status.problems.append(
+            f"missing {archive.name} (or the folders {folders} extracted from it)"
+        )
         return status
     if archive.is_file():
         if problem := (checksum_problem if thorough else size_problem)(archive, archive_spec):
             status.problems.append(problem)
         elif not extracted:
-            status.notes.append(f"archive not extracted: `bootcamp data fetch {spec.name}` extracts it")
+            status.notes.append(
+                f"archive not extracted: `bootcamp data fetch {spec.name}` extracts it"
+            )
             if thorough:
                 status.problems += _archive_problems(archive, spec)
     if extracted:
@@ -149,7 +165,9 @@ def inspect_set(spec: SetSpec, root: Path, *, thorough: bool) -> SetStatus:
     status = SetStatus(spec.name, PRESENT, root / spec.name, data_size(root / spec.name))
     if absent := [root / f.path for f in spec.files if not (root / f.path).is_file()]:
         status.state = MISSING
-        status.problems += [f"missing {path.relative_to(root / spec.name).as_posix()}" for path in absent]
+        status.problems += [
+            f"missing {path.relative_to(root / spec.name).as_posix()}" for path in absent
+        ]
         return status
     check = checksum_problem if thorough else size_problem
     status.problems += [problem for f in spec.files if (problem := check(root / f.path, f))]
@@ -158,7 +176,9 @@ def inspect_set(spec: SetSpec, root: Path, *, thorough: bool) -> SetStatus:
     return status.settle(thorough)
 
 
-def _embedded_status(name: str, resources: Callable[[], list], load: Callable, thorough: bool) -> SetStatus:
+def _embedded_status(
+    name: str, resources: Callable[[], list], load: Callable, thorough: bool
+) -> SetStatus:
     try:
         paths = [Path(str(resource)) for resource in resources()]
     except DataError as exc:

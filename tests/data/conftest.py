@@ -35,7 +35,9 @@ def idx_bytes(magic: int, array: np.ndarray) -> bytes:
     return struct.pack(f">I{array.ndim}I", magic, *array.shape) + array.astype(np.uint8).tobytes()
 
 
-def write_mnist(directory: Path, n_train: int = 6, n_test: int = 4, seed: int = 0) -> dict[str, np.ndarray]:
+def write_mnist(
+    directory: Path, n_train: int = 6, n_test: int = 4, seed: int = 0
+) -> dict[str, np.ndarray]:
     """The four MNIST .gz files with random digits; returns the arrays written."""
     directory.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -61,20 +63,90 @@ def cifar_batch(n: int, seed: int) -> dict[bytes, object]:
     }
 
 
-CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+def _py2_str(data: bytes) -> bytes:
+    """A Python 2 `str` in pickle protocol 2: SHORT_BINSTRING or BINSTRING."""
+    if len(data) < 256:
+        return b"U" + bytes([len(data)]) + data
+    return b"T" + struct.pack("<I", len(data)) + data
 
 
-def write_cifar(path: Path, per_batch: int = 3, members: dict[str, bytes] | None = None) -> dict[str, dict]:
+def _py2_int(value: int) -> bytes:
+    if 0 <= value < 256:
+        return b"K" + bytes([value])  # BININT1
+    return b"J" + struct.pack("<i", value)  # BININT
+
+
+def _py2_uint8_array(array: np.ndarray) -> bytes:
+    """A uint8 array as Python 2's cPickle wrote numpy 1.x arrays (globals `numpy.core....`)."""
+    ints = b"".join(_py2_int(d) for d in array.shape)
+    dtype = (
+        b"cnumpy\ndtype\n" + _py2_str(b"u1") + _py2_int(0) + _py2_int(1) + b"\x87R"
+        b"(" + _py2_int(3) + _py2_str(b"|") + b"NNN" + _py2_int(-1) + _py2_int(-1) + _py2_int(0)
+        + b"tb"
+    )  # fmt: skip
+    return (
+        b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
+        + _py2_int(0) + b"\x85" + _py2_str(b"b") + b"\x87R"  # _reconstruct(ndarray, (0,), "b")
+        + b"(" + _py2_int(1) + b"(" + ints + b"t" + dtype + b"\x89"  # version, shape, dtype, False
+        + _py2_str(array.tobytes()) + b"tb"  # the raw data, then __setstate__
+    )  # fmt: skip
+
+
+def py2_pickle(batch: dict[bytes, object]) -> bytes:
+    """A CIFAR batch dict pickled byte for byte as the published files are (Python 2, protocol 2).
+
+    Handles the value types CIFAR uses: str (bytes here), int, lists of them, uint8 arrays.
+    """
+    items = b""
+    for key, value in batch.items():
+        if isinstance(value, np.ndarray):
+            encoded = _py2_uint8_array(value)
+        elif isinstance(value, list):
+            encoded = (
+                b"]("
+                + b"".join(_py2_str(v) if isinstance(v, bytes) else _py2_int(v) for v in value)
+                + b"e"
+            )
+        elif isinstance(value, bytes):
+            encoded = _py2_str(value)
+        else:
+            encoded = _py2_int(value)
+        items += _py2_str(key) + encoded
+    return b"\x80\x02}(" + items + b"u."  # PROTO 2, EMPTY_DICT, MARK ... SETITEMS, STOP
+
+
+CIFAR_CLASSES = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
+
+
+def write_cifar(
+    path: Path, per_batch: int = 3, members: dict[str, bytes] | None = None
+) -> dict[str, dict]:
     """A cifar-10-python.tar.gz with five train batches, a test batch and batches.meta.
+
+    Members are pickled as Python 2 wrote them (`py2_pickle`), like the published archive.
 
     `members` replaces (or, with new names, adds) raw member bytes, for corrupt-input tests.
     Returns the batch dicts by name.
     """
     batches = {f"data_batch_{i}": cifar_batch(per_batch, seed=i) for i in range(1, 6)}
     batches["test_batch"] = cifar_batch(per_batch, seed=9)
-    meta = {b"label_names": [name.encode() for name in CIFAR_CLASSES], b"num_cases_per_batch": per_batch}
-    raw = {name: pickle.dumps(batch, protocol=2) for name, batch in batches.items()}
-    raw["batches.meta"] = pickle.dumps(meta, protocol=2)
+    meta = {
+        b"label_names": [name.encode() for name in CIFAR_CLASSES],
+        b"num_cases_per_batch": per_batch,
+    }
+    raw = {name: py2_pickle(batch) for name, batch in batches.items()}
+    raw["batches.meta"] = py2_pickle(meta)
     raw.update(members or {})
     path.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(path, "w:gz") as tar:
@@ -85,7 +157,12 @@ def write_cifar(path: Path, per_batch: int = 3, members: dict[str, bytes] | None
     return batches
 
 
-def pair_image(height: int, a_color: tuple[int, int, int], b_color: tuple[int, int, int], width: int | None = None) -> Image.Image:
+def pair_image(
+    height: int,
+    a_color: tuple[int, int, int],
+    b_color: tuple[int, int, int],
+    width: int | None = None,
+) -> Image.Image:
     """An A|B image: A a flat `a_color` left half, B a flat `b_color` right half."""
     width = 2 * height if width is None else width
     image = Image.new("RGB", (width, height), b_color)
@@ -98,7 +175,9 @@ def write_pairs(directory: Path, splits: dict[str, int], height: int = 16) -> No
     for split, n in splits.items():
         (directory / split).mkdir(parents=True, exist_ok=True)
         for i in range(1, n + 1):
-            pair_image(height, (10 * i, 10 * i, 10 * i), (0, 0, 200)).save(directory / split / f"{i}.jpg", quality=95)
+            pair_image(height, (10 * i, 10 * i, 10 * i), (0, 0, 200)).save(
+                directory / split / f"{i}.jpg", quality=95
+            )
 
 
 def md5_of(data: bytes) -> str:
@@ -110,7 +189,9 @@ def file_spec(path: str, data: bytes, urls: list[str]) -> FileSpec:
 
 
 def set_spec(name: str, kind: str, files: list[FileSpec], splits: dict[str, int]) -> SetSpec:
-    return SetSpec(name, kind, "test set", "test licence", "http://example.invalid", tuple(files), splits)
+    return SetSpec(
+        name, kind, "test set", "test licence", "http://example.invalid", tuple(files), splits
+    )
 
 
 class FileServer:
@@ -149,7 +230,9 @@ class FileServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def close(self) -> None:
@@ -165,6 +248,7 @@ def formats() -> SimpleNamespace:
         write_mnist=write_mnist,
         mnist_names=MNIST_NAMES,
         cifar_batch=cifar_batch,
+        py2_pickle=py2_pickle,
         cifar_classes=CIFAR_CLASSES,
         write_cifar=write_cifar,
         pair_image=pair_image,

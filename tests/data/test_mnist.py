@@ -33,7 +33,9 @@ def test_cache_is_written_then_rebuilt_when_a_source_changes(tmp_path, formats):
     new_labels = (first.train_labels.numpy() + 1) % 10
     labels_path.write_bytes(gzip.compress(formats.idx_bytes(2049, new_labels)))
     stat = labels_path.stat()
-    os.utime(labels_path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a certainly newer mtime
+    os.utime(
+        labels_path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9)
+    )  # a certainly newer mtime
     second = load_mnist(tmp_path, embedded=False)
     assert torch.equal(second.train_labels, torch.from_numpy(new_labels).long())
 
@@ -44,15 +46,21 @@ def test_cache_is_what_a_fresh_load_reads(tmp_path, formats):
     cache = torch.load(tmp_path / "mnist" / "mnist.cache.pt", weights_only=True)
     cache["tensors"]["train_labels"].fill_(7)
     torch.save(cache, tmp_path / "mnist" / "mnist.cache.pt")
-    assert set(load_mnist(tmp_path).train_labels.tolist()) == {7}  # the cache, not the files, was read
+    assert set(load_mnist(tmp_path).train_labels.tolist()) == {
+        7
+    }  # the cache, not the files, was read
 
 
 def test_embedded_false_lists_every_missing_file(tmp_path):
     with pytest.raises(DataError) as error:
         load_mnist(tmp_path, embedded=False)
     message = str(error.value)
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+    for name in (
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ):
         assert str(tmp_path / "mnist" / name) in message
 
 
@@ -95,7 +103,9 @@ def _corrupt_load(tmp_path, formats, name, data):
 
 def test_truncated_gzip(tmp_path, formats):
     whole = gzip.compress(formats.idx_bytes(2051, np.zeros((6, 28, 28), np.uint8)))
-    message = _corrupt_load(tmp_path, formats, "train-images-idx3-ubyte.gz", whole[: len(whole) // 2])
+    message = _corrupt_load(
+        tmp_path, formats, "train-images-idx3-ubyte.gz", whole[: len(whole) // 2]
+    )
     assert "truncated" in message
 
 
@@ -124,7 +134,9 @@ def test_image_and_label_counts_disagree(tmp_path, formats):
 
 def test_wrong_image_size(tmp_path, formats):
     small = gzip.compress(formats.idx_bytes(2051, np.zeros((6, 20, 20), np.uint8)))
-    assert "20x20, expected 28x28" in _corrupt_load(tmp_path, formats, "train-images-idx3-ubyte.gz", small)
+    assert "20x20, expected 28x28" in _corrupt_load(
+        tmp_path, formats, "train-images-idx3-ubyte.gz", small
+    )
 
 
 def test_labels_out_of_range(tmp_path, formats):

@@ -1,0 +1,117 @@
+"""basics.1: relu, leaky_relu, tanh and sigmoid, against torch's, values and gradients."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+
+from grader.suites.basics.checks import assert_grads_close, assert_no_forbidden_calls
+from grader.suites.basics.strategies import away_from_zero, dtypes, randn, seeds, shapes, slopes
+from grader.testing import assert_close, task
+
+RELU_HINT = "ReLU keeps positive inputs and sends negative ones (and 0) to 0: max(0, x)."
+LEAKY_HINT = ("Leaky ReLU keeps positive inputs unchanged and multiplies only the negative ones by "
+              "negative_slope. Did you use the negative_slope argument rather than a fixed number?")
+TANH_HINT = "tanh(x) = (e^x - e^-x) / (e^x + e^-x); it lies in [-1, 1] and is odd: tanh(-x) = -tanh(x)."
+SIGMOID_HINT = "sigmoid(x) = 1 / (1 + e^-x); it lies in [0, 1] and sigmoid(0) = 0.5."
+STABLE_HINT = ("e^x overflows to inf for large x (float32 above about 88), and inf/inf is nan. Take exp only "
+               "of -|x|, which lies in (0, 1], and pick the formula by the sign of x.")
+
+
+def _grid(dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Values from -6 to 6, with 0 and small numbers of both signs."""
+    return torch.cat([torch.linspace(-6, 6, 25), torch.tensor([-1e-3, 1e-3, 0.5, -0.5])]).to(dtype)
+
+
+@task("basics.1", points=1, category="values", visibility="public")
+def test_relu_matches_torch(student):
+    x = _grid()
+    assert_close(student.relu(x), torch.relu(x), call="relu(x) for x from -6 to 6", hint=RELU_HINT)
+
+
+@task("basics.1", points=1, category="values", visibility="public")
+def test_leaky_relu_matches_torch(student):
+    x = _grid()
+    assert_close(student.leaky_relu(x), F.leaky_relu(x), call="leaky_relu(x) for x from -6 to 6",
+                 hint=LEAKY_HINT)
+    assert_close(student.leaky_relu(x, 0.2), F.leaky_relu(x, 0.2), call="leaky_relu(x, negative_slope=0.2)",
+                 hint=LEAKY_HINT)
+
+
+@task("basics.1", points=1, category="values", visibility="public")
+def test_tanh_matches_torch(student):
+    x = _grid()
+    assert_close(student.tanh(x), torch.tanh(x), call="tanh(x) for x from -6 to 6", hint=TANH_HINT)
+
+
+@task("basics.1", points=1, category="values", visibility="public")
+def test_sigmoid_matches_torch(student):
+    x = _grid()
+    assert_close(student.sigmoid(x), torch.sigmoid(x), call="sigmoid(x) for x from -6 to 6", hint=SIGMOID_HINT)
+
+
+@task("basics.1", points=2, category="values", visibility="hidden")
+@given(shape=shapes, dtype=dtypes, seed=seeds, slope=slopes)
+def test_activations_any_shape_and_dtype(student_session, shape, dtype, seed, slope):
+    student = student_session.module
+    x = randn(shape, seed, dtype, scale=4.0)
+    where = f"tensor of shape {shape}, {dtype}"
+    assert_close(student.relu(x), torch.relu(x), call=f"relu(x) for a {where}", hint=RELU_HINT)
+    assert_close(student.leaky_relu(x, slope), F.leaky_relu(x, slope),
+                 call=f"leaky_relu(x, negative_slope={slope}) for a {where}", hint=LEAKY_HINT)
+    assert_close(student.tanh(x), torch.tanh(x), call=f"tanh(x) for a {where}", hint=TANH_HINT)
+    assert_close(student.sigmoid(x), torch.sigmoid(x), call=f"sigmoid(x) for a {where}", hint=SIGMOID_HINT)
+
+
+def _extremes(dtype: torch.dtype) -> torch.Tensor:
+    return torch.tensor([-1000.0, -100.0, -89.0, -30.0, -1.0, 0.0, 1.0, 30.0, 89.0, 100.0, 1000.0], dtype=dtype)
+
+
+@task("basics.1", points=1, category="values", visibility="hidden")
+def test_tanh_is_stable_for_large_inputs(student):
+    for dtype in (torch.float32, torch.float64):
+        x = _extremes(dtype)
+        assert_close(student.tanh(x), torch.tanh(x), call=f"tanh(x) for x = +-1000, +-100, +-89, ... ({dtype})",
+                     hint=STABLE_HINT)
+
+
+@task("basics.1", points=1, category="values", visibility="hidden")
+def test_sigmoid_is_stable_for_large_inputs(student):
+    for dtype in (torch.float32, torch.float64):
+        x = _extremes(dtype)
+        assert_close(student.sigmoid(x), torch.sigmoid(x),
+                     call=f"sigmoid(x) for x = +-1000, +-100, +-89, ... ({dtype})", hint=STABLE_HINT)
+
+
+@task("basics.1", points=2, category="gradients", visibility="hidden")
+def test_activation_gradients_match_torch(student_session):
+    x = away_from_zero(randn((4, 5), seed=11, dtype=torch.float64, scale=3.0))
+    x_far = torch.cat([x.flatten(), torch.tensor([-1000.0, -60.0, 60.0, 1000.0], dtype=torch.float64)])
+    cases = [
+        ("relu", [x], torch.relu, RELU_HINT),
+        ("leaky_relu", [x, 0.1], lambda t, s: F.leaky_relu(t, s), LEAKY_HINT),
+        ("tanh", [x_far], torch.tanh, TANH_HINT + " " + STABLE_HINT),
+        ("sigmoid", [x_far], torch.sigmoid, SIGMOID_HINT + " " + STABLE_HINT),
+    ]
+    for name, inputs, expected_fn, hint in cases:
+        assert_grads_close(student_session, name, inputs, expected_fn, input_names=["x"], hint=hint,
+                           call=f"{name}(x) in float64, x including +-1000" if name in ("tanh", "sigmoid")
+                           else f"{name}(x) in float64")
+
+
+@task("basics.1", points=1, category="values", visibility="hidden")
+def test_activations_are_written_from_their_formulas(student_session):
+    x = randn((3, 4), seed=5)
+    forbidden = {
+        "relu": ["torch.relu", "torch.nn.functional.relu", "torch.Tensor.relu", "torch.relu_",
+                 "torch.nn.functional.relu_"],
+        "leaky_relu": ["torch.nn.functional.leaky_relu", "torch._C._nn.leaky_relu", "torch.nn.functional.rrelu"],
+        "tanh": ["torch.tanh", "torch.nn.functional.tanh", "torch.Tensor.tanh"],
+        "sigmoid": ["torch.sigmoid", "torch.nn.functional.sigmoid", "torch.Tensor.sigmoid",
+                    "torch.special.expit"],
+    }
+    for name, names in forbidden.items():
+        assert_no_forbidden_calls(student_session, name, [x], names, call=f"your {name}(x)",
+                                  hint=f"Write {name} with elementwise operations (torch.where, torch.exp, "
+                                       "arithmetic) instead of calling torch's.")
