@@ -80,7 +80,8 @@ def collect(practices: list[str]) -> list[TestOutcome]:
 
 
 def run_suites(directory: str | Path, practices: list[str], *, public_only: bool = False,
-               device: str = "auto", call_timeout: float | None = None, select: str | None = None,
+               device: str = "auto", call_timeout: float | None = None, memory_gib: float | None = None,
+               select: str | None = None,
                on_test: Callable[[TestOutcome], None] | None = None, in_process: bool = False) -> Report:
     """Grade `directory` with the suites of `practices`; return the report.
 
@@ -99,6 +100,8 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
         args.append("--public-only")
     if call_timeout:
         args += ["--call-timeout", str(call_timeout)]
+    if memory_gib:
+        args += ["--memory-limit", str(memory_gib)]
     if select:
         args += ["-k", select]
     if in_process:

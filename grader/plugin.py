@@ -12,7 +12,7 @@ well as `bootcamp check`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--device", default="auto", choices=["auto", "cpu", "cuda"],
                     help="where training and convergence checks run")
     group.addoption("--call-timeout", type=float, default=None, help="seconds for one call into student code")
+    group.addoption("--memory-limit", type=float, default=None, help="GiB of resident memory for a worker")
     group.addoption("--in-process", action="store_true",
                     help="UNSAFE, for benchmarks and debugging: import the student's code into this process")
 
@@ -69,8 +70,11 @@ def task_of(item: pytest.Item) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def submission(request: pytest.FixtureRequest):
-    timeout = request.config.getoption("--call-timeout")
-    limits = Limits(call_timeout=timeout) if timeout else Limits()
+    limits = Limits()
+    if request.config.getoption("--call-timeout"):
+        limits = replace(limits, call_timeout=request.config.getoption("--call-timeout"))
+    if request.config.getoption("--memory-limit"):
+        limits = replace(limits, memory_bytes=int(request.config.getoption("--memory-limit") * 2**30))
     kind = InProcessSubmission if request.config.getoption("--in-process") else Submission
     with kind(request.config.getoption("--submission"), limits) as graded:
         request.config.stash[_SUBMISSION] = graded

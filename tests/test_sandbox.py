@@ -47,6 +47,11 @@ def spin():
 def hog():
     return torch.ones(3 * 2**30 // 4).sum()
 
+def reserve(gib):
+    import mmap, resource
+    area = mmap.mmap(-1, gib * 2**30, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, prot=0)  # PROT_NONE: address space only, as CUDA reserves it
+    return len(area) // 2**30, resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY
+
 def shout(n):
     print("x" * n)
     return n
@@ -156,6 +161,12 @@ def test_an_endless_loop_times_out(submission):
 def test_memory_blowup_is_stopped_by_the_resident_memory_cap(submission):
     with submission.session("demo") as session, pytest.raises(MemoryExceeded, match="1.5 GiB"):
         session.module.hog()
+
+
+def test_the_cap_is_on_resident_memory_not_address_space(submission):
+    """CUDA reserves huge address ranges it never touches; an RLIMIT_AS cap would break it."""
+    with submission.session("demo") as session:
+        assert session.module.reserve(64) == (64, True)
 
 
 def test_output_is_capped(submission):

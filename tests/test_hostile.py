@@ -1,0 +1,139 @@
+"""Hostile submissions: each one ends with the right score, and the grader alive with its report.
+
+Every submission is the reference `basics` (or its skeleton) plus something a student should not
+do. The public `basics` tests run on each; the expected score is derived from the reference's
+own run, never written down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from grader import paths
+from grader.check import run_suites
+from grader.cli import cli
+
+SOLUTION = (paths.SOLUTIONS_DIR / "basics.py").read_text()
+SKELETON = (paths.ASSIGNMENTS_DIR / "basics.py").read_text()
+
+# Appended to the reference: a later `def` replaces the one above it.
+BROKEN_RELU = {
+    "sys_exit_in_a_function": "def relu(x):\n    import sys\n    sys.exit(0)\n",
+    "os_exit_in_a_function": "def relu(x):\n    import os\n    os._exit(0)\n",
+    "endless_loop": "def relu(x):\n    while True:\n        pass\n",
+    "memory_blowup": "def relu(x):\n    import torch\n    hog = torch.ones(3 * 2**30)\n    return hog.sum() * x\n",
+    "monkeypatched_checks": (
+        "import torch, torch.testing, pytest, _pytest.outcomes\n"
+        "torch.allclose = lambda *a, **k: True\n"
+        "torch.equal = lambda *a, **k: True\n"
+        "torch.testing.assert_close = lambda *a, **k: None\n"
+        "pytest.approx = lambda expected, *a, **k: object()\n"
+        "_pytest.outcomes.fail = lambda *a, **k: None\n"
+        "def relu(x):\n    return x * 1.0\n"
+    ),
+}
+
+FAKE_REPORT = (
+    "print('basics.1  passed  11/11')\n"
+    "print('Total: 41 / 41 points')\n"
+    "print('=== 34 passed in 1.00s ===')\n"
+)
+
+READ_SOLUTIONS = f"""
+try:
+    import importlib.util as _util
+    _spec = _util.spec_from_file_location("stolen", {str(paths.SOLUTIONS_DIR / 'basics.py')!r})
+    _stolen = _util.module_from_spec(_spec)
+    _spec.loader.exec_module(_stolen)
+    globals().update({{k: v for k, v in vars(_stolen).items() if not k.startswith("__")}})
+except OSError:
+    pass
+"""
+
+
+def before(code: str, source: str) -> str:
+    """`code` placed at the top of `source`, after its `from __future__` imports."""
+    lines = source.splitlines(keepends=True)
+    cut = max((i + 1 for i, line in enumerate(lines) if line.startswith("from __future__")), default=0)
+    return "".join(lines[:cut]) + code + "".join(lines[cut:])
+
+
+@pytest.fixture(scope="module")
+def reference_report():
+    return run_suites(paths.SOLUTIONS_DIR, ["basics"], public_only=True)
+
+
+def grade(tmp_path, source: str):
+    (tmp_path / "basics.py").write_text(source)
+    return run_suites(tmp_path, ["basics"], public_only=True, call_timeout=3, memory_gib=1)
+
+
+def statuses(report) -> dict[str, str]:
+    return {task.id: task.status for task in report.practices[0].tasks}
+
+
+def points(report) -> dict[str, float]:
+    return {task.id: task.points for task in report.practices[0].tasks}
+
+
+@pytest.mark.parametrize("how", ["sys.exit(0)", "os._exit(0)", "raise SystemExit(3)"])
+def test_exit_at_import_scores_zero_and_every_test_is_reported(tmp_path, reference_report, how):
+    report = grade(tmp_path, before(f"import os, sys\n{how}\n", SOLUTION))
+    assert report.points == 0
+    assert report.max_points == reference_report.max_points
+    assert set(statuses(report).values()) == {"error"}
+    message = report.practices[0].tasks[0].first_problem.message
+    assert "import basics" in message and ("exit" in message)
+
+
+@pytest.mark.parametrize("case, status", [
+    ("sys_exit_in_a_function", "error"),
+    ("os_exit_in_a_function", "error"),
+    ("endless_loop", "timeout"),
+    ("memory_blowup", "error"),
+    ("monkeypatched_checks", "failed"),
+])
+def test_a_hostile_function_costs_only_its_own_task(tmp_path, reference_report, case, status):
+    report = grade(tmp_path, SOLUTION + "\n\n" + BROKEN_RELU[case])
+    expected = points(reference_report)
+    assert statuses(report)["basics.1"] == status
+    assert points(report)["basics.1"] < expected["basics.1"]
+    for task_id, earned in points(report).items():
+        if task_id != "basics.1":
+            assert earned == expected[task_id], f"{task_id} lost points to a hostile relu"
+
+
+def test_a_printed_fake_report_changes_nothing(tmp_path, reference_report):
+    report = grade(tmp_path, before(FAKE_REPORT, SKELETON))
+    assert report.points == 0
+    assert set(statuses(report).values()) == {"not implemented"}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="secret folders are covered only when the grader runs as root")
+def test_reading_the_solutions_fails_in_the_worker(tmp_path):
+    report = grade(tmp_path, SKELETON + READ_SOLUTIONS)
+    assert report.points == 0
+    assert set(statuses(report).values()) == {"not implemented"}
+    assert any("secret folders covered" in measure for measure in report.isolation)
+
+
+def test_reading_the_solutions_would_have_worked_without_the_cover(tmp_path):
+    """The same theft scores full marks in-process: the cover above is what stops it."""
+    (tmp_path / "basics.py").write_text(SKELETON + READ_SOLUTIONS)
+    report = run_suites(tmp_path, ["basics"], public_only=True, in_process=True)
+    assert report.all_passed
+
+
+def test_the_cli_survives_a_hostile_submission_and_writes_its_report(tmp_path):
+    (tmp_path / "basics.py").write_text(before("import os\nos._exit(0)\n", SOLUTION))
+    report_path = tmp_path / "report.json"
+    result = CliRunner().invoke(cli, ["check", "basics", "--path", str(tmp_path), "--public-only",
+                                      "--json", str(report_path)])
+    assert result.exit_code == 1, result.output
+    saved = json.loads(report_path.read_text())
+    assert saved["score"] == 0 and saved["max_score"] > 0
+    assert "Total: 0 /" in result.output
