@@ -1,0 +1,82 @@
+"""The `bootcamp` command line: bad input is one line and exit 2; check's exit codes and output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from grader import paths
+from grader.cli import cli
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def one_line_error(result) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def test_unknown_practice():
+    assert "unknown practice 'nope'" in one_line_error(run("check", "nope"))
+
+
+def test_missing_folder(tmp_path):
+    assert "no such folder" in one_line_error(run("check", "basics", "--path", str(tmp_path / "absent")))
+
+
+def test_a_file_is_not_a_submission(tmp_path):
+    (tmp_path / "basics.py").write_text("x = 1\n")
+    assert "not a folder" in one_line_error(run("check", "basics", "--path", str(tmp_path / "basics.py")))
+
+
+def test_a_folder_without_the_practice_file(tmp_path):
+    assert "no basics.py here" in one_line_error(run("check", "basics", "--path", str(tmp_path)))
+
+
+def test_a_syntax_error_names_the_students_line(tmp_path):
+    (tmp_path / "basics.py").write_text("import torch\n\ndef relu(x):\n    return x +\n")
+    line = one_line_error(run("check", "basics", "--path", str(tmp_path)))
+    assert "basics.py, line 4: syntax error" in line
+
+
+def test_the_skeleton_lists_every_task_as_not_implemented_with_its_todo(tmp_path):
+    report_path = tmp_path / "report.json"
+    result = CliRunner().invoke(cli, ["check", "basics", "--public-only", "--json", str(report_path)],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    report = json.loads(report_path.read_text())
+    tasks = report["practices"][0]["tasks"]
+    assert tasks and all(t["status"] == "not implemented" for t in tasks)
+    skeleton = (paths.ASSIGNMENTS_DIR / "basics.py").read_text().splitlines()
+    for task in tasks:
+        file, line = task["where"].rsplit(":", 1)
+        assert file.endswith("assignments/basics.py")
+        assert f'raise NotImplementedError("{task["id"]}:' in skeleton[int(line) - 1]
+        assert task["id"] in result.output
+    assert "not implemented" in result.output and report["score"] == 0
+
+
+def test_the_solutions_pass_with_exit_code_zero():
+    result = run("check", "conv_shapes", "--path", str(paths.SOLUTIONS_DIR), "--public-only")
+    assert result.exit_code == 0, result.output
+    assert "Total:" in result.output
+
+
+def test_list_shows_tasks_points_and_counts():
+    result = CliRunner().invoke(cli, ["list", "basics"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "basics.1" in result.output and "public" in result.output and "hidden" in result.output
+
+
+@pytest.mark.parametrize("args", [["list", "nope"], ["check", "--device", "tpu"]])
+def test_usage_errors_exit_2(args):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
