@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -53,14 +54,19 @@ def sync(device: torch.device) -> None:
 
 
 def time_epochs(make_epoch, epochs: int, device: torch.device) -> float:
-    """Seconds per epoch, the mean over `epochs` epochs; every batch is touched on the device."""
-    sync(device)
-    start = time.perf_counter()
+    """Seconds per epoch, the median of `epochs` epochs; every batch is touched on the device.
+
+    The median, not the mean, so that one epoch slowed by another process does not decide.
+    """
+    seconds = []
     for _ in range(epochs):
+        sync(device)
+        start = time.perf_counter()
         for images, _labels in make_epoch():
             images.sum()  # make sure the batch really exists on the device
-    sync(device)
-    return (time.perf_counter() - start) / epochs
+        sync(device)
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
 
 
 def main() -> None:
@@ -118,7 +124,7 @@ def main() -> None:
 
     print(
         f"device {device}, {torch.get_num_threads()} torch thread(s), {n:,} MNIST images/epoch, "
-        f"batches of {BATCH_SIZE}, mean of {args.epochs} epochs"
+        f"batches of {BATCH_SIZE}, median of {args.epochs} epochs"
     )
     rows = (
         ("ours: grader.data.batches", ours_s),

@@ -159,7 +159,7 @@ def test_an_endless_loop_times_out(submission):
 
 
 def test_memory_blowup_is_stopped_by_the_resident_memory_cap(submission):
-    with submission.session("demo") as session, pytest.raises(MemoryExceeded, match="1.5 GiB"):
+    with submission.session("demo", timeout=60) as session, pytest.raises(MemoryExceeded, match="1.5 GiB"):
         session.module.hog()
 
 

@@ -51,7 +51,8 @@ class Limits:
     output_bytes: captured stdout/stderr kept per test; the rest is counted and dropped.
     message_bytes: the largest reply the grader reads from the worker.
     file_bytes: the largest file the worker may write.
-    threads: torch intra-op threads in the worker (0: torch's default).
+    threads: torch intra-op threads in each worker (0: torch's default). One by default: the
+        same arithmetic on every machine, and parallel graders do not oversubscribe the cores.
     hide: folders the worker must not read (covered when the grader runs as root on Linux).
     """
 
@@ -61,7 +62,7 @@ class Limits:
     output_bytes: int = 64 * 2**10
     message_bytes: int = 512 * 2**20
     file_bytes: int = 1 * 2**30
-    threads: int = 0
+    threads: int = 1
     isolate_network: bool = True
     drop_privileges: bool = True
     hide: tuple[str, ...] = field(default_factory=tuple)

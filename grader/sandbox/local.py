@@ -22,7 +22,7 @@ class InProcessSession:
         self.output = ""
 
     def run(self, operation: str, *args: Any, timeout: float | None = None, on_progress=None, **kwargs: Any) -> Any:
-        return ops.REGISTRY[operation](*args, progress=on_progress or (lambda data: None), **kwargs)
+        return ops.lookup(operation)(*args, progress=on_progress or (lambda data: None), **kwargs)
 
 
 class InProcessSubmission:

@@ -6,11 +6,15 @@ run in the untrusted worker, so what they return is only evidence (outputs, grad
 logits on held-out images) that the trusted side judges. Labels the student must not see never
 enter the worker.
 
-Each operation takes a `progress(data)` keyword to stream intermediate data back.
+Each operation takes a `progress(data)` keyword to stream intermediate data back. Operations
+here are named by their function name (`"vjp"`); operations elsewhere in the grader register
+with the same decorator and are named `"module:function"` (`"grader.training.probes:train_step"`),
+imported on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Callable
 
 import torch
@@ -19,8 +23,19 @@ REGISTRY: dict[str, Callable[..., Any]] = {}
 
 
 def operation(fn: Callable[..., Any]) -> Callable[..., Any]:
-    REGISTRY[fn.__name__] = fn
+    name = fn.__name__ if fn.__module__ == __name__ else f"{fn.__module__}:{fn.__name__}"
+    REGISTRY[name] = fn
     return fn
+
+
+def lookup(name: str) -> Callable[..., Any]:
+    """The operation called `name`, importing its grader module if needed."""
+    module, _, _ = name.rpartition(":")
+    if module and name not in REGISTRY:
+        if not module.startswith("grader."):
+            raise KeyError(f"{name!r} is not a grader operation")
+        importlib.import_module(module)
+    return REGISTRY[name]
 
 
 @operation

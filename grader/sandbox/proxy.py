@@ -133,8 +133,9 @@ class Worker:
                 self._read_output(limits.output_bytes)
             if self.conn in ready:
                 reply = self._receive(call, remaining, limits)
-                if "progress" in reply and on_progress is not None:
-                    on_progress(reply["progress"])
+                if "progress" in reply:
+                    if on_progress is not None:
+                        on_progress(reply["progress"])
                     continue
                 return self._unwrap(reply, call)
             if not ready and self.memory() > limits.memory_bytes:
@@ -362,7 +363,7 @@ class Submission:
         hidden = secrets if secrets is not None else default_secrets()
         if not any(_inside(Path(p), self.directory) for p in _needed_paths(Path("/"), Path("/"))[1:]):
             hidden += (str(self.directory),)
-        self.limits = Limits(**{**(limits or Limits()).to_json(), "hide": tuple(hidden)})
+        self.limits = Limits(**{**(limits or Limits()).to_json(), "hide": tuple(dict.fromkeys(hidden))})
         self.spent = 0.0
         self._zygote: Zygote | None = None
         self._tmp = Path(tempfile.mkdtemp(prefix="bootcamp-"))

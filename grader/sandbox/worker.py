@@ -102,7 +102,7 @@ class Worker:
         if op == "trusted":
             from grader.sandbox import ops
 
-            operation = ops.REGISTRY[request["name"]]
+            operation = ops.lookup(request["name"])
             args = self.table.resolve(request.get("args", []))
             kwargs = self.table.resolve(request.get("kwargs", {}))
             return operation(*args, progress=self.progress, **kwargs)

@@ -41,13 +41,34 @@ def main(control_fd: int, config: dict) -> None:
     import torch.nn.functional  # noqa: F401
 
     from grader.sandbox import ops, worker  # noqa: F401
+    from grader.training import loop, probes  # noqa: F401  (the trusted operations on models)
 
+    _warm_up(torch)
     limits = limits_module.Limits(**{**config["limits"], "hide": tuple(config["limits"]["hide"])})
     measures = limits_module.isolate(limits, config["needed"])
     _die_with_parent()  # after isolate: a change of user clears the parent-death signal
     _become_subreaper()
     send(control, {"ready": measures})
     serve(control, limits)
+
+
+def _warm_up(torch) -> None:
+    """Run each common kind of layer and optimizer once, single-threaded, before any fork.
+
+    First calls initialise kernels and caches (a second or two for a conv backward); done here,
+    every forked worker inherits them instead of paying again. One thread, so no thread pool
+    exists yet to be broken by fork.
+    """
+    torch.set_num_threads(1)
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.ConvTranspose2d(2, 2, 4, 2, 1), nn.Dropout(0.5), nn.Flatten(), nn.Linear(32, 3))
+    for optimizer in (torch.optim.SGD(model.parameters(), lr=0.1), torch.optim.Adam(model.parameters())):
+        optimizer.zero_grad()
+        logits = model(torch.randn(2, 1, 4, 4))  # (2, 3)
+        loss = torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1]))
+        (loss + torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.ones(2, 3))).backward()
+        optimizer.step()
 
 
 def serve(control: socket.socket, limits: limits_module.Limits) -> None:

@@ -152,7 +152,7 @@ def test_gradient_descent_fits_least_squares(student):
         W = student_step(W, 2 * (x @ W.T - y).T @ x / len(x), 0.3)
         expected = step(expected, 2 * (x @ expected.T - y).T @ x / len(x), 0.3)
         if not isinstance(W, torch.Tensor):
-            fail(f"sgd_step(W, dW, lr=0.3) should return a tensor, but your code returned {type(W).__name__}.",
+            fail(f"sgd_step(W, dW, lr=0.3) should return a tensor, but your code returned a {type(W).__name__}.",
                  SGD_HINT)
     assert_close(W, expected, call="60 steps of gradient descent with your sgd_step(W, dW, lr=0.3)",
                  atol=1e-8, rtol=1e-6, hint=SGD_HINT)

@@ -124,7 +124,8 @@ class _StudentConv2d(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output):
         x, weight, bias = ctx.saved_tensors
-        _, grads = ctx.session.run("vjp", ctx.fn, [x, weight, bias, *ctx.options], grad_output)
+        with torch.enable_grad():  # matters only when the session runs in this process (--in-process)
+            _, grads = ctx.session.run("vjp", ctx.fn, [x, weight, bias, *ctx.options], grad_output)
         return grads[0], grads[1], grads[2], None, None
 
 

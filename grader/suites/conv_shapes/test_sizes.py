@@ -19,7 +19,8 @@ from grader.suites.conv_shapes.strategies import (
     kernels_and_dilations,
     layer_stacks,
 )
-from grader.testing import assert_equal, assert_raises, task
+from grader.sandbox import NotImplementedByStudent, StudentException
+from grader.testing import assert_equal, assert_raises, fail, task
 
 CONV_HINT = ("o = floor((i + 2p - d(k - 1) - 1) / s) + 1: use integer floor division (//) and return an int, "
              "not a float.")
@@ -35,13 +36,26 @@ FIELD_HINT = ("r = 1 + sum over layers of (k_l - 1) * d_l * (product of the stri
               "A layer's own stride does not widen its field; it only spreads the later layers' taps.")
 
 
+def _expect_value(action, expected: int, *, call: str, hint: str, reject_hint: str) -> None:
+    """The student's `action()` returns `expected`; a ValueError there is wrong: PyTorch accepts these."""
+    try:
+        actual = action()
+    except StudentException as error:
+        if isinstance(error, NotImplementedByStudent) or error.exc_type != "ValueError":
+            raise
+        fail(f"{call} should return {expected!r} (PyTorch accepts these arguments), but {error.message}",
+             reject_hint)
+    assert_equal(actual, expected, call=call, hint=hint)
+
+
 def _check_conv_size(student, i: int, k: int, s: int, p: int, d: int) -> None:
     call = f"conv_output_size(i={i}, k={k}, s={s}, p={p}, d={d})"
     expected = oracles.conv_size(i, k, s, p, d)
     if expected is None:
         assert_raises(lambda: student.conv_output_size(i, k, s, p, d), ValueError, call=call, hint=CONV_REJECT_HINT)
     else:
-        assert_equal(student.conv_output_size(i, k, s, p, d), expected, call=call, hint=CONV_HINT)
+        _expect_value(lambda: student.conv_output_size(i, k, s, p, d), expected, call=call, hint=CONV_HINT,
+                      reject_hint=CONV_REJECT_HINT)
 
 
 def _check_transpose_size(student, i: int, k: int, s: int, p: int, op: int, d: int) -> None:
@@ -51,8 +65,8 @@ def _check_transpose_size(student, i: int, k: int, s: int, p: int, op: int, d: i
         assert_raises(lambda: student.conv_transpose_output_size(i, k, s, p, op, d), ValueError, call=call,
                       hint=TRANSPOSE_REJECT_HINT)
     else:
-        assert_equal(student.conv_transpose_output_size(i, k, s, p, op, d), expected, call=call,
-                     hint=TRANSPOSE_HINT)
+        _expect_value(lambda: student.conv_transpose_output_size(i, k, s, p, op, d), expected, call=call,
+                      hint=TRANSPOSE_HINT, reject_hint=TRANSPOSE_REJECT_HINT)
 
 
 def _check_same_padding(student, k: int, d: int) -> None:
@@ -61,7 +75,8 @@ def _check_same_padding(student, k: int, d: int) -> None:
     if expected is None:
         assert_raises(lambda: student.same_padding(k, d), ValueError, call=call, hint=SAME_HINT)
     else:
-        assert_equal(student.same_padding(k, d), expected, call=call, hint=SAME_HINT)
+        _expect_value(lambda: student.same_padding(k, d), expected, call=call, hint=SAME_HINT,
+                      reject_hint=SAME_HINT)
 
 
 # ----------------------------------------------------------------------------- conv_shapes.1

@@ -1,0 +1,178 @@
+"""Trusted operations on a student's model, run in the worker; they return evidence as data.
+
+- `layers` / `load_layers`: a model's parameterised layers in the order they run, and loading
+  given weights into them in that order, so a design is compared by behaviour, not by names.
+- `train_step_probe`: one call of the student's `train_step`, watched: optimizer calls, the loss
+  it returned, the loss it should have returned, and the parameters a correct step gives.
+- `gradient_probe`, `batch_norm_probe`: which parameters get gradients; how BN buffers move.
+
+The trusted side judges everything; these functions only observe.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from grader.sandbox.ops import operation
+
+
+def layers_in_run_order(model: nn.Module, example: torch.Tensor) -> list[nn.Module]:
+    """Modules with their own parameters or buffers, in the order a forward pass first calls them."""
+    order: list[nn.Module] = []
+    hooks = [module.register_forward_pre_hook(lambda m, _: order.append(m) if m not in order else None)
+             for module in model.modules()
+             if any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False))]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(example)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    return order
+
+
+def _describe(module: nn.Module) -> dict[str, Any]:
+    return {"type": type(module).__name__,
+            "shapes": {name: tuple(t.shape) for name, t in module.state_dict().items()}}
+
+
+@operation
+def layers(model: nn.Module, example: torch.Tensor, *, progress: Callable) -> list[dict[str, Any]]:
+    """[{type, shapes}] of each parameterised layer, in run order."""
+    return [_describe(m) for m in layers_in_run_order(model, example)]
+
+
+@operation
+def load_layers(model: nn.Module, example: torch.Tensor, states: list[dict[str, torch.Tensor]], *,
+                progress: Callable) -> list[dict[str, Any]]:
+    """Load `states[i]` into the i-th parameterised layer (run order); returns what was found.
+
+    Loads nothing when the layer types or shapes differ from the states given.
+    """
+    found = layers_in_run_order(model, example)
+    described = [_describe(m) for m in found]
+    expected = [{name: tuple(t.shape) for name, t in state.items()} for state in states]
+    if [d["shapes"] for d in described] == expected:
+        for module, state in zip(found, states):
+            module.load_state_dict(state)
+    return described
+
+
+def layer_states(model: nn.Module, example: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+    """The reference side of `load_layers`: each parameterised layer's state, in run order."""
+    return [{k: v.detach().clone() for k, v in m.state_dict().items()}
+            for m in layers_in_run_order(model, example)]
+
+
+@operation
+def forward(model: nn.Module, images: torch.Tensor, *, train: bool = False,
+            progress: Callable) -> torch.Tensor:
+    """model(images) in train or eval mode, without gradients; the mode is restored after."""
+    was_training = model.training
+    model.train(train)
+    try:
+        with torch.no_grad():
+            return model(images)
+    finally:
+        model.train(was_training)
+
+
+class _CountingSGD(torch.optim.SGD):
+    """Plain SGD that counts how often it is stepped and cleared."""
+
+    def __init__(self, params, lr: float):
+        super().__init__(params, lr=lr)
+        self.steps = 0
+        self.clears = 0
+
+    def step(self, closure=None):
+        self.steps += 1
+        return super().step(closure)
+
+    def zero_grad(self, set_to_none: bool = True):
+        self.clears += 1
+        return super().zero_grad(set_to_none)
+
+
+@operation
+def train_step_probe(model: nn.Module, train_step: Callable, images: torch.Tensor, labels: torch.Tensor, *,
+                     lr: float = 0.1, stale_gradient: float = 0.0, progress: Callable) -> dict[str, Any]:
+    """Call `train_step(model, optimizer, images, labels)` once with a counting SGD optimizer.
+
+    Before the call every parameter's .grad is set to `stale_gradient` (left over from an earlier
+    step, as a forgotten zero_grad would leave it). Returns: the loss returned; the logits a
+    train-mode forward gave before the step; the parameters before and after; the parameters
+    one correct step (zero_grad, forward, cross-entropy, backward, SGD step) gives from the same
+    start; and how often step() and zero_grad() ran.
+    """
+    model.train()
+    twin = copy.deepcopy(model)
+    before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        logits_before = copy.deepcopy(model)(images)
+    optimizer = _CountingSGD(model.parameters(), lr)
+    for p in model.parameters():
+        p.grad = torch.full_like(p, stale_gradient)
+    returned = train_step(model, optimizer, images, labels)
+    correct = torch.optim.SGD(twin.parameters(), lr=lr)
+    correct.zero_grad()
+    F.cross_entropy(twin(images), labels).backward()
+    correct.step()
+    return {"returned": returned, "logits_before": logits_before, "before": before,
+            "after": {k: v.detach().clone() for k, v in model.state_dict().items()},
+            "expected_after": {k: v.detach().clone() for k, v in twin.state_dict().items()},
+            "steps": optimizer.steps, "clears": optimizer.clears}
+
+
+@operation
+def gradient_probe(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
+                   progress: Callable) -> dict[str, Any]:
+    """Forward in train mode, cross-entropy, backward: which parameters got no (or zero) gradient."""
+    model.train()
+    model.zero_grad(set_to_none=True)
+    F.cross_entropy(model(images), labels).backward()
+    missing = [name for name, p in model.named_parameters() if p.grad is None]
+    zero = [name for name, p in model.named_parameters() if p.grad is not None and not p.grad.abs().sum() > 0]
+    return {"parameters": [name for name, _ in model.named_parameters()], "missing": missing, "zero": zero}
+
+
+@operation
+def batch_norm_probe(model: nn.Module, images: torch.Tensor, *, progress: Callable) -> dict[str, Any]:
+    """Buffers (BN running statistics) before and after a forward in train mode, then in eval mode."""
+    def buffers() -> dict[str, torch.Tensor]:
+        return {name: b.detach().clone() for name, b in model.named_buffers()}
+
+    start = buffers()
+    forward(model, images, train=True, progress=progress)
+    after_train = buffers()
+    forward(model, images, train=False, progress=progress)
+    return {"start": start, "after_train": after_train, "after_eval": buffers()}
+
+
+@operation
+def parameter_shapes(model: nn.Module, *, progress: Callable) -> dict[str, tuple[int, ...]]:
+    """{name: shape} of every parameter (the count is the sum of their products)."""
+    return {name: tuple(p.shape) for name, p in model.named_parameters()}
+
+
+@operation
+def layer_output_shapes(model: nn.Module, example: torch.Tensor, *, progress: Callable) -> list[dict[str, Any]]:
+    """[{type, shape}] of each parameterised layer's output during one eval-mode forward pass."""
+    shapes: list[dict[str, Any]] = []
+    hooks = [m.register_forward_hook(lambda m, _, out: shapes.append({"type": type(m).__name__,
+                                                                       "shape": tuple(out.shape)}))
+             for m in layers_in_run_order(model, example)]
+    try:
+        forward(model, example, train=False, progress=progress)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return shapes
