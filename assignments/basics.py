@@ -68,7 +68,7 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
     Numerically stable: tanh(1000) must be 1 and tanh(-1000) must be -1, never nan (e^1000
     overflows). Rewrite the formula so that only exp of a non-positive number is taken, for
     example with a = |x|: tanh(x) = sign(x) * (1 - e^(-2a)) / (1 + e^(-2a)). Use differentiable
-    operations, so that autograd's gradient is right (1 at x = 0) and finite everywhere.
+    operations, so that autograd's gradient is right and finite everywhere.
     """
     # TODO basics.1: implement tanh
     raise NotImplementedError("basics.1: implement tanh in assignments/basics.py")

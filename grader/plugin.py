@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, settings
 from grader import paths
 from grader.sandbox import Limits, SandboxError, Submission
 from grader.sandbox.local import InProcessSubmission
-from grader.testing import GradingFailure
+from grader.testing import GradingFailure, suite_settings
 
 settings.register_profile(
     "bootcamp", derandomize=True, deadline=None, database=None, print_blob=False, max_examples=25,
@@ -68,17 +68,29 @@ def task_of(item: pytest.Item) -> dict[str, Any]:
     return {"id": marker.args[0], **marker.kwargs}
 
 
-@pytest.fixture(scope="session")
-def submission(request: pytest.FixtureRequest):
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start the submission's sandbox now, so its worker imports torch while pytest collects."""
+    config = session.config
+    if config.getoption("collectonly") or not hasattr(config.option, "submission"):
+        return
     limits = Limits()
-    if request.config.getoption("--call-timeout"):
-        limits = replace(limits, call_timeout=request.config.getoption("--call-timeout"))
-    if request.config.getoption("--memory-limit"):
-        limits = replace(limits, memory_bytes=int(request.config.getoption("--memory-limit") * 2**30))
-    kind = InProcessSubmission if request.config.getoption("--in-process") else Submission
-    with kind(request.config.getoption("--submission"), limits) as graded:
-        request.config.stash[_SUBMISSION] = graded
-        yield graded
+    if config.getoption("--call-timeout"):
+        limits = replace(limits, call_timeout=config.getoption("--call-timeout"))
+    if config.getoption("--memory-limit"):
+        limits = replace(limits, memory_bytes=int(config.getoption("--memory-limit") * 2**30))
+    kind = InProcessSubmission if config.getoption("--in-process") else Submission
+    config.stash[_SUBMISSION] = kind(config.getoption("--submission"), limits)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    graded = session.config.stash.get(_SUBMISSION, None)
+    if graded is not None:
+        graded.close()
+
+
+@pytest.fixture(scope="session")
+def submission(request: pytest.FixtureRequest) -> Submission:
+    return request.config.stash[_SUBMISSION]
 
 
 @pytest.fixture
@@ -88,7 +100,8 @@ def student_session(request: pytest.FixtureRequest, submission: Submission):
     practice = info["id"].split(".")[0]
     if not submission.has_practice(practice):
         pytest.fail(f"no {practice}.py in {submission.directory}", pytrace=False)
-    with submission.session(practice, timeout=info.get("timeout")) as session:
+    warm = bool(getattr(suite_settings(practice), "WARM_UP", False))
+    with submission.session(practice, timeout=info.get("timeout"), warm=warm) as session:
         yield session
 
 

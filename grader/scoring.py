@@ -7,15 +7,15 @@ its tests: not implemented, then timeout, then error, then failed.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from grader import __version__, paths
+from grader import __version__
 from grader.plugin import TestOutcome
+from grader.testing import suite_settings
 
 STATUS_ORDER = ("not implemented", "timeout", "error", "failed", "skipped", "passed")
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
@@ -113,13 +113,7 @@ class Report:
 
 def task_titles(practice: str) -> dict[str, str]:
     """Task id -> title, from `grader/suites/<practice>/tasks.py` (empty if it has none)."""
-    path = paths.SUITES_DIR / practice / "tasks.py"
-    if not path.is_file():
-        return {}
-    spec = importlib.util.spec_from_file_location(f"bootcamp_tasks_{practice}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return dict(getattr(module, "TASKS", {}))
+    return dict(getattr(suite_settings(practice), "TASKS", {}))
 
 
 def task_sort_key(task_id: str) -> tuple[str, int]:

@@ -25,7 +25,7 @@ BROKEN_RELU = {
     "sys_exit_in_a_function": "def relu(x):\n    import sys\n    sys.exit(0)\n",
     "os_exit_in_a_function": "def relu(x):\n    import os\n    os._exit(0)\n",
     "endless_loop": "def relu(x):\n    while True:\n        pass\n",
-    "memory_blowup": "def relu(x):\n    import torch\n    hog = torch.ones(3 * 2**30)\n    return hog.sum() * x\n",
+    "memory_blowup": "def relu(x):\n    hog = b'x' * (6 * 2**30)\n    return x * len(hog)\n",
     "monkeypatched_checks": (
         "import torch, torch.testing, pytest, _pytest.outcomes\n"
         "torch.allclose = lambda *a, **k: True\n"

@@ -16,7 +16,7 @@ A job directory is written by `executors.grade_job`:
 
     job.json        {"student", "practices", "problems", "select", "device", "call_timeout", "memory_gib"}
     submission/     the student's practice files, nothing else
-    result.json     {"status", "reason", "report", "practices", "hypothesis"}   (written here)
+    result.json     {"status", "reason", "report", "practices", "hypothesis", "pid"}   (written here)
     log.txt         the child's stdout and stderr
 
 Hosts and children die with their parent (PR_SET_PDEATHSIG): a killed grader leaves no orphans.
@@ -83,7 +83,7 @@ def grade_job_dir(job_dir: Path) -> dict:
     report = build_report(job.get("student", ""), practices, tests, isolation=report.isolation,
                           public_only=False, device=report.device, seconds=report.seconds,
                           errors=[_clean(e, submission) for e in report.errors])
-    result = {"status": "error" if report.errors else "graded",
+    result = {"status": "error" if report.errors else "graded", "pid": os.getpid(),
               "reason": report.errors[0] if report.errors else "",
               "report": report.to_json(), "practices": status, "hypothesis": hypothesis_settings()}
     write_atomically(job_dir / "result.json", json.dumps(result))

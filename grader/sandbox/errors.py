@@ -44,6 +44,20 @@ class NotImplementedByStudent(StudentException):
         SandboxError.__init__(self, call, message or "not implemented yet", traceback)
 
 
+class MissingAttribute(StudentException, AttributeError):
+    """The student's object has no such attribute (also an AttributeError, so hasattr() works)."""
+
+
+def from_report(call: str, report: dict) -> StudentException:
+    """The exception for an error the worker reported: {type, message, traceback, not_implemented}."""
+    message = str(report.get("message", ""))
+    traceback = str(report.get("traceback", ""))
+    if report.get("not_implemented"):
+        return NotImplementedByStudent(call, message, traceback)
+    kind = str(report.get("type", "Exception"))
+    return (MissingAttribute if kind == "AttributeError" else StudentException)(call, kind, message, traceback)
+
+
 class WorkerTimeout(SandboxError):
     status = "timeout"
 

@@ -53,22 +53,34 @@ class Zygote:
             [sys.executable, "-m", "grader.sandbox.zygote", str(theirs.fileno()), json.dumps(config)],
             pass_fds=[theirs.fileno()], cwd=workdir, env=_worker_environment(workdir),
             stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr,
+            start_new_session=True,  # Ctrl-C in the terminal reaches the grader, which stops the workers
         )
         theirs.close()
         self.control = ours
-        self.control.settimeout(_STARTUP_SECONDS)
-        try:
-            self.measures: list[str] = self._receive()["ready"]
-        except (OSError, EOFError, KeyError, wire.WireError) as error:
-            self.close()
-            raise RuntimeError(f"the sandbox worker failed to start: {self._startup_log() or error}") from None
-        self.control.settimeout(None)
+        self._measures: list[str] | None = None
+        self.finished: list[int] = []  # workers the grader is done with, reaped at the next fork
 
-    def fork(self, module_path: Path, module_name: str, shown_path: str) -> "Worker":
+    @property
+    def measures(self) -> list[str]:
+        """The isolation measures in force; waits for the zygote to be ready (it starts at once,
+        in parallel with whatever the grader does next)."""
+        if self._measures is None:
+            self.control.settimeout(_STARTUP_SECONDS)
+            try:
+                self._measures = self._receive()["ready"]
+            except (OSError, EOFError, KeyError, wire.WireError) as error:
+                self.close()
+                raise RuntimeError(f"the sandbox worker failed to start: {self._startup_log() or error}") from None
+            self.control.settimeout(None)
+        return self._measures
+
+    def fork(self, module_path: Path, module_name: str, shown_path: str, *, warm: bool = False) -> "Worker":
+        _ = self.measures
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         output_read, output_write = os.pipe()
         request = {"op": "fork", "module_path": str(module_path), "module_name": module_name,
-                   "shown_path": shown_path}
+                   "shown_path": shown_path, "finished": self.finished, "warm": warm}
+        self.finished = []
         try:
             zygote_protocol.send(self.control, request, (theirs.fileno(), output_write))
             pid = self._receive()["pid"]
@@ -85,7 +97,17 @@ class Zygote:
         return self.process.poll() is None
 
     def close(self) -> None:
+        """Stop the zygote and every process under it."""
         self.control.close()
+        try:
+            processes = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.Error:
+            processes = []
+        for process in processes:
+            try:
+                process.kill()
+            except psutil.Error:
+                pass
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
@@ -111,6 +133,7 @@ class Worker:
         self.output = bytearray()
         self.dropped_output = 0
         self.dead = False
+        self.reaped = False
 
     def request(self, message: dict, *, call: str, timeout: float, limits: Limits,
                 on_progress: Callable[[Any], None] | None = None) -> Any:
@@ -166,15 +189,10 @@ class Worker:
     def _unwrap(reply: dict, call: str) -> Any:
         if "ok" in reply:
             return reply["ok"]
-        error = reply["error"] if isinstance(reply["error"], dict) else {}
-        message = str(error.get("message", ""))
-        traceback = str(error.get("traceback", ""))
-        if error.get("not_implemented"):
-            raise errors.NotImplementedByStudent(call, message, traceback)
-        raise errors.StudentException(call, str(error.get("type", "Exception")), message, traceback)
+        raise errors.from_report(call, reply["error"] if isinstance(reply["error"], dict) else {})
 
     def _died(self, call: str) -> errors.WorkerDied:
-        status = self.kill()
+        status = self.wait()
         if status is not None and os.WIFSIGNALED(status):
             number = os.WTERMSIG(status)
             name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else str(number)
@@ -195,11 +213,12 @@ class Worker:
         self.dropped_output += len(chunk) - len(chunk[:room])
 
     def drain_output(self, cap: int) -> str:
-        """Read what is left of the worker's output (after it has stopped)."""
+        """Read what the worker has written and not yet been read (its output is unbuffered, so
+        everything printed before its last reply is there)."""
         while select.select([self.output_fd], [], [], 0)[0]:
             before = len(self.output) + self.dropped_output
             self._read_output(cap)
-            if len(self.output) + self.dropped_output == before:
+            if len(self.output) + self.dropped_output == before:  # end of file
                 break
         text = self.output.decode(errors="replace")
         if self.dropped_output:
@@ -217,10 +236,10 @@ class Worker:
         except psutil.Error:
             return 0
 
-    def kill(self) -> int | None:
-        """Kill the worker and what it started; return its wait status (None if unknown)."""
+    def kill(self) -> None:
+        """Kill the worker and every process it started (its status is collected later)."""
         if self.dead:
-            return None
+            return
         self.dead = True
         try:
             descendants = psutil.Process(self.pid).children(recursive=True)
@@ -235,15 +254,23 @@ class Worker:
             os.killpg(self.pid, signal.SIGKILL)
         except OSError:
             pass
+
+    def wait(self) -> int | None:
+        """Kill the worker, then its wait status (from the zygote, which reaps it)."""
+        self.kill()
+        self.reaped = True
         try:
             return self.zygote.reap(self.pid)
         except (OSError, EOFError, wire.WireError, KeyError):
             return None
 
     def close(self, cap: int) -> str:
-        self.kill()
-        self.conn.close()
+        """Collect the rest of the worker's output and kill it (the zygote reaps it later)."""
         text = self.drain_output(cap)
+        self.kill()
+        if not self.reaped:
+            self.zygote.finished.append(self.pid)
+        self.conn.close()
         os.close(self.output_fd)
         return text
 
@@ -283,11 +310,19 @@ class Session:
         self.practice = practice
         self.timeout = timeout
         self.output = ""
+        self._attributes: dict[tuple[int, str], Remote] = {}
         self.module: Remote = self._request({"op": "import"}, f"import {practice}", name=practice)
 
     def getattr(self, remote: Remote, name: str) -> Any:
+        """An attribute of a student object; the module's functions and classes are looked up once."""
+        key = (remote._handle, name)
+        if key in self._attributes:
+            return self._attributes[key]
         path = f"{remote._name}.{name}" if remote._name != self.practice else name
-        return self._request({"op": "getattr", "h": remote._handle, "name": name}, path, name=path)
+        value = self._request({"op": "getattr", "h": remote._handle, "name": name}, path, name=path)
+        if remote is self.module and isinstance(value, Remote):
+            self._attributes[key] = value
+        return value
 
     def setattr(self, remote: Remote, name: str, value: Any) -> None:
         self._request({"op": "setattr", "h": remote._handle, "name": name, "value": _encode(value)},
@@ -365,11 +400,11 @@ class Submission:
             hidden += (str(self.directory),)
         self.limits = Limits(**{**(limits or Limits()).to_json(), "hide": tuple(dict.fromkeys(hidden))})
         self.spent = 0.0
-        self._zygote: Zygote | None = None
         self._tmp = Path(tempfile.mkdtemp(prefix="bootcamp-"))
         self._student_dir = self._tmp / "student"
         self._workdir = self._tmp / "work"
         self._copy_submission()
+        self._zygote = Zygote(self.limits, self._workdir, self._student_dir)  # starts in the background
 
     def _copy_submission(self) -> None:
         self._student_dir.mkdir()
@@ -394,6 +429,7 @@ class Submission:
                 *self.zygote().measures]
 
     def zygote(self) -> Zygote:
+        """The zygote, replaced by a fresh one if it died."""
         if self._zygote is None or not self._zygote.alive():
             if self._zygote is not None:
                 self._zygote.close()
@@ -404,11 +440,15 @@ class Submission:
         return (self._student_dir / f"{practice}.py").is_file()
 
     @contextmanager
-    def session(self, practice: str, *, timeout: float | None = None) -> Iterator[Session]:
-        """A fresh worker with the student's `practice` module imported."""
+    def session(self, practice: str, *, timeout: float | None = None, warm: bool = False) -> Iterator[Session]:
+        """A fresh worker with the student's `practice` module imported.
+
+        `warm`: the practice trains models, so the zygote should initialise torch's optimizers
+        and kernels once before forking (see `zygote._warm_up`).
+        """
         module_path = self._student_dir / f"{practice}.py"
         shown = _shown_path(self.directory / f"{practice}.py")
-        worker = self.zygote().fork(module_path, practice, shown)
+        worker = self.zygote().fork(module_path, practice, shown, warm=warm)
         session = None
         try:
             session = Session(self, worker, practice, timeout or self.limits.call_timeout)

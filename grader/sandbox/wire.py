@@ -1,9 +1,12 @@
 """The wire format between the trusted grader and the untrusted worker.
 
-A message is a length-prefixed `torch.save` of plain data: tensors, numbers, strings, bytes,
-None, and lists, tuples and dicts of them. Both sides decode with
-`torch.load(..., weights_only=True)`, whose unpickler refuses anything else, so a worker can send
-data but never an object with behaviour.
+A message is plain data: tensors, numbers, strings, bytes, None, dtypes and devices, and lists,
+tuples and dicts of them. It is written as a pickle of builtins only: each tensor becomes
+`{"__tensor__": (dtype name, shape, raw bytes)}`, each dtype `{"__dtype__": name}`, each device
+`{"__device__": name}`. The reader's unpickler refuses every global but `complex`, so it can only
+ever build builtin containers and values (stricter than `torch.load(weights_only=True)`, and
+about ten times faster for the small messages of a test); tensors are then rebuilt from their
+bytes. A worker can send data, never an object with behaviour.
 
 Objects that are not data (a model, an optimizer, a function) stay in the worker; the wire
 carries a handle to them: `{"__handle__": id, "type": "MnistCNN", "callable": True}`.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import io
+import pickle
 import socket
 import struct
 from typing import Any
@@ -23,6 +27,7 @@ from typing import Any
 import torch
 
 HANDLE_KEY = "__handle__"
+_TENSOR, _DTYPE, _DEVICE = "__tensor__", "__dtype__", "__device__"
 DEFAULT_MAX_BYTES = 512 * 2**20
 _HEADER = struct.Struct(">Q")
 
@@ -90,15 +95,69 @@ def _from_numpy(value: Any) -> Any:
     return None
 
 
+def _pack(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu().contiguous()
+        raw = tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
+        return {_TENSOR: (str(tensor.dtype).removeprefix("torch."), tuple(tensor.shape), raw)}
+    if isinstance(value, torch.dtype):
+        return {_DTYPE: str(value).removeprefix("torch.")}
+    if isinstance(value, torch.device):
+        return {_DEVICE: str(value)}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_pack(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _pack(v) for k, v in value.items()}
+    return value
+
+
+def _unpack(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_unpack(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_unpack(v) for v in value)
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        if _TENSOR in value:
+            return _tensor(*value[_TENSOR])
+        if _DTYPE in value:
+            return _dtype(value[_DTYPE])
+        if _DEVICE in value:
+            return torch.device(value[_DEVICE])
+    return {k: _unpack(v) for k, v in value.items()}
+
+
+def _dtype(name: Any) -> torch.dtype:
+    dtype = getattr(torch, name, None) if isinstance(name, str) else None
+    if not isinstance(dtype, torch.dtype):
+        raise WireError(f"unknown dtype {name!r}")
+    return dtype
+
+
+def _tensor(dtype_name: Any, shape: Any, raw: Any) -> torch.Tensor:
+    dtype = _dtype(dtype_name)
+    if not isinstance(raw, bytes) or not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise WireError("malformed tensor")
+    if not raw:
+        return torch.empty(shape, dtype=dtype)
+    return torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(dtype).reshape(shape)
+
+
+class _DataOnlyUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("builtins", "complex"):
+            return complex
+        raise pickle.UnpicklingError(f"refused {module}.{name}")
+
+
 def encode(message: Any) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(message, buffer)
-    return buffer.getvalue()
+    return pickle.dumps(_pack(message), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def decode(payload: bytes) -> Any:
     try:
-        return torch.load(io.BytesIO(payload), weights_only=True, map_location="cpu")
+        return _unpack(_DataOnlyUnpickler(io.BytesIO(payload)).load())
     except Exception as error:  # the unpickler refused something, or the bytes are garbage
         raise WireError(f"the worker sent something that is not plain data ({_first_line(error)})") from None
 

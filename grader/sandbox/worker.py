@@ -21,6 +21,7 @@ Replies are {"ok": value}, {"error": {...}} or, during a trusted operation, any 
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import socket
 import sys
@@ -133,20 +134,21 @@ class Worker:
         wire.send(self.conn, {"progress": wire.to_data(data)})
 
     def describe(self, error: BaseException) -> dict:
-        message = str(error) if not isinstance(error, SystemExit) else f"exit({error.code!r}) was called"
-        return {
-            "type": type(error).__name__,
-            "message": message.replace(self.module_path, self.shown_path)[:2000],
-            "traceback": self.student_frames(error),
-            "not_implemented": isinstance(error, NotImplementedError),
-        }
+        return describe_error(error, self.module_path, self.shown_path)
 
-    def student_frames(self, error: BaseException) -> str:
-        """The traceback lines that are in the student's file, shown under its own path."""
-        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == self.module_path]
-        for frame in frames:
-            frame.filename = self.shown_path
-        return "".join(traceback.format_list(frames))[-4000:]
+
+def describe_error(error: BaseException, module_path: str, shown_path: str) -> dict:
+    """An exception from student code as wire data: type, message, the student's own frames."""
+    message = str(error) if not isinstance(error, SystemExit) else f"exit({error.code!r}) was called"
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == module_path]
+    for frame in frames:
+        frame.filename = shown_path
+    return {
+        "type": type(error).__name__,
+        "message": message.replace(module_path, shown_path)[:2000],
+        "traceback": "".join(traceback.format_list(frames))[-4000:],
+        "not_implemented": isinstance(error, NotImplementedError),
+    }
 
 
 def run_child(conn_fd: int, output_fd: int, module_path: str, module_name: str, shown_path: str,
@@ -156,8 +158,9 @@ def run_child(conn_fd: int, output_fd: int, module_path: str, module_name: str, 
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
     os.close(output_fd)
-    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
-    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    # unbuffered: all a call prints is in the pipe before its reply is sent
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
     if threads:
         import torch
 

@@ -11,11 +11,11 @@ The zygote never imports student code. It is started by `Zygote` in `proxy` as
 and speaks on the control socket:
 
     -> {"ready": [isolation measures]}                 once, after isolation
-    <- {"op": "fork", ...} with two file descriptors (connection, output)
-
+    <- {"op": "fork", "finished": [pids], ...}         with two file descriptors (connection, output);
+                                                       the finished workers are reaped first
     -> {"pid": pid}
-    <- {"op": "wait", "pid": pid}
-    -> {"status": waitpid status}                      the worker is reaped; stray processes too
+    <- {"op": "wait", "pid": pid}                      for a worker that died: its exit status
+    -> {"status": waitpid status}
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import json
 import os
 import socket
 import sys
+
+import psutil
 
 from grader.sandbox import limits as limits_module
 from grader.sandbox import wire
@@ -43,7 +45,8 @@ def main(control_fd: int, config: dict) -> None:
     from grader.sandbox import ops, worker  # noqa: F401
     from grader.training import loop, probes  # noqa: F401  (the trusted operations on models)
 
-    _warm_up(torch)
+    torch.set_num_threads(1)  # no thread pool before fork; each worker sets its own count
+    _warm_up(optimizers=False)
     limits = limits_module.Limits(**{**config["limits"], "hide": tuple(config["limits"]["hide"])})
     measures = limits_module.isolate(limits, config["needed"])
     _die_with_parent()  # after isolate: a change of user clears the parent-death signal
@@ -52,32 +55,48 @@ def main(control_fd: int, config: dict) -> None:
     serve(control, limits)
 
 
-def _warm_up(torch) -> None:
-    """Run each common kind of layer and optimizer once, single-threaded, before any fork.
+def _warm_up(*, optimizers: bool) -> None:
+    """Run common layers forward and backward once (and, if asked, each optimizer), before forking.
 
-    First calls initialise kernels and caches (a second or two for a conv backward); done here,
-    every forked worker inherits them instead of paying again. One thread, so no thread pool
-    exists yet to be broken by fork.
+    First calls initialise kernels, autograd's engine and caches; done once here, every forked
+    worker inherits them instead of paying in every test. The first optimizer in a process costs
+    most (it imports much of torch, about a second), so that part runs only for practices that
+    train models (`warm` in their fork requests). Single-threaded: no thread pool exists to be
+    broken by fork.
     """
-    torch.set_num_threads(1)
+    import torch
+
+    torch.cuda.device_count()  # probes the driver without creating a context: fork-safe, cached
+    import torch.fx.experimental.symbolic_shapes  # noqa: F401  (autograd.grad with grad_outputs needs it)
     nn = torch.nn
     model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(), nn.MaxPool2d(2),
                           nn.ConvTranspose2d(2, 2, 4, 2, 1), nn.Dropout(0.5), nn.Flatten(), nn.Linear(32, 3))
-    for optimizer in (torch.optim.SGD(model.parameters(), lr=0.1), torch.optim.Adam(model.parameters())):
-        optimizer.zero_grad()
-        logits = model(torch.randn(2, 1, 4, 4))  # (2, 3)
+    steps = (torch.optim.SGD(model.parameters(), lr=0.1), torch.optim.Adam(model.parameters())) if optimizers else (None,)
+    for optimizer in steps:
+        model.zero_grad()
+        logits = model(torch.randn(2, 1, 4, 4, dtype=torch.float32))  # (2, 3)
         loss = torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1]))
         (loss + torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.ones(2, 3))).backward()
-        optimizer.step()
+        if optimizer is not None:
+            optimizer.step()
+    x = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    torch.autograd.grad(x * x, x, torch.ones(3, dtype=torch.float64))
 
 
 def serve(control: socket.socket, limits: limits_module.Limits) -> None:
+    workers: set[int] = set()  # forked, and not yet reported finished by the grader
+    dying: set[int] = set()  # killed, not yet reaped
+    warm = False
     while True:
         try:
             request, fds = receive(control)
         except (OSError, EOFError):
             return
         if request["op"] == "fork":
+            _release(workers, dying, request.get("finished", []))
+            if request.get("warm") and not warm:
+                _warm_up(optimizers=True)
+                warm = True
             pid = os.fork()
             if pid == 0:
                 control.close()
@@ -94,9 +113,41 @@ def serve(control: socket.socket, limits: limits_module.Limits) -> None:
                     os._exit(code)
             for fd in fds:
                 os.close(fd)
+            workers.add(pid)
             send(control, {"pid": pid})
         elif request["op"] == "wait":
-            send(control, {"status": _reap(request["pid"])})
+            status = _wait(request["pid"])
+            workers.discard(request["pid"])
+            send(control, {"status": status})
+
+
+def _wait(pid: int, *, block: bool = True) -> int | None:
+    """The wait status of child `pid` (None if it is still running and `block` is False)."""
+    try:
+        reaped, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+    except ChildProcessError:
+        return -1
+    return status if reaped else None
+
+
+def _release(workers: set[int], dying: set[int], finished: list[int]) -> None:
+    """Kill what the grader is done with: finished workers and orphans workers left behind.
+
+    Reaping does not wait: a process still tearing down stays in `dying` until a later request.
+    """
+    for pid in finished:
+        workers.discard(pid)
+        dying.add(pid)
+    for child in psutil.Process().children():
+        if child.pid not in workers:
+            dying.add(child.pid)
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
+    for pid in list(dying):
+        if _wait(pid, block=False) is not None:
+            dying.discard(pid)
 
 
 def send(control: socket.socket, message: dict, fds: tuple[int, ...] = ()) -> None:
@@ -109,36 +160,6 @@ def receive(control: socket.socket) -> tuple[dict, list[int]]:
     if not payload:
         raise EOFError("control socket closed")
     return wire.decode(payload), fds
-
-
-def _reap(pid: int) -> int:
-    """Wait for the worker `pid`, then kill and reap any process it left behind."""
-    try:
-        _, status = os.waitpid(pid, 0)
-    except ChildProcessError:
-        status = -1
-    while True:
-        try:
-            stray, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if stray == 0:
-            _kill_strays()
-            try:
-                os.waitpid(-1, 0)
-            except ChildProcessError:
-                break
-    return status
-
-
-def _kill_strays() -> None:
-    import psutil
-
-    for child in psutil.Process().children():
-        try:
-            child.kill()
-        except psutil.Error:
-            pass
 
 
 def _become_subreaper() -> None:

@@ -8,6 +8,8 @@ from grader.plugin import (  # noqa: F401  (pytest finds hooks and fixtures by n
     pytest_addoption,
     pytest_collection_modifyitems,
     pytest_configure,
+    pytest_sessionfinish,
+    pytest_sessionstart,
     student,
     student_session,
     submission,

@@ -27,6 +27,20 @@ def _as_loss(value: Any) -> float:
     return float(value)
 
 
+def shift(images: torch.Tensor, pixels: int, generator: torch.Generator) -> torch.Tensor:
+    """Each image (B, C, H, W) moved by its own random offset of up to `pixels` in x and y.
+
+    Uncovered borders take the image's minimum (the background after normalisation).
+    """
+    batch, _, height, width = images.shape
+    offsets = torch.randint(-pixels, pixels + 1, (batch, 2), generator=generator).to(images.device)
+    padded = torch.nn.functional.pad(images, (pixels,) * 4, value=images.min().item())  # (B, C, H+2p, W+2p)
+    rows = torch.arange(height, device=images.device).view(1, height, 1) + pixels - offsets[:, 0].view(-1, 1, 1)
+    columns = torch.arange(width, device=images.device).view(1, 1, width) + pixels - offsets[:, 1].view(-1, 1, 1)
+    index = torch.arange(batch, device=images.device).view(-1, 1, 1)
+    return padded.permute(0, 2, 3, 1)[index, rows, columns].permute(0, 3, 1, 2)  # (B, C, H, W)
+
+
 def held_out_logits(model: torch.nn.Module, images: torch.Tensor, *, device: str, mean=MNIST_MEAN,
                     std=MNIST_STD, batch_size: int = 1000) -> torch.Tensor:
     """(N, classes) logits of uint8 images (N, C, H, W), in eval mode, without gradients."""
@@ -44,11 +58,12 @@ def train_classifier(model_class: Callable[[], torch.nn.Module], train_step: Cal
                      train_labels: torch.Tensor, eval_images: torch.Tensor, *, epochs: int = 1,
                      max_steps: int | None = None, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
                      device: str = "cpu", report_every: int = 25, send_weights: bool = False,
-                     progress: Callable[[Any], None]) -> dict[str, Any]:
+                     augment: int = 0, cosine: bool = False, progress: Callable[[Any], None]) -> dict[str, Any]:
     """Train a fresh `model_class()` with Adam(lr) and the student's `train_step`.
 
     Data: uint8 (N, C, H, W) images, normalised with MNIST's mean and std, shuffled by a
-    generator seeded with `seed`; `max_steps` stops early. Streams, through `progress`,
+    generator seeded with `seed`; `max_steps` stops early. `augment` shifts each training image
+    by up to that many pixels; `cosine` decays the learning rate to 0 over the epochs. Streams, through `progress`,
     {"step", "epoch", "loss"} every `report_every` steps and, after each epoch,
     {"epoch", "losses", "logits"} (plus "state_dict" when `send_weights`). Returns the last of
     those epoch records.
@@ -58,11 +73,17 @@ def train_classifier(model_class: Callable[[], torch.nn.Module], train_step: Cal
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     loader = batches(train_images, train_labels, batch_size, generator=torch.Generator().manual_seed(seed),
                      device=device, mean=MNIST_MEAN, std=MNIST_STD)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs * len(loader)) if cosine else None
+    shifts = torch.Generator().manual_seed(seed + 1)
     step, record = 0, {}
     for epoch in range(epochs):
         losses = []
         for images, labels in loader:
+            if augment:
+                images = shift(images, augment, shifts)
             loss = _as_loss(train_step(model, optimizer, images, labels))
+            if schedule is not None:
+                schedule.step()
             losses.append(loss)
             step += 1
             if step % report_every == 0:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import pickle
 import socket
 import struct
 import tarfile

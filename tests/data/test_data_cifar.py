@@ -107,9 +107,7 @@ def test_label_and_image_counts_disagree(tmp_path, formats):
 def test_wrong_pixel_array_shape(tmp_path, formats):
     batch = formats.cifar_batch(3, seed=0)
     batch[b"data"] = np.zeros((3, 1024), np.uint8)
-    formats.write_cifar(
-        _archive(tmp_path), members={"data_batch_1": formats.py2_pickle(batch)}
-    )
+    formats.write_cifar(_archive(tmp_path), members={"data_batch_1": formats.py2_pickle(batch)})
     assert "uint8 (N, 3072)" in _load_error(tmp_path)
 
 

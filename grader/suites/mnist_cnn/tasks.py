@@ -8,3 +8,4 @@ TASKS = {
     "mnist_cnn.5": "predict_proba: softmax over the logits",
     "mnist_cnn.6": "training converges on held-out digits",
 }
+WARM_UP = True  # the practice trains models: workers start with torch optimizers initialised

@@ -1,0 +1,239 @@
+"""The instructor's commands: `grade`, `export`, and the `gradebook` group (`merge`, `runs`, `diff`).
+
+Each command parses its options, calls one function (`grade.grade`, `exports.export`,
+`shards.merge`, ...) and shows the outcome. User errors are one line and exit code 2; an
+interrupted batch exits 130 and says how to continue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+from rich.table import Table
+
+from grader.check import BadInput
+from grader.gradebook import database, shards, view
+from grader.gradebook.exports import FORMATS, ExportError, export, points
+from grader.gradebook.grade import Event, GradingError, Interrupted, Options, grade
+from grader.gradebook.late import LateError, make_policy
+
+USER_ERRORS = (GradingError, BadInput, LateError, database.GradebookError, ExportError, shards.ShardError)
+
+
+def _user_error(error: Exception, code: int = 2) -> click.ClickException:
+    exception = click.ClickException(str(error).splitlines()[0] if str(error) else type(error).__name__)
+    exception.exit_code = code
+    return exception
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _late_options(command):
+    command = click.option("--grace-minutes", type=float, help="Minutes after the deadline still on time.")(command)
+    command = click.option("--late-penalty", type=float,
+                           help="Percent of the score taken per started day late (default 10 with --deadline).")(command)
+    return click.option("--deadline", help="Due time, e.g. 2025-03-01T23:59 (this machine's zone unless given).")(command)
+
+
+FORMAT_CHOICE = click.Choice([*FORMATS, "all"])
+
+
+@click.command("grade")
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("-p", "--practice", "practices", multiple=True, help="Grade only this practice (repeatable).")
+@click.option("-j", "--workers", type=click.IntRange(min=1), default=None,
+              help=f"Submissions graded at once [default: the number of cores, {default_workers()}].")
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("grading"),
+              show_default=True, help="Folder for the gradebook and the exports.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Where training and convergence checks run.")
+@click.option("--regrade", is_flag=True, help="Grade everyone again (a new run) and report which scores changed.")
+@click.option("--retry-errors", is_flag=True, help="Grade again the submissions whose grading failed.")
+@click.option("--shard", help="Grade only slice I of N (I/N, I from 1), for Slurm arrays or CI matrices.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True)
+@click.option("--scheduler", help="Dask scheduler address, with --executor dask (e.g. tcp://10.0.0.5:8786).")
+@_late_options
+@click.option("--times", type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV of submission times (student,submitted_at); default: the files' times.")
+@click.option("--export", "exports", multiple=True, type=FORMAT_CHOICE, default=("csv",), show_default=True,
+              help="Exports to write after grading (repeatable; 'all' for every format).")
+@click.option("--assignment", default="bootcamp", show_default=True, help="Assignment name in nbgrader.")
+@click.option("--max-mib", type=click.FloatRange(min=0.001), default=50.0, show_default=True,
+              help="Largest unpacked size of one submission, in MiB.")
+@click.option("--select", hidden=True, help="Only tests matching this pytest -k expression.")
+@click.option("--call-timeout", type=float, hidden=True, help="Seconds for one call into student code.")
+@click.option("--memory-gib", type=float, hidden=True, help="GiB of memory for a student's worker.")
+@click.option("--submission-timeout", type=float, default=1800.0, hidden=True,
+              help="Seconds for grading one submission, all tests together.")
+def grade_command(submissions: Path, practices: tuple[str, ...], workers: int | None, out: Path, device: str,
+                  regrade: bool, retry_errors: bool, shard: str | None, executor: str, scheduler: str | None,
+                  deadline: str | None, late_penalty: float | None, grace_minutes: float | None, times: Path | None,
+                  exports: tuple[str, ...], assignment: str, max_mib: float, select: str | None,
+                  call_timeout: float | None, memory_gib: float | None, submission_timeout: float) -> None:
+    """Grade a folder of submissions (folders or .zip files named by student id) into OUT/gradebook.sqlite.
+
+    Safe to run again: it continues where it stopped and grades only new or changed submissions.
+    """
+    console = Console()
+    try:
+        options = Options(practices=list(practices), workers=workers or default_workers(), device=device,
+                          select=select, call_timeout=call_timeout, memory_gib=memory_gib,
+                          submission_timeout=submission_timeout, regrade=regrade, retry_errors=retry_errors,
+                          shard=shards.parse_shard(shard) if shard else None, executor=executor,
+                          scheduler=scheduler, max_bytes=int(max_mib * 2**20), times=times,
+                          policy=make_policy(deadline, late_penalty, grace_minutes))
+        with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("[red]{task.fields[failed]} failed"), TextColumn("ETA"), TimeRemainingColumn(),
+                      TimeElapsedColumn(), TextColumn("{task.description}"), console=console) as progress:
+            bar = progress.add_task("", total=None, failed=0)
+
+            def on_progress(event: Event) -> None:
+                progress.update(bar, total=event.total, completed=event.done, failed=event.failed,
+                                description=event.student)
+
+            summary = grade(submissions, out, options, on_progress)
+        _show_summary(console, summary)
+        if exports:
+            written = export(summary.database, list(exports), out, assignment=assignment)
+            console.print(f"wrote {_describe(written, out)}")
+    except Interrupted as error:
+        raise _user_error(error, 130) from None
+    except USER_ERRORS as error:
+        raise _user_error(error) from None
+
+
+def _show_summary(console: Console, summary) -> None:
+    how = "resumed" if summary.resumed else "new"
+    console.print(f"run {summary.run_id} ({how}), {summary.students} submission(s) in {', '.join(summary.practices)}: "
+                  f"{summary.graded} graded now, {summary.skipped} already graded, {summary.carried} unchanged "
+                  f"since an earlier run, {len(summary.rejected)} rejected, {len(summary.errors)} failed to grade")
+    for student, reason in summary.rejected:
+        console.print(f"  [yellow]rejected[/yellow] {student}: {reason}", markup=True, highlight=False)
+    for student, reason in summary.errors:
+        console.print(f"  [red]failed[/red] {student}: {reason}", markup=True, highlight=False)
+    if summary.ignored:
+        console.print(f"  ignored (not a folder or .zip): {', '.join(summary.ignored[:10])}", highlight=False)
+    if summary.changes:
+        console.print(_changes_table(summary.changes, "Scores changed since the previous grades"))
+    console.print(f"gradebook: {summary.database}")
+
+
+def _changes_table(changes: list[view.Change], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("student", "task", "before", "after"):
+        table.add_column(column, justify="right" if column in ("before", "after") else "left")
+    for change in changes:
+        table.add_row(change.student, change.task, "-" if change.before is None else points(change.before),
+                      "-" if change.after is None else points(change.after))
+    return table
+
+
+def _describe(written: list[Path], out: Path) -> str:
+    groups: dict[str, int] = {}
+    for path in written:
+        try:
+            top = path.relative_to(out).parts[0]
+        except ValueError:
+            top = str(path)
+        groups[top] = groups.get(top, 0) + 1
+    return ", ".join(f"{out / name}" + (f"/ ({count} files)" if count > 1 else "") for name, count in groups.items())
+
+
+@click.command("export")
+@click.argument("formats", nargs=-1, required=True, type=FORMAT_CHOICE)
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("grading"),
+              show_default=True, help="Folder to write into (and where the gradebook is, unless --db).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="The gradebook to read [default: OUT/gradebook.sqlite].")
+@_late_options
+@click.option("--assignment", default="bootcamp", show_default=True, help="Assignment name in nbgrader.")
+@click.option("--nbgrader-db", type=click.Path(dir_okay=False, path_type=Path),
+              help="Update this nbgrader gradebook.db (a course's own) instead of OUT/nbgrader/gradebook.db.")
+def export_command(formats: tuple[str, ...], out: Path, db: Path | None, deadline: str | None,
+                   late_penalty: float | None, grace_minutes: float | None, assignment: str,
+                   nbgrader_db: Path | None) -> None:
+    """Write exports of the current grades: csv, gradescope, feedback, nbgrader, summary, or all.
+
+    The late policy given at grading applies unless --deadline gives another.
+    """
+    try:
+        written = export(db or out / database.FILE_NAME, list(formats), out,
+                         policy=make_policy(deadline, late_penalty, grace_minutes), assignment=assignment,
+                         nbgrader_db=nbgrader_db)
+    except USER_ERRORS as error:
+        raise _user_error(error) from None
+    click.echo(f"wrote {_describe(written, out)}")
+
+
+@click.group("gradebook")
+def gradebook() -> None:
+    """Work with gradebooks: merge shards, list runs, compare runs."""
+
+
+@gradebook.command("merge")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def merge_command(target: Path, sources: tuple[Path, ...]) -> None:
+    """Copy the runs of shard gradebooks SOURCES into TARGET (created if missing); merging twice is harmless."""
+    try:
+        result = shards.merge(target, list(sources))
+    except USER_ERRORS as error:
+        raise _user_error(error) from None
+    click.echo(f"merged {result.runs_added} run(s) ({result.students} student(s)) into {target}"
+               + (f"; {result.runs_skipped} run(s) were already there" if result.runs_skipped else ""))
+    if result.overlaps:
+        click.echo(f"graded in more than one shard (the latest merged wins): {', '.join(sorted(set(result.overlaps)))}")
+
+
+@gradebook.command("runs")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path("grading") / database.FILE_NAME,
+              show_default=True)
+def runs_command(db: Path) -> None:
+    """The runs in a gradebook: when, what, how many students, finished or not."""
+    try:
+        connection = database.connect(db, create=False)
+    except USER_ERRORS as error:
+        raise _user_error(error) from None
+    table = Table(title=str(db), title_justify="left")
+    for column in ("run", "status", "started", "practices", "select", "shard", "students", "suites", "origin"):
+        table.add_column(column)
+    for run in database.runs(connection):
+        table.add_row(str(run["id"]), run["status"], run["started"], ", ".join(json.loads(run["practices"])),
+                      run["select_expr"] or "", run["shard"], str(run["students"]), run["suites_hash"][:12],
+                      run["origin"])
+    connection.close()
+    Console().print(table)
+
+
+@gradebook.command("diff")
+@click.argument("runs", nargs=-1, type=int)
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path("grading") / database.FILE_NAME,
+              show_default=True)
+def diff_command(runs: tuple[int, ...], db: Path) -> None:
+    """Task scores that differ between two runs (OLD NEW; default: the last two runs)."""
+    try:
+        connection = database.connect(db, create=False)
+        ids = [row["id"] for row in database.runs(connection)]
+        if len(runs) not in (0, 2):
+            raise GradingError("give two run ids (OLD NEW), or none for the last two runs")
+        old, new = runs or (ids[-2:] if len(ids) >= 2 else (None, None))
+        if old is None or old not in ids or new not in ids:
+            raise GradingError(f"{db}: needs two runs to compare; runs here: {', '.join(map(str, ids)) or 'none'}")
+        before, after = view.run_scores(connection, old), view.run_scores(connection, new)
+        both = {s for s, _ in before} & {s for s, _ in after}
+        found = view.changes(before, after, both)
+        connection.close()
+    except USER_ERRORS as error:
+        raise _user_error(error) from None
+    if not found:
+        click.echo(f"no task score differs between runs {old} and {new}")
+        return
+    Console().print(_changes_table(found, f"Scores changed from run {old} to run {new}"))

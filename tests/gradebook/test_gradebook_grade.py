@@ -1,0 +1,91 @@
+"""`grade` on a mixed, partly hostile class: right grades, a reason for every problem, nothing else touched."""
+
+from __future__ import annotations
+
+import json
+
+from grader import __version__
+from grader.gradebook import view
+from grader.gradebook.grade import suites_hash
+
+
+def current(graded_class):
+    return {s.student: s for s in view.load(graded_class.db).students}
+
+
+def test_the_batch_finishes_and_says_what_happened(graded_class):
+    assert graded_class.exit_code == 0, graded_class.output
+    assert "Traceback" not in graded_class.output
+    assert "6 graded now" in graded_class.output
+    assert f"{len(graded_class.hostile)} rejected" in graded_class.output
+    assert "ignored (not a folder or .zip): loose-notes.txt" in graded_class.output
+
+
+def test_grades_follow_the_submissions(graded_class):
+    students = current(graded_class)
+    alice = students["alice"]
+    full = {p.name: p.max_score for p in alice.practices}
+    assert full["basics"] > 0 and full["conv_shapes"] > 0
+    assert {p.name: p.score for p in alice.practices} == full
+    assert {p.name: p.score for p in students["dave"].practices} == full  # a zipped folder
+    assert students["bob"].score == 0  # the skeleton
+    assert all(t.status == "not implemented" for p in students["bob"].practices for t in p.tasks)
+    relu = next(t for p in students["carol"].practices for task in p.tasks for t in task.tests
+                if t.name == "test_relu_matches_torch")
+    assert relu.status == "failed"
+    assert students["carol"].practice("basics").score == full["basics"] - relu.points
+    assert students["carol"].practice("conv_shapes").status == "missing"
+
+
+def test_a_syntax_error_costs_only_its_practice(graded_class):
+    erin = current(graded_class)["erin"]
+    basics, conv = erin.practice("basics"), erin.practice("conv_shapes")
+    assert (basics.status, basics.score) == ("invalid", 0)
+    assert "basics.py, line 4: syntax error" in basics.reason
+    assert conv.status == "graded" and conv.score == conv.max_score > 0
+
+
+def test_only_the_selected_tests_count(graded_class):
+    tests = graded_class.query("SELECT DISTINCT name FROM tests")
+    assert {row["name"] for row in tests} == {"test_relu_matches_torch", "test_tanh_is_stable_for_large_inputs",
+                                              "test_mse_loss_matches_torch", "test_conv_output_size_examples"}
+    assert {row["visibility"] for row in graded_class.query("SELECT visibility FROM tests")} == {"public", "hidden"}
+
+
+def test_every_hostile_submission_is_rejected_with_its_reason(graded_class):
+    students = current(graded_class)
+    for student, phrase in graded_class.hostile.items():
+        assert students[student].status == "rejected", student
+        assert phrase in students[student].reason, (student, students[student].reason)
+        assert students[student].score == 0
+
+
+def test_extra_files_are_noted(graded_class):
+    frank = current(graded_class)["frank"]
+    notes = " ".join(frank.notes)
+    assert "homework3.py" in notes and "not a practice" in notes
+    assert "not valid UTF-8" in notes
+    assert frank.practice("basics").score == frank.practice("basics").max_score
+
+
+def test_each_result_records_versions_hashes_seed_and_isolation(graded_class):
+    rows = graded_class.query("SELECT * FROM submissions WHERE status='graded'")
+    assert len(rows) == len(graded_class.graded)
+    expected_hash = suites_hash(["basics", "conv_shapes"])
+    for row in rows:
+        assert row["grader_version"] == __version__
+        assert row["suites_hash"] == expected_hash
+        assert json.loads(row["derandomize"])["derandomize"] is True
+        assert any("separate process" in measure for measure in json.loads(row["isolation"]))
+        assert len(row["content_hash"]) == 64
+    run = graded_class.query("SELECT * FROM runs")
+    assert len(run) == 1 and run[0]["status"] == "finished" and run[0]["suites_hash"] == expected_hash
+    assert graded_class.query("PRAGMA journal_mode")[0][0] == "wal"
+
+
+def test_nothing_is_written_outside_out(graded_class):
+    assert graded_class.after == graded_class.before  # the submissions are untouched
+    assert sorted(p.name for p in graded_class.root.iterdir()) == ["out", "submissions", "times.csv"]
+    assert not (graded_class.out / ".work").exists()  # the jobs' temporary folders are gone
+    assert not list(graded_class.out.rglob("*.tmp"))  # every export was renamed into place
+    assert (graded_class.db.stat().st_mode & 0o077) == 0  # hidden tests' messages: owner only
