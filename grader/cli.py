@@ -150,5 +150,15 @@ def train(practice: str, directory: Path, epochs: int, batch_size: int, lr: floa
                            device=device, threads=threads, data_root=data_root, out=out))
 
 
+def _register_groups() -> None:
+    """Command groups that live beside their logic."""
+    from grader.data.cli import data
+
+    cli.add_command(data)
+
+
+_register_groups()
+
+
 def main() -> None:
     cli()

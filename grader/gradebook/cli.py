@@ -39,8 +39,9 @@ def default_workers() -> int:
 def _late_options(command):
     command = click.option("--grace-minutes", type=float, help="Minutes after the deadline still on time.")(command)
     command = click.option("--late-penalty", type=float,
-                           help="Percent of the score taken per started day late (default 10 with --deadline).")(command)
-    return click.option("--deadline", help="Due time, e.g. 2025-03-01T23:59 (this machine's zone unless given).")(command)
+                           help="Percent of the score taken per started day late (10 with --deadline).")(command)
+    return click.option("--deadline", help="Due time, e.g. 2025-03-01T23:59 (local time unless a zone is given).")(
+        command)
 
 
 FORMAT_CHOICE = click.Choice([*FORMATS, "all"])

@@ -171,10 +171,10 @@ def runs(db: sqlite3.Connection) -> list[sqlite3.Row]:
 
 # ---- what is already done -----------------------------------------------------------------------
 
-def recorded(db: sqlite3.Connection, run_id: int) -> dict[str, tuple[str, str]]:
-    """student -> (content hash, status) of the results already in run `run_id`."""
-    return {row[0]: (row[1], row[2]) for row in
-            db.execute("SELECT student, content_hash, status FROM submissions WHERE run_id=?", (run_id,))}
+def recorded(db: sqlite3.Connection, run_id: int) -> dict[str, tuple[str, str, str | None]]:
+    """student -> (content hash, status, submitted_at) of the results already in run `run_id`."""
+    return {row[0]: (row[1], row[2], row[3]) for row in db.execute(
+        "SELECT student, content_hash, status, submitted_at FROM submissions WHERE run_id=?", (run_id,))}
 
 
 def reusable(db: sqlite3.Connection, run_id: int) -> dict[tuple[str, str], int]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +138,14 @@ def _check_input(submissions: Path, out: Path, options: Options) -> list[str]:
     return practices
 
 
+def _device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def _lock(out: Path):
     handle = open(out / ".lock", "w")
     try:
@@ -163,14 +170,14 @@ def _grade(db, submissions: Path, out: Path, practices: list[str], options: Opti
         with database.transaction(db):
             database.set_meta(db, "late_policy", options.policy.to_json())
     config = {"practices": practices, "select": options.select, "suites_hash": suites_hash(practices),
-              "grader_version": __version__, "derandomize": hypothesis_settings(), "device": options.device,
+              "grader_version": __version__, "derandomize": hypothesis_settings(), "device": _device(options.device),
               "call_timeout": options.call_timeout, "memory_gib": options.memory_gib, "max_bytes": options.max_bytes}
     run_options = {"workers": options.workers, "executor": options.executor,
                    "submission_timeout": options.submission_timeout, "retry_errors": options.retry_errors}
     base = {"grader_version": __version__, "suites_hash": config["suites_hash"], "derandomize": config["derandomize"]}
     planned = [(item, *_entry(item, practices, options, times, base)) for item in found]
-    run_id, resumed = _target_run(db, config, options, {item.student: entry["content_hash"] for item, entry, _ in planned},
-                                  run_options)
+    hashes = {item.student: entry["content_hash"] for item, entry, _ in planned}
+    run_id, resumed = _target_run(db, config, options, hashes, run_options)
     summary = Summary(out / database.FILE_NAME, run_id, resumed, practices, students=len(found), ignored=ignored)
     before = view.task_scores(view.from_db(db, tests=False))
     done = database.recorded(db, run_id)
@@ -179,7 +186,8 @@ def _grade(db, submissions: Path, out: Path, practices: list[str], options: Opti
     for item, entry, rejected in planned:
         previous = done.get(item.student)
         if previous and previous[0] == entry["content_hash"] and not (options.retry_errors and previous[1] == "error"):
-            database.touch(db, run_id, item.student, entry["submitted_at"])
+            if previous[2] != entry["submitted_at"]:
+                database.touch(db, run_id, item.student, entry["submitted_at"])
             summary.skipped += 1
         elif (item.student, entry["content_hash"]) in reuse:
             database.carry(db, item.student, reuse[item.student, entry["content_hash"]], run_id, entry["submitted_at"])
@@ -190,7 +198,8 @@ def _grade(db, submissions: Path, out: Path, practices: list[str], options: Opti
         else:
             pending.append((item, entry))
     entries = {item.student: entry for item, entry in pending}
-    progress = Event(0, len(pending), 0)
+    rejected_now = len(summary.rejected)  # shown on the bar as done and failed from the start
+    progress = Event(rejected_now, len(pending) + rejected_now, rejected_now)
     on_progress(progress)
 
     def finished(student: str, result: dict) -> None:
@@ -230,8 +239,7 @@ def _grade(db, submissions: Path, out: Path, practices: list[str], options: Opti
         raise Interrupted(f"interrupted after {progress.done} of {progress.total} submission(s); every finished "
                           "one is in the gradebook: run the same command again to continue") from None
     database.close_run(db, run_id, "finished")
-    graded_now = {student for student in entries}
-    summary.changes = view.changes(before, view.task_scores(view.from_db(db, tests=False)), graded_now)
+    summary.changes = view.changes(before, view.task_scores(view.from_db(db, tests=False)), set(entries))
     return summary
 
 

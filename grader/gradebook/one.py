@@ -123,15 +123,28 @@ def serve() -> None:
     """Read requests on stdin; fork one child per request; answer on stdout."""
     die_with_parent()
     signal.signal(signal.SIGTERM, _stop)
-    import grader.check  # noqa: F401  (torch, pytest, the plugin: the children inherit them)
-
-    hypothesis_settings()
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints must not reach the protocol
+    warm_up()
     replies.write(json.dumps({"ready": os.getpid()}) + "\n")
     for line in sys.stdin:
         request = json.loads(line)
         replies.write(json.dumps(_fork_and_wait(Path(request["job_dir"]), float(request["timeout"]))) + "\n")
+
+
+def warm_up() -> None:
+    """Import what every child needs, once: torch, pytest, the plugin, the suites and their helpers.
+
+    Collecting the suites with a -k that selects nothing imports their modules (and what they
+    import) without running a test or starting a sandbox; every forked child then starts warm.
+    """
+    import tempfile
+
+    from grader.check import resolve_practices, run_suites
+
+    hypothesis_settings()
+    with tempfile.TemporaryDirectory(prefix="bootcamp-warm-") as empty:
+        run_suites(empty, resolve_practices([]), select="bootcamp_warm_up_selects_no_test")
 
 
 def _fork_and_wait(job_dir: Path, timeout: float) -> dict:

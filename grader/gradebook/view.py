@@ -205,7 +205,8 @@ def task_scores(view: ClassView, students: set[str] | None = None) -> dict[tuple
 
 def run_scores(db: sqlite3.Connection, run_id: int) -> dict[tuple[str, str], float]:
     """(student, task) -> points in one run; students not graded in it score 0 on its tasks."""
-    scores = {(r[0], r[1]): r[2] for r in db.execute("SELECT student, task, score FROM tasks WHERE run_id=?", (run_id,))}
+    rows = db.execute("SELECT student, task, score FROM tasks WHERE run_id=?", (run_id,))
+    scores = {(student, task): score for student, task, score in rows}
     tasks = {task for _, task in scores}
     for (student,) in db.execute("SELECT student FROM submissions WHERE run_id=? AND status!='graded'", (run_id,)):
         scores.update({(student, task): 0.0 for task in tasks})

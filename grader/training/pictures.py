@@ -47,7 +47,7 @@ def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, path: Path, 
     """Counts (classes, classes): row = true digit, column = predicted; drawn with the counts."""
     counts = torch.bincount(labels * classes + predicted, minlength=classes * classes).reshape(classes, classes)
     figure, axis = plt.subplots(figsize=(5.2, 4.6))
-    axis.imshow(counts, cmap="Blues")
+    axis.imshow(counts.numpy(), cmap="Blues")
     for row in range(classes):
         for column in range(classes):
             value = int(counts[row, column])
@@ -73,7 +73,7 @@ def misclassified(images: torch.Tensor, predicted: torch.Tensor, labels: torch.T
     for axis in axes.flat:
         axis.axis("off")
     for axis, index in zip(axes.flat, wrong.tolist()):
-        axis.imshow(images[index, 0], cmap="gray")
+        axis.imshow(images[index, 0].numpy(), cmap="gray")
         axis.set_title(f"{labels[index].item()} -> {predicted[index].item()}", fontsize=9)
     figure.suptitle(f"{int((predicted != labels).sum())} misclassified held-out digits (true -> predicted)")
     _save(figure, path)

@@ -57,8 +57,8 @@ def build_graded_students(folder: Path) -> dict[str, str]:
     write_folder(folder / "alice", {"basics.py": SOLUTION["basics"], "conv_shapes.py": SOLUTION["conv_shapes"]})
     write_folder(folder / "bob", {"basics.py": SKELETON["basics"], "conv_shapes.py": SKELETON["conv_shapes"]})
     write_folder(folder / "carol", {"basics.py": PARTIAL_BASICS})
-    write_zip(folder / "dave.zip", {"dave/basics.py": SOLUTION["basics"], "dave/conv_shapes.py": SOLUTION["conv_shapes"],
-                                    "dave/README.txt": "my work"})
+    write_zip(folder / "dave.zip", {"dave/basics.py": SOLUTION["basics"],
+                                    "dave/conv_shapes.py": SOLUTION["conv_shapes"], "dave/README.txt": "my work"})
     write_folder(folder / "erin", {"basics.py": SYNTAX_ERROR, "conv_shapes.py": SOLUTION["conv_shapes"]})
     frank = write_folder(folder / "frank", {"basics.py": SOLUTION["basics"], "homework3.py": "x = 1\n"})
     (frank / os.fsdecode(b"notes-\xff.txt")).write_text("not UTF-8")
@@ -90,7 +90,10 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int, bytes]]:
         for name in dirs + files:
             path = Path(root) / name
             info = path.lstat()
-            content = os.readlink(path).encode() if path.is_symlink() else (path.read_bytes() if path.is_file() else b"")
+            if path.is_symlink():
+                content = os.readlink(path).encode()
+            else:
+                content = path.read_bytes() if path.is_file() else b""
             found[os.fsencode(path.relative_to(folder)).hex()] = (info.st_mode, info.st_size, content)
     return found
 

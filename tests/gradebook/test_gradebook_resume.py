@@ -68,7 +68,8 @@ def test_sigkill_then_the_same_command_resumes_and_matches_an_uninterrupted_run(
     connection = sqlite3.connect(out / "gradebook.sqlite")
     assert connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
     for student, graded_at in kept.items():  # the results from before the kill were kept, not redone
-        assert connection.execute("SELECT graded_at FROM submissions WHERE student=?", (student,)).fetchone()[0] == graded_at
+        row = connection.execute("SELECT graded_at FROM submissions WHERE student=?", (student,)).fetchone()
+        assert row[0] == graded_at
     connection.close()
     assert task_scores(out / "gradebook.sqlite") == task_scores(graded_class.db)
     assert csv_scores(out / "grades.csv") == csv_scores(graded_class.out / "grades.csv")

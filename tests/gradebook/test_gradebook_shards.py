@@ -12,7 +12,7 @@ from gradebook_classes import PARTIAL_BASICS, SELECT, SOLUTION, invoke, task_sco
 from grader.gradebook.cli import gradebook
 from grader.gradebook.executors import DaskExecutor, Job
 from grader.gradebook.grade import Options, grade
-from grader.gradebook.shards import Shard, ShardError, merge, parse_shard, shard_of
+from grader.gradebook.shards import Shard, ShardError, parse_shard, shard_of
 
 
 def test_shards_split_a_class_deterministically_into_disjoint_slices():
@@ -35,8 +35,8 @@ def same_class(folder):
     """alice, carol, dave and trudy of the session's class: the same files, so the same grades."""
     write_folder(folder / "alice", {"basics.py": SOLUTION["basics"], "conv_shapes.py": SOLUTION["conv_shapes"]})
     write_folder(folder / "carol", {"basics.py": PARTIAL_BASICS})
-    write_zip(folder / "dave.zip", {"dave/basics.py": SOLUTION["basics"], "dave/conv_shapes.py": SOLUTION["conv_shapes"],
-                                    "dave/README.txt": "my work"})
+    write_zip(folder / "dave.zip", {"dave/basics.py": SOLUTION["basics"],
+                                    "dave/conv_shapes.py": SOLUTION["conv_shapes"], "dave/README.txt": "my work"})
     (folder / "trudy.zip").write_bytes(b"PK\x03\x04 this is not really a zip file")
     return ["alice", "carol", "dave", "trudy"]
 

@@ -129,7 +129,8 @@ def html_page(student: StudentView, grades: ClassView) -> str:
         if hidden:
             body.append("<h3>Hidden tests</h3><table><tr><th>task</th><th>test</th><th>points</th></tr>")
             body += [f"<tr><td>{_e(task.id)}</td><td><code>{_e(test.name)}</code></td>"
-                     f"<td class=\"n\">{points(test.earned)} / {points(test.points)}</td></tr>" for task, test in hidden]
+                     f"<td class=\"n\">{points(test.earned)} / {points(test.points)}</td></tr>"
+                     for task, test in hidden]
             body.append("</table>")
     if grades.policy:
         body.append(f"<p>Late policy: {_e(grades.policy.describe())}.</p>")

@@ -110,7 +110,8 @@ def html(grades: ClassView) -> str:
                  for s in late]
         body.append("</table>")
     header = "".join(f"<th>{_e(p)}</th>" for p in grades.practices)
-    body += ["<h2>Students</h2>", f"<table><tr><th>student</th><th>status</th>{header}<th>total</th><th>final</th></tr>"]
+    body += ["<h2>Students</h2>",
+             f"<table><tr><th>student</th><th>status</th>{header}<th>total</th><th>final</th></tr>"]
     for s in students:
         cells = "".join(f"<td class=\"n\">{points(s.practice(p).score)}</td>" for p in grades.practices)
         body.append(f"<tr><td>{_e(s.student)}</td><td>{_e(s.status)}</td>{cells}<td class=\"n\">{points(s.score)}</td>"

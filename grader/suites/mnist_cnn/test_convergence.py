@@ -4,9 +4,12 @@ The grader runs the loop (data order, Adam, seed) in the worker; the student's `
 each step. The held-out images go to the worker, their labels stay here: accuracy is computed in
 this process from the logits that come back.
 
-Sizing: on the CPU, 5 epochs of the embedded MNIST training split (4,000 digits, 313 steps of 64)
-take about 10 s with one thread and the reference reaches 96-97% on the 1,000 held-out digits
-(seeds 0-4); the bar is 95%. On a GPU, 15 epochs and a bar of 98%.
+Sizing, measured with the reference on the embedded set (4,000 training digits, 1,000 held out):
+on the CPU, 400 steps of 64 with Adam(2e-3) and a cosine learning-rate decay take about 10 s with
+one thread; over seeds 0-7 the reference scored 96.4% to 97.2%, so the bar of 95% leaves room for
+seed noise and for a correct model built in another order (which draws other initial weights).
+On a GPU, 1,500 steps with 2-pixel random shifts of the training digits and a bar of 98%. With
+full MNIST present the step counts stay the same, so the time does too.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from grader.data import load_mnist
 from grader.testing import check, task
 
 LOOP = "grader.training.loop:train_classifier"
-PLAN = {"cpu": {"epochs": 5, "bar": 0.95}, "cuda": {"epochs": 15, "bar": 0.98}}
+PLAN = {"cpu": {"steps": 400, "bar": 0.95, "augment": 0},
+        "cuda": {"steps": 1500, "bar": 0.98, "augment": 2}}
 
 
 @lru_cache(maxsize=1)
@@ -30,16 +34,18 @@ def mnist():
 def _converges(student_session, device: str, seed: int) -> None:
     data, plan = mnist(), PLAN["cuda" if device.startswith("cuda") else "cpu"]
     student = student_session.module
+    epochs = -(-plan["steps"] * 64 // len(data.train_labels))
     record = student_session.run(LOOP, student.MnistCNN, student.train_step, data.train_images, data.train_labels,
-                                 data.test_images, epochs=plan["epochs"], lr=2e-3, seed=seed, device=device)
-    accuracy = (record["logits"].argmax(dim=1) == data.test_labels).float().mean().item()
+                                 data.test_images, epochs=epochs, max_steps=plan["steps"], lr=2e-3, seed=seed,
+                                 device=device, cosine=True, augment=plan["augment"])
+    accuracy = (record["logits"].argmax(dim=1) == data.test_labels).sum().item() / len(data.test_labels)
     losses = record["losses"]
     check(losses[-1] == losses[-1], "the training loss became nan.",
           "is the learning rate applied twice, or is the loss computed on probabilities?")
     check(accuracy >= plan["bar"],
-          f"after {plan['epochs']} epochs of your train_step on {len(data.train_labels):,} digits ({data.source}), "
+          f"after {plan['steps']} steps of your train_step on {len(data.train_labels):,} digits ({data.source}), "
           f"your model recognises {accuracy:.1%} of {len(data.test_labels):,} held-out digits; the bar is "
-          f"{plan['bar']:.0%}. The last epoch's mean loss was {sum(losses) / len(losses):.3f}.",
+          f"{plan['bar']:.0%}. The mean loss of the last epoch was {sum(losses) / len(losses):.3f}.",
           "if the loss did not decrease: is optimizer.zero_grad() called before backward, and optimizer.step() "
           "after it? If it did but accuracy is low: does forward return logits (no softmax), and does "
           "evaluate use model.eval()?")

@@ -1,0 +1,113 @@
+"""Batch grading throughput, and what grading a submission costs beyond the tests' own compute.
+
+A class of `--count` submissions (default 24) is built from solutions/ and assignments/: complete,
+partial (two functions wrong), skeletons, and broken (a syntax error). Then:
+
+1. throughput: `grade()` over the whole class with 1 worker, then with 2 (fresh gradebooks);
+2. per-submission cost, on a sample with one submission of each kind, each graded alone in this
+   process, one after another:
+   - in-process: `run_suites(..., in_process=True)`, the same tests with the student's code
+     imported here, no sandbox (unsafe: benchmarks only);
+   - sandboxed: `run_suites(...)`, the tests through the sandbox (zygote, a forked worker per test);
+   - batch: the 1-worker batch's wall time per submission (a child forked per submission, the job
+     folder, the result file, the gradebook transaction).
+   sandbox overhead = sandboxed - in-process; batch overhead = batch - sandboxed.
+
+    python benchmarks/grading_throughput.py [--count 24] [--practice basics] [--select EXPR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from grader import paths
+from grader.check import run_suites
+from grader.gradebook.grade import Options, grade
+
+KINDS = ("complete", "partial", "skeleton", "broken")
+
+
+def source(practice: str, kind: str) -> str:
+    solution = (paths.SOLUTIONS_DIR / f"{practice}.py").read_text()
+    if kind == "complete":
+        return solution
+    if kind == "skeleton":
+        return (paths.ASSIGNMENTS_DIR / f"{practice}.py").read_text()
+    if kind == "broken":
+        return solution + "\n\ndef broken(:\n    pass\n"
+    wrong = {"basics": "def relu(x):\n    return x * 1.0\n\ndef mse_loss(a, b, reduction='mean'):\n    return a.sum()\n",
+             "conv_shapes": "def conv_output_size(*args, **kwargs):\n    return 1\n"}
+    return solution + "\n\n" + wrong.get(practice, "")
+
+
+def build_class(folder: Path, practices: list[str], count: int) -> dict[str, str]:
+    """student -> kind; kinds cycle 10:7:4:3 out of 24, as a class might."""
+    weights = [("complete", 10), ("partial", 7), ("skeleton", 4), ("broken", 3)]
+    cycle = [kind for kind, n in weights for _ in range(n)]
+    students = {}
+    for index in range(count):
+        kind = cycle[index * 5 % len(cycle)]  # 5 is prime to 24: the kinds interleave
+        student = f"student{index:03d}"
+        (folder / student).mkdir(parents=True)
+        for practice in practices:
+            (folder / student / f"{practice}.py").write_text(source(practice, kind))
+        students[student] = kind
+    return students
+
+
+def batch(folder: Path, out: Path, practices: list[str], workers: int, select: str | None) -> float:
+    started = time.perf_counter()
+    summary = grade(folder, out, Options(practices=practices, workers=workers, select=select))
+    seconds = time.perf_counter() - started
+    assert summary.graded == summary.students, (summary.errors, summary.rejected)
+    return seconds
+
+
+def per_submission(folder: Path, students: dict[str, str], practices: list[str], select: str | None) -> dict:
+    sample = [next(s for s, k in students.items() if k == kind) for kind in KINDS if kind in students.values()]
+    run_suites(folder / sample[0], practices, in_process=True, select=select)  # warm this process
+    times: dict[str, list[float]] = {"in-process": [], "sandboxed": []}
+    for student in sample:
+        for name, in_process in (("in-process", True), ("sandboxed", False)):
+            started = time.perf_counter()
+            run_suites(folder / student, practices, in_process=in_process, select=select)
+            times[name].append(time.perf_counter() - started)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=24)
+    parser.add_argument("--practice", action="append", dest="practices")
+    parser.add_argument("--select", help="a pytest -k expression (default: every test)")
+    arguments = parser.parse_args()
+    practices = arguments.practices or ["basics"]
+    with tempfile.TemporaryDirectory(prefix="bootcamp-bench-") as scratch:
+        folder = Path(scratch) / "submissions"
+        students = build_class(folder, practices, arguments.count)
+        load = os.getloadavg()[0]
+        one = batch(folder, Path(scratch) / "one", practices, 1, arguments.select)
+        two = batch(folder, Path(scratch) / "two", practices, 2, arguments.select)
+        times = per_submission(folder, students, practices, arguments.select)
+    count = arguments.count
+    in_process, sandboxed = statistics.mean(times["in-process"]), statistics.mean(times["sandboxed"])
+    per_batch = one / count
+    print(f"class: {count} submissions ({', '.join(f'{k}: {list(students.values()).count(k)}' for k in KINDS)}), "
+          f"practices: {', '.join(practices)}, tests: {arguments.select or 'all'}, cores: {os.cpu_count()}, "
+          f"load average before: {load:.2f}")
+    print(f"1 worker : {one:7.1f} s  ({count / one * 60:5.1f} submissions/min)")
+    print(f"2 workers: {two:7.1f} s  ({count / two * 60:5.1f} submissions/min)  speed-up {one / two:.2f}x (goal >= 1.7)")
+    print(f"per submission (sample of {len(times['sandboxed'])}, one of each kind, graded alone):")
+    print(f"  in-process run_suites  {in_process:6.2f} s")
+    print(f"  sandboxed run_suites   {sandboxed:6.2f} s   sandbox overhead {sandboxed - in_process:+.2f} s")
+    print(f"  batch, 1 worker        {per_batch:6.2f} s   batch overhead   {per_batch - sandboxed:+.2f} s")
+    print(f"  total overhead beyond the tests' own compute: {per_batch - in_process:+.2f} s (goal <= 2 s)")
+
+
+if __name__ == "__main__":
+    main()

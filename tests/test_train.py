@@ -1,0 +1,80 @@
+"""`bootcamp train mnist_cnn`: a run in the sandbox writes its record; Ctrl-C keeps it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+import torch
+from click.testing import CliRunner
+
+from grader import paths
+from grader.cli import cli
+from grader.testing import reference
+from grader.training.classifier import TrainOptions, train_mnist_cnn
+
+FILES = {"metrics.json", "curves.png", "confusion.png", "misclassified.png", "checkpoint.pt"}
+
+
+def test_one_epoch_of_the_reference_writes_the_whole_record(tmp_path):
+    epochs = []
+    run = train_mnist_cnn(paths.SOLUTIONS_DIR, TrainOptions(epochs=1, threads=1), out=tmp_path, on_epoch=epochs.append)
+    assert not run.interrupted and len(epochs) == 1
+    assert {p.name for p in run.folder.iterdir()} == FILES
+    metrics = json.loads((run.folder / "metrics.json").read_text())
+    assert metrics["data"] == run.data_source and "MNIST" in metrics["data"]
+    assert metrics["epochs"][0]["accuracy"] > 0.85
+    state = torch.load(run.folder / "checkpoint.pt", weights_only=True)
+    model = reference("mnist_cnn").MnistCNN()
+    model.load_state_dict(state)  # strict: the checkpoint is the whole model
+
+
+def test_the_skeleton_stops_with_one_clear_line(tmp_path):
+    result = CliRunner().invoke(cli, ["train", "mnist_cnn", "--epochs", "1", "--out", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert "training stopped" in result.output and "mnist_cnn.1" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_practice_file_is_bad_input(tmp_path):
+    result = CliRunner().invoke(cli, ["train", "mnist_cnn", "--path", str(tmp_path), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "no mnist_cnn.py here" in result.output
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_keeps_the_finished_epochs(tmp_path):
+    command = [sys.executable, "-c", "from grader.cli import main; main()", "train", "mnist_cnn", "--path",
+               str(paths.SOLUTIONS_DIR), "--epochs", "50", "--threads", "1", "--out", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    metrics = None
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        found = list(tmp_path.glob("mnist_cnn/*/metrics.json"))
+        if found and json.loads(found[0].read_text())["epochs"]:
+            metrics = found[0]
+            break
+        time.sleep(0.5)
+    assert metrics is not None, "no epoch finished in time"
+    sandbox = psutil.Process(process.pid).children(recursive=True)
+    assert sandbox, "the training should run in sandbox processes"
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    assert "stopped by Ctrl-C" in output
+    record = json.loads(metrics.read_text())
+    assert record["interrupted"] is True and len(record["epochs"]) >= 1
+    assert (metrics.parent / "checkpoint.pt").is_file()
+    assert not list(metrics.parent.glob(".*")), "a temporary file was left behind"
+    _, alive = psutil.wait_procs(sandbox, timeout=5)
+    assert not alive, f"sandbox processes outlived the run: {alive}"
+
+
+def test_train_needs_an_existing_practice_name():
+    result = CliRunner().invoke(cli, ["train", "nope"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
