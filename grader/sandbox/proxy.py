@@ -12,267 +12,23 @@ killed and the next session forks a fresh one.
 
 from __future__ import annotations
 
-import json
 import os
-import select
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import psutil
-
 from grader import paths
 from grader.sandbox import errors, wire
-from grader.sandbox import zygote as zygote_protocol
 from grader.sandbox.limits import NOBODY_GID, NOBODY_UID, Limits
-
-_POLL_SECONDS = 0.05
-_STARTUP_SECONDS = 120.0
+from grader.sandbox.processes import Worker, Zygote, needed_paths
 
 
 def default_secrets() -> tuple[str, ...]:
     """Folders a worker must never read: the reference solutions and the grading suites."""
     return (str(paths.SOLUTIONS_DIR), str(paths.SUITES_DIR))
-
-
-class Zygote:
-    """A process that holds torch and forks workers (see `grader.sandbox.zygote`)."""
-
-    def __init__(self, limits: Limits, workdir: Path, student_dir: Path):
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        config = {"limits": limits.to_json(), "needed": _needed_paths(workdir, student_dir)}
-        self._stderr = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.sandbox.zygote", str(theirs.fileno()), json.dumps(config)],
-            pass_fds=[theirs.fileno()], cwd=workdir, env=_worker_environment(workdir),
-            stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr,
-            start_new_session=True,  # Ctrl-C in the terminal reaches the grader, which stops the workers
-        )
-        theirs.close()
-        self.control = ours
-        self._measures: list[str] | None = None
-        self.finished: list[int] = []  # workers the grader is done with, reaped at the next fork
-
-    @property
-    def measures(self) -> list[str]:
-        """The isolation measures in force; waits for the zygote to be ready (it starts at once,
-        in parallel with whatever the grader does next)."""
-        if self._measures is None:
-            self.control.settimeout(_STARTUP_SECONDS)
-            try:
-                self._measures = self._receive()["ready"]
-            except (OSError, EOFError, KeyError, wire.WireError) as error:
-                self.close()
-                raise RuntimeError(f"the sandbox worker failed to start: {self._startup_log() or error}") from None
-            self.control.settimeout(None)
-        return self._measures
-
-    def fork(self, module_path: Path, module_name: str, shown_path: str, *, warm: bool = False) -> "Worker":
-        _ = self.measures
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        output_read, output_write = os.pipe()
-        request = {"op": "fork", "module_path": str(module_path), "module_name": module_name,
-                   "shown_path": shown_path, "finished": self.finished, "warm": warm}
-        self.finished = []
-        try:
-            zygote_protocol.send(self.control, request, (theirs.fileno(), output_write))
-            pid = self._receive()["pid"]
-        finally:
-            theirs.close()
-            os.close(output_write)
-        return Worker(self, pid, ours, output_read)
-
-    def reap(self, pid: int) -> int:
-        zygote_protocol.send(self.control, {"op": "wait", "pid": pid})
-        return self._receive()["status"]
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def close(self) -> None:
-        """Stop the zygote and every process under it."""
-        self.control.close()
-        try:
-            processes = psutil.Process(self.process.pid).children(recursive=True)
-        except psutil.Error:
-            processes = []
-        for process in processes:
-            try:
-                process.kill()
-            except psutil.Error:
-                pass
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        self._stderr.close()
-
-    def _receive(self) -> dict:
-        message, _ = zygote_protocol.receive(self.control)
-        return message
-
-    def _startup_log(self) -> str:
-        self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace").strip()[-2000:]
-
-
-class Worker:
-    """One forked worker process and the connection to it."""
-
-    def __init__(self, zygote: Zygote, pid: int, conn: socket.socket, output_fd: int):
-        self.zygote = zygote
-        self.pid = pid
-        self.conn = conn
-        self.output_fd = output_fd
-        self.output = bytearray()
-        self.dropped_output = 0
-        self.dead = False
-        self.reaped = False
-
-    def request(self, message: dict, *, call: str, timeout: float, limits: Limits,
-                on_progress: Callable[[Any], None] | None = None) -> Any:
-        """Send one request and wait for its reply, watching time, memory and output."""
-        if self.dead:
-            raise errors.WorkerDied(call, "the worker had already stopped")
-        try:
-            wire.send(self.conn, message)
-        except OSError:
-            raise self._died(call) from None
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self.kill()
-                raise errors.WorkerTimeout(call, f"did not finish within {timeout:g} s: is there an "
-                                                 "endless loop, or far more work than needed?")
-            ready, _, _ = select.select([self.conn, self.output_fd], [], [], min(remaining, _POLL_SECONDS))
-            if self.output_fd in ready:
-                self._read_output(limits.output_bytes)
-            if self.conn in ready:
-                reply = self._receive(call, remaining, limits)
-                if "progress" in reply:
-                    if on_progress is not None:
-                        on_progress(reply["progress"])
-                    continue
-                return self._unwrap(reply, call)
-            if not ready and self.memory() > limits.memory_bytes:
-                self.kill()
-                raise errors.MemoryExceeded(call, f"used more than {limits.memory_bytes / 2**30:.1f} GiB "
-                                                  "of memory: is a tensor far larger than it should be?")
-
-    def _receive(self, call: str, remaining: float, limits: Limits) -> dict:
-        self.conn.settimeout(max(remaining, 0.01))
-        try:
-            reply = wire.recv(self.conn, limits.message_bytes)
-        except EOFError:
-            raise self._died(call) from None
-        except socket.timeout:
-            self.kill()
-            raise errors.WorkerTimeout(call, "the reply did not arrive in time") from None
-        except wire.WireError as error:
-            self.kill()
-            raise errors.ProtocolError(call, str(error)) from None
-        finally:
-            self.conn.settimeout(None)
-        if not isinstance(reply, dict) or not ({"ok", "error", "progress"} & reply.keys()):
-            self.kill()
-            raise errors.ProtocolError(call, "the worker sent a reply of the wrong form")
-        return reply
-
-    @staticmethod
-    def _unwrap(reply: dict, call: str) -> Any:
-        if "ok" in reply:
-            return reply["ok"]
-        raise errors.from_report(call, reply["error"] if isinstance(reply["error"], dict) else {})
-
-    def _died(self, call: str) -> errors.WorkerDied:
-        status = self.wait()
-        if status is not None and os.WIFSIGNALED(status):
-            number = os.WTERMSIG(status)
-            name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else str(number)
-            how = f"was killed by signal {name}"
-        elif status is not None and os.WIFEXITED(status):
-            how = f"exited with code {os.WEXITSTATUS(status)}: does your code call exit(), sys.exit() or os._exit()?"
-        else:
-            how = "stopped unexpectedly"
-        return errors.WorkerDied(call, f"the process running your code {how}")
-
-    def _read_output(self, cap: int) -> None:
-        try:
-            chunk = os.read(self.output_fd, 1 << 16)
-        except OSError:
-            return
-        room = max(cap - len(self.output), 0)
-        self.output += chunk[:room]
-        self.dropped_output += len(chunk) - len(chunk[:room])
-
-    def drain_output(self, cap: int) -> str:
-        """Read what the worker has written and not yet been read (its output is unbuffered, so
-        everything printed before its last reply is there)."""
-        while select.select([self.output_fd], [], [], 0)[0]:
-            before = len(self.output) + self.dropped_output
-            self._read_output(cap)
-            if len(self.output) + self.dropped_output == before:  # end of file
-                break
-        text = self.output.decode(errors="replace")
-        if self.dropped_output:
-            text += f"\n[... {self.dropped_output} more bytes of output dropped]"
-        return text
-
-    def memory(self) -> int:
-        """Resident memory of the worker and every process it started, in bytes."""
-        try:
-            process = psutil.Process(self.pid)
-            total = process.memory_info().rss
-            for child in process.children(recursive=True):
-                total += child.memory_info().rss
-            return total
-        except psutil.Error:
-            return 0
-
-    def kill(self) -> None:
-        """Kill the worker and every process it started (its status is collected later)."""
-        if self.dead:
-            return
-        self.dead = True
-        try:
-            descendants = psutil.Process(self.pid).children(recursive=True)
-        except psutil.Error:
-            descendants = []
-        for process in descendants:
-            try:
-                process.kill()
-            except psutil.Error:
-                pass
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
-
-    def wait(self) -> int | None:
-        """Kill the worker, then its wait status (from the zygote, which reaps it)."""
-        self.kill()
-        self.reaped = True
-        try:
-            return self.zygote.reap(self.pid)
-        except (OSError, EOFError, wire.WireError, KeyError):
-            return None
-
-    def close(self, cap: int) -> str:
-        """Collect the rest of the worker's output and kill it (the zygote reaps it later)."""
-        text = self.drain_output(cap)
-        self.kill()
-        if not self.reaped:
-            self.zygote.finished.append(self.pid)
-        self.conn.close()
-        os.close(self.output_fd)
-        return text
 
 
 class Remote:
@@ -396,7 +152,7 @@ class Submission:
                  secrets: tuple[str, ...] | None = None):
         self.directory = Path(directory).resolve()
         hidden = secrets if secrets is not None else default_secrets()
-        if not any(_inside(Path(p), self.directory) for p in _needed_paths(Path("/"), Path("/"))[1:]):
+        if not any(_inside(Path(p), self.directory) for p in needed_paths(Path("/"), Path("/"))[1:]):
             hidden += (str(self.directory),)
         self.limits = Limits(**{**(limits or Limits()).to_json(), "hide": tuple(dict.fromkeys(hidden))})
         self.spent = 0.0
@@ -493,21 +249,3 @@ def _shown_path(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def _needed_paths(workdir: Path, student_dir: Path) -> list[str]:
-    """Paths a worker must reach after dropping privileges: Python, its packages, its folders."""
-    candidates = {sys.prefix, sys.exec_prefix, sys.base_prefix, str(Path(sys.executable).resolve().parent),
-                  str(paths.PACKAGE_DIR.parent), str(workdir), str(student_dir)}
-    candidates.update(p for p in sys.path if p)
-    return sorted(p for p in candidates if os.path.isdir(p))
-
-
-def _worker_environment(workdir: Path) -> dict[str, str]:
-    """A small environment: nothing of the grader's own (tokens, credentials) reaches the worker."""
-    keep = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",
-            "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "TMPDIR", "SYSTEMROOT")
-    env = {k: os.environ[k] for k in keep if k in os.environ}
-    env.update(HOME=str(workdir), MPLCONFIGDIR=str(workdir), PYTHONDONTWRITEBYTECODE="1",
-               PYTHONPATH=str(paths.PACKAGE_DIR.parent), PYTHONUNBUFFERED="1")
-    return env

@@ -161,6 +161,7 @@ def run_child(conn_fd: int, output_fd: int, module_path: str, module_name: str, 
     # unbuffered: all a call prints is in the pipe before its reply is sent
     sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
     sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
+    sys.path.insert(0, os.path.dirname(module_path))  # the student's own helper modules, copied beside it
     if threads:
         import torch
 
