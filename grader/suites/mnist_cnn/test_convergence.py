@@ -8,12 +8,16 @@ Sizing, measured with the reference on the embedded set (4,000 training digits, 
 on the CPU, 400 steps of 64 with Adam(2e-3) and a cosine learning-rate decay take about 10 s with
 one thread; over seeds 0-7 the reference scored 96.4% to 97.2%, so the bar of 95% leaves room for
 seed noise and for a correct model built in another order (which draws other initial weights).
-On a GPU, 1,500 steps with 2-pixel random shifts of the training digits and a bar of 98%. With
-full MNIST present the step counts stay the same, so the time does too.
+On a GPU, 1,500 steps with 2-pixel random shifts of the training digits and a bar of 98% on full
+MNIST. The embedded set caps this model near 98% (the same plan run on the CPU gave 98.0%, 98.3%
+and 98.2% for seeds 0-2, and 3,000 steps did no better: 97.8% for seed 0), so with only the
+embedded set the GPU bar is 97%. With full MNIST present the step counts stay the same, so the
+time does too.
 """
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import pytest
@@ -24,6 +28,7 @@ from grader.testing import check, task
 LOOP = "grader.training.loop:train_classifier"
 PLAN = {"cpu": {"steps": 400, "bar": 0.95, "augment": 0},
         "cuda": {"steps": 1500, "bar": 0.98, "augment": 2}}
+EMBEDDED_GPU_BAR = 0.97  # 4,000 training digits cap this model near 98%: see the module docstring
 
 
 @lru_cache(maxsize=1)
@@ -32,7 +37,9 @@ def mnist():
 
 
 def _converges(student_session, device: str, seed: int) -> None:
-    data, plan = mnist(), PLAN["cuda" if device.startswith("cuda") else "cpu"]
+    data, plan = mnist(), dict(PLAN["cuda" if device.startswith("cuda") else "cpu"])
+    if device.startswith("cuda") and len(data.train_labels) < 60_000:
+        plan["bar"] = EMBEDDED_GPU_BAR
     student = student_session.module
     epochs = -(-plan["steps"] * 64 // len(data.train_labels))
     record = student_session.run(LOOP, student.MnistCNN, student.train_step, data.train_images, data.train_labels,
@@ -40,7 +47,7 @@ def _converges(student_session, device: str, seed: int) -> None:
                                  device=device, cosine=True, augment=plan["augment"])
     accuracy = (record["logits"].argmax(dim=1) == data.test_labels).sum().item() / len(data.test_labels)
     losses = record["losses"]
-    check(losses[-1] == losses[-1], "the training loss became nan.",
+    check(math.isfinite(losses[-1]), f"the training loss became {losses[-1]} after {record['steps']} steps.",
           "is the learning rate applied twice, or is the loss computed on probabilities?")
     check(accuracy >= plan["bar"],
           f"after {plan['steps']} steps of your train_step on {len(data.train_labels):,} digits ({data.source}), "
