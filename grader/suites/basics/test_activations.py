@@ -6,9 +6,8 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 
-from grader.suites.basics.checks import assert_grads_close, assert_no_forbidden_calls
 from grader.suites.basics.strategies import away_from_zero, dtypes, randn, seeds, shapes, slopes
-from grader.testing import assert_close, task
+from grader.testing import assert_close, assert_grads_close, assert_no_forbidden_calls, task
 
 RELU_HINT = "ReLU keeps positive inputs and sends negative ones (and 0) to 0: max(0, x)."
 LEAKY_HINT = ("Leaky ReLU keeps positive inputs unchanged and multiplies only the negative ones by "

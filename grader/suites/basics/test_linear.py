@@ -1,7 +1,4 @@
 """basics.5-7: a fully connected layer forward and backward, and one gradient-descent step.
-
-Tests with @given take `student_session` rather than `student`: hypothesis probes its arguments
-with hasattr, which a Remote would forward to the worker.
 """
 
 from __future__ import annotations
@@ -10,9 +7,16 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 
-from grader.suites.basics.checks import assert_grads_close, assert_no_forbidden_calls
 from grader.suites.basics.strategies import dtypes, learning_rates, linear_dims, randn, seeds, shapes
-from grader.testing import assert_close, check, fail, reference, task
+from grader.testing import (
+    assert_close,
+    assert_grads_close,
+    assert_no_forbidden_calls,
+    check,
+    fail,
+    reference,
+    task,
+)
 
 FORWARD_HINT = ("y = x W^T + b: x is (B, D_in) and W is (D_out, D_in), as in nn.Linear, so multiply by the "
                 "transpose of W (x @ W.T) and add b to every row.")

@@ -1,7 +1,4 @@
 """basics.2-4: binary cross-entropy, cross-entropy and the regression losses, against torch.nn.functional.
-
-Tests with @given take `student_session` rather than `student`: hypothesis probes its arguments
-with hasattr, which a Remote would forward to the worker.
 """
 
 from __future__ import annotations
@@ -10,7 +7,6 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 
-from grader.suites.basics.checks import assert_grads_close, assert_no_forbidden_calls
 from grader.suites.basics.strategies import (
     away_from_zero,
     classification,
@@ -22,7 +18,7 @@ from grader.suites.basics.strategies import (
     seeds,
     uniform,
 )
-from grader.testing import assert_close, task
+from grader.testing import assert_close, assert_grads_close, assert_no_forbidden_calls, task
 
 REDUCTION_HINT = ('"mean" averages the elementwise losses over all elements, "sum" adds them up, "none" '
                   "returns them unreduced; `_reduce(losses, reduction)` does this for you.")

@@ -1,7 +1,4 @@
 """conv_shapes.5: conv2d by hand, against F.conv2d: values, gradients, and no torch convolution.
-
-Tests with @given take `student_session` rather than `student`: hypothesis probes its arguments
-with hasattr, which a Remote would forward to the worker.
 """
 
 from __future__ import annotations
@@ -10,9 +7,16 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 
-from grader.suites.basics.checks import NOT_DIFFERENTIABLE, assert_grads_close, assert_no_forbidden_calls
 from grader.suites.conv_shapes.strategies import conv2d_cases, conv2d_tensors
-from grader.testing import assert_close, check, fail, task
+from grader.testing import (
+    NOT_DIFFERENTIABLE,
+    assert_close,
+    assert_grads_close,
+    assert_no_forbidden_calls,
+    check,
+    fail,
+    task,
+)
 
 CONV_HINT = ("y[b, o, h, w] = bias[o] + sum over c, i, j of weight[o, c, i, j] * x_padded[b, c, h*s + i*d, w*s + j*d]. "
              "Pad with F.pad(x, (p_w, p_w, p_h, p_h)) (the last dimension first), slice each shifted view as "

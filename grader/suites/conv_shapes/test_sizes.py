@@ -1,9 +1,7 @@
 """conv_shapes.1-4: output sizes, 'same' padding and receptive fields, against what PyTorch does.
 
 Expected sizes come from running torch's own convolutions here (see `oracles`); where PyTorch
-refuses the arguments, the student's function must raise ValueError. Tests with @given take
-`student_session` rather than `student`: hypothesis probes its arguments with hasattr, which a
-Remote would forward to the worker.
+refuses the arguments, the student's function must raise ValueError.
 """
 
 from __future__ import annotations

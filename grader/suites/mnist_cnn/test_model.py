@@ -14,7 +14,6 @@ from grader.suites.mnist_cnn.reference_model import (
     PROBES,
     digits,
     labels,
-    layer_list,
     load_reference_weights,
     reference_model,
 )
