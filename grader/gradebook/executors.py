@@ -22,7 +22,7 @@ import tempfile
 import threading
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -55,14 +55,15 @@ def error_result(reason: str) -> dict:
 class Host:
     """A `python -m grader.gradebook.one --serve` process: forks one grading child per job."""
 
-    def __init__(self, threads: int = 1):
-        self.threads = threads
+    def __init__(self, threads: int = 1, practices: list[str] | None = None):
+        self.threads, self.practices = threads, practices
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
                    **{PARENT_ENV: str(os.getpid())})
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.PACKAGE_DIR.parent), env.get("PYTHONPATH")]))
         self._log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.gradebook.one", "--serve"], stdin=subprocess.PIPE,
+            [sys.executable, "-m", "grader.gradebook.one", "--serve", *([",".join(practices)] if practices else [])],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._log, env=env, text=True, start_new_session=True)
         self._ready = False
 
@@ -104,14 +105,14 @@ class Host:
 
 def grade_job(job: Job, host: Host | None = None) -> dict:
     """Grade `job` in a child process; return its result (an error result if grading failed)."""
-    host = host or _thread_host()
+    host = host or _thread_host(job.practices)
     work = Path(tempfile.mkdtemp(prefix="job-", dir=job.work_root))
     try:
         submission = work / "submission"
         submission.mkdir()
         for name, data in job.files.items():
             (submission / name).write_bytes(data)
-        spec = {k: v for k, v in asdict(job).items() if k not in ("files", "work_root", "timeout")}
+        spec = {f.name: getattr(job, f.name) for f in fields(job) if f.name not in ("files", "work_root", "timeout")}
         (work / "job.json").write_text(json.dumps(spec))
         try:
             reply = host.run(work, job.timeout)
@@ -141,23 +142,26 @@ def _last_line(path: Path) -> str:
 _local = threading.local()
 
 
-def _thread_host() -> Host:
+def _thread_host(practices: list[str]) -> Host:
     """This thread's host (a Dask worker thread keeps one across tasks)."""
     host = getattr(_local, "host", None)
     if host is None or not host.alive():
-        _local.host = host = Host(threads=int(os.environ.get("BOOTCAMP_THREADS", "1")))
+        if host is not None:
+            host.close()
+        _local.host = host = Host(int(os.environ.get("BOOTCAMP_THREADS", "1")), practices)
     return host
 
 
 class LocalExecutor:
     """`workers` hosts on this machine, each grading one submission at a time."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, practices: list[str] | None = None):
         self.workers = max(1, workers)
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         threads = max(1, cores // self.workers)
         self._hosts: queue.Queue[Host] = queue.Queue()
-        self._all = [Host(threads) for _ in range(self.workers)]  # started here: they die with this thread
+        # started here, all at once (they warm up in parallel), and they die with this thread
+        self._all = [Host(threads, practices) for _ in range(self.workers)]
         for host in self._all:
             self._hosts.put(host)
 
@@ -166,7 +170,7 @@ class LocalExecutor:
         try:
             if not host.alive():
                 host.close()
-                host = Host(host.threads)
+                host = Host(host.threads, host.practices)
                 self._all.append(host)
             return grade_job(job, host)
         finally:
@@ -264,9 +268,10 @@ class DaskExecutor:
         self.close()
 
 
-def make_executor(kind: str, *, workers: int, scheduler: str | None = None):
+def make_executor(kind: str, *, workers: int, scheduler: str | None = None, practices: list[str] | None = None):
+    """A local pool of `workers` hosts warmed up for `practices`, or a Dask client."""
     if kind == "dask":
         if not scheduler:
             raise ValueError("--executor dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
         return DaskExecutor(scheduler)
-    return LocalExecutor(workers)
+    return LocalExecutor(workers, practices)

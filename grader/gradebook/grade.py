@@ -227,7 +227,8 @@ def _grade(db, submissions: Path, out: Path, practices: list[str], options: Opti
     try:
         if pending:
             try:
-                executor = make_executor(options.executor, workers=options.workers, scheduler=options.scheduler)
+                executor = make_executor(options.executor, workers=min(options.workers, len(pending)),
+                                         scheduler=options.scheduler, practices=practices)
             except (OSError, TimeoutError, ValueError) as error:
                 database.close_run(db, run_id, "interrupted")
                 raise GradingError(f"cannot start the {options.executor} executor: {error}") from None

@@ -4,7 +4,7 @@
 a fresh child process. Importing torch and pytest takes seconds; forking a process that already
 holds them takes milliseconds. So each grading slot keeps one *host*:
 
-    python -m grader.gradebook.one --serve
+    python -m grader.gradebook.one --serve [PRACTICE,...]     (the practices to warm up for)
         <- {"job_dir": DIR, "timeout": SECONDS}          one line of JSON per submission
         -> {"exit": CODE, "timed_out": BOOL, "seconds": S}
 
@@ -119,20 +119,20 @@ def die_with_parent() -> None:
 _child: int | None = None
 
 
-def serve() -> None:
+def serve(practices: list[str] | None = None) -> None:
     """Read requests on stdin; fork one child per request; answer on stdout."""
     die_with_parent()
     signal.signal(signal.SIGTERM, _stop)
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints must not reach the protocol
-    warm_up()
+    warm_up(practices)
     replies.write(json.dumps({"ready": os.getpid()}) + "\n")
     for line in sys.stdin:
         request = json.loads(line)
         replies.write(json.dumps(_fork_and_wait(Path(request["job_dir"]), float(request["timeout"]))) + "\n")
 
 
-def warm_up() -> None:
+def warm_up(practices: list[str] | None = None) -> None:
     """Import what every child needs, once: torch, pytest, the plugin, the suites and their helpers.
 
     Collecting the suites with a -k that selects nothing imports their modules (and what they
@@ -144,7 +144,7 @@ def warm_up() -> None:
 
     hypothesis_settings()
     with tempfile.TemporaryDirectory(prefix="bootcamp-warm-") as empty:
-        run_suites(empty, resolve_practices([]), select="bootcamp_warm_up_selects_no_test")
+        run_suites(empty, resolve_practices(practices or []), select="bootcamp_warm_up_selects_no_test")
 
 
 def _fork_and_wait(job_dir: Path, timeout: float) -> dict:
@@ -207,12 +207,12 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str]) -> None:
-    if argv == ["--serve"]:
-        serve()
+    if argv[:1] == ["--serve"] and len(argv) <= 2:
+        serve(argv[1].split(",") if len(argv) == 2 else None)
     elif len(argv) == 1:
         grade_job_dir(Path(argv[0]).resolve())
     else:
-        sys.exit("usage: python -m grader.gradebook.one (--serve | JOB_DIR)")
+        sys.exit("usage: python -m grader.gradebook.one (--serve [PRACTICE,...] | JOB_DIR)")
 
 
 if __name__ == "__main__":
