@@ -81,12 +81,13 @@ def collect(practices: list[str]) -> list[TestOutcome]:
 
 def run_suites(directory: str | Path, practices: list[str], *, public_only: bool = False,
                device: str = "auto", call_timeout: float | None = None, memory_gib: float | None = None,
-               select: str | None = None,
+               select: str | None = None, hide: list[str] | tuple[str, ...] = (),
                on_test: Callable[[TestOutcome], None] | None = None, in_process: bool = False) -> Report:
     """Grade `directory` with the suites of `practices`; return the report.
 
     `select` is a pytest `-k` expression (for running a subset). `on_test` is called after each
-    test with its outcome (for progress bars). `in_process` runs the student's code in this
+    test with its outcome (for progress bars). `hide`: more folders the student's code must not
+    read, besides the solutions and the suites (a gradebook, say). `in_process` runs the student's code in this
     process, without the sandbox: only for benchmarks, never for grading.
     """
     directory = Path(directory).resolve()
@@ -106,6 +107,8 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
         args += ["-k", select]
     if in_process:
         args.append("--in-process")
+    for folder in hide:
+        args += ["--hide", str(folder)]
     started = time.perf_counter()
     log = io.StringIO()
     with contextlib.redirect_stdout(log):

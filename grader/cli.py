@@ -153,8 +153,10 @@ def train(practice: str, directory: Path, epochs: int, batch_size: int, lr: floa
 def _register_groups() -> None:
     """Command groups that live beside their logic."""
     from grader.data.cli import data
+    from grader.gradebook.cli import export_command, grade_command, gradebook
 
-    cli.add_command(data)
+    for command in (data, grade_command, export_command, gradebook):
+        cli.add_command(command)
 
 
 _register_groups()

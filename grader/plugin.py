@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from grader import paths
 from grader.sandbox import Limits, SandboxError, Submission
+from grader.sandbox.proxy import default_secrets
 from grader.sandbox.local import InProcessSubmission
 from grader.testing import GradingFailure, suite_settings
 
@@ -40,6 +42,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--device", default="auto", choices=["auto", "cpu", "cuda"],
                     help="where training and convergence checks run")
     group.addoption("--call-timeout", type=float, default=None, help="seconds for one call into student code")
+    group.addoption("--hide", action="append", default=[], metavar="DIR",
+                    help="another folder the student's code must not read (a gradebook, say)")
     group.addoption("--memory-limit", type=float, default=None, help="GiB of resident memory for a worker")
     group.addoption("--in-process", action="store_true",
                     help="UNSAFE, for benchmarks and debugging: import the student's code into this process")
@@ -77,8 +81,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         limits = replace(limits, call_timeout=config.getoption("--call-timeout"))
     if config.getoption("--memory-limit"):
         limits = replace(limits, memory_bytes=int(config.getoption("--memory-limit") * 2**30))
-    kind = InProcessSubmission if config.getoption("--in-process") else Submission
-    config.stash[_SUBMISSION] = kind(config.getoption("--submission"), limits)
+    if config.getoption("--in-process"):
+        config.stash[_SUBMISSION] = InProcessSubmission(config.getoption("--submission"))
+    else:
+        secrets = default_secrets() + tuple(str(Path(p).resolve()) for p in config.getoption("--hide"))
+        config.stash[_SUBMISSION] = Submission(config.getoption("--submission"), limits, secrets=secrets)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -154,8 +161,9 @@ class Outcomes:
     collection_errors: list[str] = field(default_factory=list)
     _started: dict[str, float] = field(default_factory=dict)
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        for item in items:
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Record the graded tests that will run (after -k and --public-only have deselected)."""
+        for item in session.items:
             info = task_of(item)
             if not info:
                 continue

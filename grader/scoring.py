@@ -21,6 +21,11 @@ STATUS_ORDER = ("not implemented", "timeout", "error", "failed", "skipped", "pas
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 
 
+def _rank(status: str) -> int:
+    """Position in STATUS_ORDER; a status the grader does not know counts as an error."""
+    return STATUS_ORDER.index(status if status in STATUS_ORDER else "error")
+
+
 @dataclass
 class TaskResult:
     id: str
@@ -38,12 +43,12 @@ class TaskResult:
     @property
     def status(self) -> str:
         statuses = {t.status for t in self.tests if t.status != "skipped"} or {"skipped"}
-        return min(statuses, key=STATUS_ORDER.index)
+        return min(statuses, key=_rank)
 
     @property
     def first_problem(self) -> TestOutcome | None:
         problems = [t for t in self.tests if t.status not in ("passed", "skipped")]
-        return min(problems, key=lambda t: STATUS_ORDER.index(t.status)) if problems else None
+        return min(problems, key=lambda t: _rank(t.status)) if problems else None
 
     @property
     def where(self) -> str:

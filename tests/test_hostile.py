@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -119,6 +121,23 @@ def test_reading_the_solutions_fails_in_the_worker(tmp_path):
     assert report.points == 0
     assert set(statuses(report).values()) == {"not implemented"}
     assert any("secret folders covered" in measure for measure in report.isolation)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="secret folders are covered only when the grader runs as root")
+def test_a_folder_passed_to_hide_is_covered_too(tmp_path):
+    with tempfile.TemporaryDirectory() as readable:  # under /tmp, open to everyone, like many a --out
+        gradebook = Path(readable)
+        gradebook.chmod(0o755)
+        (gradebook / "grades.csv").write_text("student,score\n")
+        (gradebook / "grades.csv").chmod(0o644)
+        peek = f"\ntry:\n    LEAK = open({str(gradebook / 'grades.csv')!r}).read()\nexcept OSError:\n    LEAK = None\n"
+        (tmp_path / "basics.py").write_text(SOLUTION + peek + "\ndef relu(x):\n    assert LEAK is None, LEAK\n"
+                                            "    return x.clamp(min=0)\n")
+        exposed = run_suites(tmp_path, ["basics"], public_only=True, select="relu")
+        covered = run_suites(tmp_path, ["basics"], public_only=True, select="relu", hide=[str(gradebook)])
+    assert statuses(exposed)["basics.1"] == "error", "the worker should have read the open folder"
+    assert covered.all_passed, [t.first_problem.message for t in covered.practices[0].tasks if t.first_problem]
+    assert any(str(gradebook) in measure for measure in covered.isolation)
 
 
 def test_reading_the_solutions_would_have_worked_without_the_cover(tmp_path):

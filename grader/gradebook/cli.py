@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 from rich.table import Table
+from rich.text import Text
 
 from grader.check import BadInput
 from grader.gradebook import database, shards, view
@@ -59,13 +60,14 @@ FORMAT_CHOICE = click.Choice([*FORMATS, "all"])
 @click.option("--regrade", is_flag=True, help="Grade everyone again (a new run) and report which scores changed.")
 @click.option("--retry-errors", is_flag=True, help="Grade again the submissions whose grading failed.")
 @click.option("--shard", help="Grade only slice I of N (I/N, I from 1), for Slurm arrays or CI matrices.")
-@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True)
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Grade on this machine, or as tasks on a Dask distributed cluster.")
 @click.option("--scheduler", help="Dask scheduler address, with --executor dask (e.g. tcp://10.0.0.5:8786).")
 @_late_options
 @click.option("--times", type=click.Path(dir_okay=False, path_type=Path),
               help="CSV of submission times (student,submitted_at); default: the files' times.")
-@click.option("--export", "exports", multiple=True, type=FORMAT_CHOICE, default=("csv",), show_default=True,
-              help="Exports to write after grading (repeatable; 'all' for every format).")
+@click.option("--export", "exports", multiple=True, type=click.Choice([*FORMATS, "all", "none"]), default=("csv",),
+              show_default=True, help="Exports to write after grading (repeatable; 'all' for every format).")
 @click.option("--assignment", default="bootcamp", show_default=True, help="Assignment name in nbgrader.")
 @click.option("--max-mib", type=click.FloatRange(min=0.001), default=50.0, show_default=True,
               help="Largest unpacked size of one submission, in MiB.")
@@ -93,7 +95,7 @@ def grade_command(submissions: Path, practices: tuple[str, ...], workers: int | 
                           policy=make_policy(deadline, late_penalty, grace_minutes))
         with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("[red]{task.fields[failed]} failed"), TextColumn("ETA"), TimeRemainingColumn(),
-                      TimeElapsedColumn(), TextColumn("{task.description}"), console=console) as progress:
+                      TimeElapsedColumn(), TextColumn("{task.description}", markup=False), console=console) as progress:
             bar = progress.add_task("", total=None, failed=0)
 
             def on_progress(event: Event) -> None:
@@ -102,9 +104,10 @@ def grade_command(submissions: Path, practices: tuple[str, ...], workers: int | 
 
             summary = grade(submissions, out, options, on_progress)
         _show_summary(console, summary)
+        exports = tuple(name for name in exports if name != "none")
         if exports:
             written = export(summary.database, list(exports), out, assignment=assignment)
-            console.print(f"wrote {_describe(written, out)}")
+            console.print(Text(f"wrote {_describe(written, out)}"))
     except Interrupted as error:
         raise _user_error(error, 130) from None
     except USER_ERRORS as error:
@@ -113,18 +116,19 @@ def grade_command(submissions: Path, practices: tuple[str, ...], workers: int | 
 
 def _show_summary(console: Console, summary) -> None:
     how = "resumed" if summary.resumed else "new"
-    console.print(f"run {summary.run_id} ({how}), {summary.students} submission(s) in {', '.join(summary.practices)}: "
-                  f"{summary.graded} graded now, {summary.skipped} already graded, {summary.carried} unchanged "
-                  f"since an earlier run, {len(summary.rejected)} rejected, {len(summary.errors)} failed to grade")
-    for student, reason in summary.rejected:
-        console.print(f"  [yellow]rejected[/yellow] {student}: {reason}", markup=True, highlight=False)
+    console.print(Text(f"run {summary.run_id} ({how}), {summary.students} submission(s) in "
+                       f"{', '.join(summary.practices)}: {summary.graded} graded now, {summary.skipped} already "
+                       f"graded, {summary.carried} unchanged since an earlier run, {len(summary.rejected)} rejected, "
+                       f"{len(summary.errors)} failed to grade"))
+    for student, reason in summary.rejected:  # ids and reasons come from students: never read as markup
+        console.print(Text.assemble(("  rejected ", "yellow"), f"{student}: {reason}"))
     for student, reason in summary.errors:
-        console.print(f"  [red]failed[/red] {student}: {reason}", markup=True, highlight=False)
+        console.print(Text.assemble(("  failed ", "red"), f"{student}: {reason}"))
     if summary.ignored:
-        console.print(f"  ignored (not a folder or .zip): {', '.join(summary.ignored[:10])}", highlight=False)
+        console.print(Text(f"  ignored (not a folder or .zip): {', '.join(summary.ignored[:10])}"))
     if summary.changes:
         console.print(_changes_table(summary.changes, "Scores changed since the previous grades"))
-    console.print(f"gradebook: {summary.database}")
+    console.print(Text(f"gradebook: {summary.database}"))
 
 
 def _changes_table(changes: list[view.Change], title: str) -> Table:
@@ -132,7 +136,7 @@ def _changes_table(changes: list[view.Change], title: str) -> Table:
     for column in ("student", "task", "before", "after"):
         table.add_column(column, justify="right" if column in ("before", "after") else "left")
     for change in changes:
-        table.add_row(change.student, change.task, "-" if change.before is None else points(change.before),
+        table.add_row(Text(change.student), Text(change.task), "-" if change.before is None else points(change.before),
                       "-" if change.after is None else points(change.after))
     return table
 
@@ -203,13 +207,13 @@ def runs_command(db: Path) -> None:
         connection = database.connect(db, create=False)
     except USER_ERRORS as error:
         raise _user_error(error) from None
-    table = Table(title=str(db), title_justify="left")
+    table = Table(title=Text(str(db)), title_justify="left")
     for column in ("run", "status", "started", "practices", "select", "shard", "students", "suites", "origin"):
         table.add_column(column)
     for run in database.runs(connection):
-        table.add_row(str(run["id"]), run["status"], run["started"], ", ".join(json.loads(run["practices"])),
-                      run["select_expr"] or "", run["shard"], str(run["students"]), run["suites_hash"][:12],
-                      run["origin"])
+        table.add_row(*(Text(cell) for cell in (
+            str(run["id"]), run["status"], run["started"], ", ".join(json.loads(run["practices"])),
+            run["select_expr"] or "", run["shard"], str(run["students"]), run["suites_hash"][:12], run["origin"])))
     connection.close()
     Console().print(table)
 

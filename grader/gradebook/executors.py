@@ -53,7 +53,12 @@ def error_result(reason: str) -> dict:
 
 
 class Host:
-    """A `python -m grader.gradebook.one --serve` process: forks one grading child per job."""
+    """A `python -m grader.gradebook.one --serve` process: forks one grading child per job.
+
+    Torch in the grading children uses `threads` intra-op threads: one by default, like the
+    sandbox's workers, so a grade never depends on --workers or on the machine's cores, and
+    parallel submissions do not oversubscribe the cores (the tests' tensors are small).
+    """
 
     def __init__(self, threads: int = 1, practices: list[str] | None = None):
         self.threads, self.practices = threads, practices
@@ -113,6 +118,7 @@ def grade_job(job: Job, host: Host | None = None) -> dict:
         for name, data in job.files.items():
             (submission / name).write_bytes(data)
         spec = {f.name: getattr(job, f.name) for f in fields(job) if f.name not in ("files", "work_root", "timeout")}
+        spec["hide"] = [str(Path(job.work_root).resolve().parent)] if job.work_root else []  # --out: the gradebook
         (work / "job.json").write_text(json.dumps(spec))
         try:
             reply = host.run(work, job.timeout)
@@ -157,11 +163,9 @@ class LocalExecutor:
 
     def __init__(self, workers: int, practices: list[str] | None = None):
         self.workers = max(1, workers)
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        threads = max(1, cores // self.workers)
         self._hosts: queue.Queue[Host] = queue.Queue()
         # started here, all at once (they warm up in parallel), and they die with this thread
-        self._all = [Host(threads, practices) for _ in range(self.workers)]
+        self._all = [Host(1, practices) for _ in range(self.workers)]
         for host in self._all:
             self._hosts.put(host)
 

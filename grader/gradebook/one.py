@@ -65,7 +65,8 @@ def grade_job_dir(job_dir: Path) -> dict:
     ran: set[str] = set()
     report = run_suites(submission, practices, public_only=False, device=job.get("device", "auto"),
                         call_timeout=job.get("call_timeout"), memory_gib=job.get("memory_gib"),
-                        select=job.get("select"), on_test=lambda test: ran.add(test.nodeid))
+                        select=job.get("select"), hide=job.get("hide", ()),
+                        on_test=lambda test: ran.add(test.nodeid))
     tests = []
     for practice in report.practices:
         for task in practice.tasks:

@@ -265,10 +265,10 @@ class Worker:
         return text
 
 
-def needed_paths(workdir: Path, student_dir: Path) -> list[str]:
-    """Paths a worker must reach after dropping privileges: Python, its packages, its folders."""
+def needed_paths(*folders: Path) -> list[str]:
+    """Paths a worker must reach after dropping privileges: Python, its packages, and `folders`."""
     candidates = {sys.prefix, sys.exec_prefix, sys.base_prefix, str(Path(sys.executable).resolve().parent),
-                  str(paths.PACKAGE_DIR.parent), str(workdir), str(student_dir)}
+                  str(paths.PACKAGE_DIR.parent), *(str(folder) for folder in folders)}
     candidates.update(p for p in sys.path if p)
     return sorted(p for p in candidates if os.path.isdir(p))
 

@@ -151,10 +151,11 @@ class Submission:
     def __init__(self, directory: str | Path, limits: Limits | None = None,
                  secrets: tuple[str, ...] | None = None):
         self.directory = Path(directory).resolve()
-        hidden = secrets if secrets is not None else default_secrets()
-        if not any(_inside(Path(p), self.directory) for p in needed_paths(Path("/"), Path("/"))[1:]):
-            hidden += (str(self.directory),)
-        self.limits = Limits(**{**(limits or Limits()).to_json(), "hide": tuple(dict.fromkeys(hidden))})
+        needed = needed_paths()
+        hidden = [Path(p).resolve() for p in (secrets if secrets is not None else default_secrets())]
+        hidden = [p for p in dict.fromkeys(hidden + [self.directory])  # never a folder Python needs
+                  if not any(_inside(Path(n), p) for n in needed)]
+        self.limits = Limits(**{**(limits or Limits()).to_json(), "hide": tuple(str(p) for p in hidden)})
         self.spent = 0.0
         self._tmp = Path(tempfile.mkdtemp(prefix="bootcamp-"))
         self._student_dir = self._tmp / "student"

@@ -72,6 +72,7 @@ def build_hostile_students(folder: Path) -> dict[str, str]:
     write_zip(folder / "oscar.zip", {"/tmp/evil.py": "x = 1", "basics.py": SOLUTION["basics"]})
     (folder / "trudy.zip").write_bytes(b"PK\x03\x04 this is not really a zip file")
     (folder / "peggy").mkdir()
+    (folder / "[bold]x").mkdir()  # rich markup in an id must be printed as it is
     write_folder(folder / "victor", {"basics.py": SOLUTION["basics"]})
     write_zip(folder / "victor.zip", {"basics.py": SOLUTION["basics"]})
     walter = write_folder(folder / "walter", {"homework.py": "x = 1\n"})
@@ -79,7 +80,8 @@ def build_hostile_students(folder: Path) -> dict[str, str]:
     write_zip(folder / "zoe.zip", {"basics.py": SOLUTION["basics"], "weights.bin": bytes(3 * 2**20)})
     write_folder(folder / os.fsdecode(b"ren\xe9"), {"basics.py": SOLUTION["basics"]})
     return {"mallory": "leads outside the submission", "oscar": "is absolute", "trudy": "not a readable .zip",
-            "peggy": "no practice file", "victor": "two submissions with this id", "walter": "symbolic link",
+            "peggy": "no practice file", "[bold]x": "no practice file",
+            "victor": "two submissions with this id", "walter": "symbolic link",
             "zoe": "MiB allowed", "ren\\xe9": "not valid UTF-8"}
 
 

@@ -19,6 +19,7 @@ def test_the_batch_finishes_and_says_what_happened(graded_class):
     assert "6 graded now" in graded_class.output
     assert f"{len(graded_class.hostile)} rejected" in graded_class.output
     assert "ignored (not a folder or .zip): loose-notes.txt" in graded_class.output
+    assert "rejected [bold]x: no practice file" in graded_class.output  # not read as markup
 
 
 def test_grades_follow_the_submissions(graded_class):
