@@ -89,15 +89,7 @@ class Zygote:
     def close(self) -> None:
         """Stop the zygote and every process under it."""
         self.control.close()
-        try:
-            processes = psutil.Process(self.process.pid).children(recursive=True)
-        except psutil.Error:
-            processes = []
-        for process in processes:
-            try:
-                process.kill()
-            except psutil.Error:
-                pass
+        kill_descendants(self.process.pid)
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
@@ -231,15 +223,7 @@ class Worker:
         if self.dead:
             return
         self.dead = True
-        try:
-            descendants = psutil.Process(self.pid).children(recursive=True)
-        except psutil.Error:
-            descendants = []
-        for process in descendants:
-            try:
-                process.kill()
-            except psutil.Error:
-                pass
+        kill_descendants(self.pid)
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except OSError:
@@ -263,6 +247,19 @@ class Worker:
         self.conn.close()
         os.close(self.output_fd)
         return text
+
+
+def kill_descendants(pid: int) -> None:
+    """SIGKILL every process below `pid` (not `pid` itself)."""
+    try:
+        processes = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return
+    for process in processes:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
 
 
 def needed_paths(*folders: Path) -> list[str]:
