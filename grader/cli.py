@@ -124,12 +124,14 @@ def release_command(check_only: bool) -> None:
 
 
 @cli.command()
-@click.argument("practice", type=click.Choice(["mnist_cnn"]))
+@click.argument("practice", type=click.Choice(["mnist_cnn", "cgan"]))
 @click.option("--path", "directory", type=click.Path(path_type=Path), default=paths.ASSIGNMENTS_DIR,
               show_default="assignments/", help="Folder with the practice file (solutions/ for the reference).")
-@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              show_default="mnist_cnn: 10; cgan: enough for 2,500 steps")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, show_default="64")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              show_default="2e-3; cgan: the generator's, the discriminator's is twice it")
 @click.option("--seed", type=int, default=0, show_default=True)
 @DEVICE
 @click.option("--threads", type=click.IntRange(min=0), default=0, help="CPU threads for training (0: torch's default).")
@@ -137,8 +139,8 @@ def release_command(check_only: bool) -> None:
               help="Where the datasets are (default: datasets/, or $BOOTCAMP_DATA).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=paths.RUNS_DIR,
               show_default="runs/", help="Runs are written to OUT/<practice>/<timestamp>/.")
-def train(practice: str, directory: Path, epochs: int, batch_size: int, lr: float, seed: int, device: str,
-          threads: int, data_root: Path | None, out: Path) -> None:
+def train(practice: str, directory: Path, epochs: int | None, batch_size: int | None, lr: float | None, seed: int,
+          device: str, threads: int, data_root: Path | None, out: Path) -> None:
     """Train a practice's model (yours, or the reference with --path solutions) and record the run."""
     from grader.training.run_command import train_command
 

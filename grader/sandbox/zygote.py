@@ -43,7 +43,7 @@ def main(control_fd: int, config: dict) -> None:
     import torch.nn.functional  # noqa: F401
 
     from grader.sandbox import ops, worker  # noqa: F401
-    from grader.training import loop, probes  # noqa: F401  (the trusted operations on models)
+    from grader.training import gan, loop, probes  # noqa: F401  (the trusted operations on models)
 
     torch.set_num_threads(1)  # no thread pool before fork; each worker sets its own count
     _warm_up(optimizers=False)

@@ -116,12 +116,12 @@ def train_mnist_cnn(directory: Path, options: TrainOptions, *, out: Path = paths
                    "images_per_second": round(record["steps"] * options.batch_size / seconds, 1)}
         run.history.append(summary)
         save_checkpoint(record["state_dict"], run.folder / "checkpoint.pt")
-        run.save_metrics()
         pictures.curves(run.history, run.folder / "curves.png", title=f"mnist_cnn: {data.source.split(':')[0]}",
                         series={"loss": "training loss", "held_out_loss": "held-out loss",
                                 "accuracy": "held-out accuracy"})
         pictures.confusion_matrix(predicted, data.test_labels, run.folder / "confusion.png")
         pictures.misclassified(data.test_images, predicted, data.test_labels, run.folder / "misclassified.png")
+        run.save_metrics()  # last: an epoch in metrics.json has its checkpoint and pictures
         on_epoch(summary)
 
     try:

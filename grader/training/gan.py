@@ -8,9 +8,10 @@
   (`TinyGenerator`, `TinyDiscriminator`, deterministic, built from states the trusted side sent)
   with watched SGD optimizers: what every parameter and gradient was at each optimizer step.
   The trusted side repeats the step correctly and compares.
-- `layers`, `load_layers`, `forward`, `dropout_probe`: a conditional model's parameterised layers
-  (matched by their shapes, so names, grouping and the order of the two input paths are free),
-  loading weights into them, forward passes, and how many inputs dropout zeroes.
+- `load_layers`, `forward`, `dropout_probe`, `gradient_probe`: loading weights into a conditional
+  model's parameterised layers (matched by their shapes, so names, grouping and the order of the
+  two input paths are free), forward passes, how many inputs dropout zeroes, which parameters
+  get gradients.
 - `maxout_probe`, `loss_gradient`, `sample_probe`: the student's Maxout with given weights,
   its output and gradients; a loss's gradient with respect to the discriminator's logit; the
   student's `sample` watched.
@@ -21,6 +22,7 @@ Everything returned is data; the trusted side judges it.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, Callable
 
 import torch
@@ -103,12 +105,6 @@ def describe(module: nn.Module) -> dict[str, Any]:
 
 
 @operation
-def layers(model: nn.Module, args: list[Any], *, progress: Callable) -> list[dict[str, Any]]:
-    """[{type, shapes}] of each parameterised layer, in run order."""
-    return [describe(m) for m in run_order(model, args)]
-
-
-@operation
 def load_layers(model: nn.Module, args: list[Any], states: list[dict[str, torch.Tensor]], *,
                 progress: Callable) -> list[dict[str, Any]]:
     """Load each state into the layer of the same signature; returns the layers found (run order).
@@ -150,7 +146,9 @@ def dropout_probe(model: nn.Module, args: list[Any], weight_shapes: list[tuple[i
     zeros: dict[tuple, float] = {}
 
     def hook_for(shape):
-        return lambda module, inputs: zeros.setdefault(shape, (inputs[0] == 0).float().mean().item())
+        def hook(module, inputs):
+            zeros.setdefault(shape, (inputs[0] == 0).float().mean().item())  # returns None: input unchanged
+        return hook
 
     def shares(train: bool) -> tuple[list, torch.Tensor]:
         zeros.clear()
@@ -307,6 +305,9 @@ def reference_train_step(generator_state: dict, discriminator_state: dict, image
     d_grads = {n: p.grad.detach().clone() for n, p in D.named_parameters()}
     opt_d.step()
     d_after = state_of(D)
+    with torch.no_grad():
+        d_fake_after = D(fake, labels).mean().item()
+    g_grads_before_d_step = _generator_gradient(generator_state, discriminator_state, labels, z)
     opt_g.zero_grad()
     d_on_fake = D(fake, labels)
     loss_g = F.binary_cross_entropy(d_on_fake, torch.ones_like(d_on_fake))
@@ -316,7 +317,18 @@ def reference_train_step(generator_state: dict, discriminator_state: dict, image
     return {"d_grads": d_grads, "d_after": d_after, "g_grads": g_grads, "g_after": state_of(G),
             "stats": {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_real": d_real.mean().item(),
                       "d_fake": d_fake.mean().item()},
-            "saturating_loss_g": torch.log1p(-d_on_fake).mean().item()}
+            "d_fake_after_d_step": d_fake_after, "g_grads_before_d_step": g_grads_before_d_step}
+
+
+def _generator_gradient(generator_state: dict, discriminator_state: dict, labels: torch.Tensor,
+                        z: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The generator's gradient against the discriminator as it was before its update (a mistake)."""
+    G, D = TinyGenerator(), TinyDiscriminator()
+    G.load_state_dict(generator_state)
+    D.load_state_dict(discriminator_state)
+    d_on_fake = D(G(z, labels), labels)
+    F.binary_cross_entropy(d_on_fake, torch.ones_like(d_on_fake)).backward()
+    return {n: p.grad.detach().clone() for n, p in G.named_parameters()}
 
 
 # --- the training loop --------------------------------------------------------------------------
@@ -352,28 +364,31 @@ def _samples(G: nn.Module, noise: torch.Tensor, labels: torch.Tensor, device: st
 def train_cgan(generator_class: Callable[[], nn.Module], discriminator_class: Callable[[], nn.Module],
                train_step: Callable, train_images: torch.Tensor, train_labels: torch.Tensor,
                sample_labels: torch.Tensor, sample_noise: torch.Tensor, *, epochs: int = 1,
-               max_steps: int | None = None, batch_size: int = 64, lr: float = 2e-4, beta1: float = 0.5,
-               seed: int = 0, device: str = "cpu", report_every: int = 25, every_epoch: bool = True,
-               send_weights: bool = False, progress: Callable[[Any], None]) -> dict[str, Any]:
+               max_steps: int | None = None, batch_size: int = 32, lr: float = 2e-3, lr_d: float | None = None,
+               beta1: float = 0.0, decay: bool = True, seed: int = 0, device: str = "cpu", report_every: int = 25,
+               every_epoch: bool = True, send_weights: bool = False,
+               progress: Callable[[Any], None]) -> dict[str, Any]:
     """Train a fresh `generator_class()` and `discriminator_class()` with the student's `train_step`.
 
-    Adam(lr, betas=(beta1, 0.999)) for each; real images are uint8 (N, 1, 28, 28) scaled to
-    [0, 1], shuffled by a generator seeded with `seed`, in full batches; noise z ~ N(0, 1) of
-    size NZ from torch's generator seeded with `seed`. `max_steps` stops early. Streams, through
+    Adam(betas=(beta1, 0.999)) for each, the generator's at `lr`, the discriminator's at `lr_d`
+    (default 2 * lr); with `decay`, both fall linearly to 0 over the run (epochs, or max_steps if
+    fewer). Real images are uint8 (N, 1, 28, 28) scaled to [0, 1], shuffled by a generator seeded
+    with `seed`, in full batches; noise z ~ N(0, 1) of size NZ from torch's generator seeded with
+    `seed`. `max_steps` stops early. Streams, through
     `progress`, {"step", "epoch", loss_d, loss_g, d_real, d_fake} every `report_every` steps and,
     after each epoch (only the last one unless `every_epoch`), {"epoch", "steps", "seconds",
     "stats": {name: [one value per step]}, "samples": G's eval-mode images for `sample_labels`
     and `sample_noise`} (plus "generator" and "discriminator" state_dicts when `send_weights`).
     Returns the last epoch record.
     """
-    import time
-
     torch.manual_seed(seed)
     G, D = generator_class().to(device), discriminator_class().to(device)
     opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(beta1, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(beta1, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr_d if lr_d is not None else 2 * lr, betas=(beta1, 0.999))
     loader = batches(train_images, train_labels, batch_size, generator=torch.Generator().manual_seed(seed),
                      device=device, drop_last=True)
+    total = min(epochs * len(loader), max_steps or epochs * len(loader))
+    schedules = [torch.optim.lr_scheduler.LambdaLR(o, lambda k: max(0.0, 1 - k / total)) for o in (opt_g, opt_d)]
     step, record, started = 0, {}, time.perf_counter()
     for epoch in range(epochs):
         history: dict[str, list[float]] = {key: [] for key in STATS}
@@ -381,6 +396,9 @@ def train_cgan(generator_class: Callable[[], nn.Module], discriminator_class: Ca
         for images, labels in loader:
             z = torch.randn(len(labels), NZ, device=device)
             stats = _as_stats(train_step(G, D, opt_g, opt_d, images, labels, z))
+            if decay:
+                for schedule in schedules:
+                    schedule.step()
             for key in STATS:
                 history[key].append(stats[key])
             step += 1

@@ -78,3 +78,50 @@ def misclassified(images: torch.Tensor, predicted: torch.Tensor, labels: torch.T
     figure.suptitle(f"{int((predicted != labels).sum())} misclassified held-out digits (true -> predicted)")
     _save(figure, path)
     return len(wrong)
+
+
+def sample_grid(samples: torch.Tensor, path: Path, *, rows: int = 10, title: str = "") -> None:
+    """Images (rows * columns, 1, H, W) in [0, 1] as one grid, row k labelled k (the digit asked for)."""
+    count, _, height, width = samples.shape
+    columns = count // rows
+    tiles = samples[:rows * columns, 0].clamp(0, 1).reshape(rows, columns, height, width)
+    padded = torch.nn.functional.pad(tiles, (1, 1, 1, 1), value=0.35)  # a gray frame around each image
+    grid = padded.permute(0, 2, 1, 3).reshape(rows * (height + 2), columns * (width + 2))
+    figure, axis = plt.subplots(figsize=(0.55 * columns + 0.6, 0.55 * rows + 0.5))
+    axis.imshow(grid.numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    axis.set_yticks([(height + 2) * (row + 0.5) for row in range(rows)])
+    axis.set_yticklabels([str(row) for row in range(rows)])
+    axis.set_xticks([])
+    axis.set_ylabel("digit asked for")
+    if title:
+        axis.set_title(title, fontsize=10)
+    _save(figure, path)
+
+
+def gan_curves(steps: dict[str, list[float]], history: list[dict], path: Path, *, title: str) -> None:
+    """Three panels: discriminator and generator losses per step, D(x) and D(G(z)) per step, and the
+    share of samples a classifier recognised as their digit per epoch (where measured)."""
+    figure, axes = plt.subplots(1, 3, figsize=(14, 3.6))
+    x = range(1, len(steps.get("loss_d", [])) + 1)
+    for axis, keys, label in ((axes[0], {"loss_d": "discriminator", "loss_g": "generator"}, "loss"),
+                              (axes[1], {"d_real": "D(x) on real", "d_fake": "D(G(z)) on generated"}, "mean D")):
+        for key, name in keys.items():
+            values = steps.get(key, [])
+            axis.plot(x, values, alpha=0.25, linewidth=0.8)
+            window = max(1, len(values) // 50)
+            smooth = [sum(values[max(0, i - window + 1):i + 1]) / len(values[max(0, i - window + 1):i + 1])
+                      for i in range(len(values))]
+            axis.plot(x, smooth, label=name, color=axis.lines[-1].get_color())
+        axis.set_xlabel("step")
+        axis.set_ylabel(label)
+        axis.legend(fontsize=8)
+        axis.grid(alpha=0.3)
+    axes[1].set_ylim(0, 1)
+    measured = [record for record in history if record.get("judge_accuracy") is not None]
+    axes[2].plot([r["epoch"] + 1 for r in measured], [r["judge_accuracy"] for r in measured], marker="o")
+    axes[2].set_ylim(0, 1)
+    axes[2].set_xlabel("epoch")
+    axes[2].set_ylabel("samples recognised as their digit")
+    axes[2].grid(alpha=0.3)
+    figure.suptitle(title)
+    _save(figure, path)

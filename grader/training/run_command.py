@@ -12,6 +12,10 @@ from grader.data import DataError
 from grader.sandbox import SandboxError
 from grader.training.classifier import Run, TrainOptions, train_mnist_cnn
 
+# Per practice: the defaults of the options left out on the command line.
+DEFAULTS = {"mnist_cnn": {"epochs": 10, "batch_size": 64, "lr": 2e-3},
+            "cgan": {"epochs": None, "batch_size": 64, "lr": 2e-3}}  # cgan: epochs for about 2,500 steps
+
 
 def resolve_device(device: str) -> str:
     if device == "auto":
@@ -21,12 +25,23 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def train_command(practice: str, directory: Path, *, epochs: int, batch_size: int, lr: float, seed: int,
-                  device: str, threads: int, data_root: Path | None, out: Path) -> int:
+def train_command(practice: str, directory: Path, *, epochs: int | None, batch_size: int | None, lr: float | None,
+                  seed: int, device: str, threads: int, data_root: Path | None, out: Path) -> int:
     """Run the training with live output; returns the exit code (0 done, 1 failed, 130 Ctrl-C)."""
+    given = {"epochs": epochs, "batch_size": batch_size, "lr": lr}
+    chosen = {key: value if value is not None else DEFAULTS[practice][key] for key, value in given.items()}
+    common = dict(seed=seed, device=resolve_device(device), threads=threads,
+                  data_root=str(data_root) if data_root else None)
+    if practice == "cgan":
+        from grader.training.cgan_run import GanOptions
+
+        return _train_cgan(directory, GanOptions(**chosen, **common), out=out)
+    return _train_mnist_cnn(directory, TrainOptions(**chosen, **common), out=out)
+
+
+def _train_mnist_cnn(directory: Path, options: TrainOptions, *, out: Path) -> int:
     console = Console()
-    options = TrainOptions(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=resolve_device(device),
-                           threads=threads, data_root=str(data_root) if data_root else None)
+    epochs = options.epochs
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console) as progress:
         bar = progress.add_task("starting", total=None)
@@ -59,4 +74,51 @@ def train_command(practice: str, directory: Path, *, epochs: int, batch_size: in
     last = run.history[-1]
     console.print(f"[green]done:[/green] held-out accuracy {last['accuracy']:.2%}; pictures, metrics and "
                   f"checkpoint in {run.folder}")
+    return 0
+
+
+def _train_cgan(directory: Path, options, *, out: Path) -> int:
+    from grader.training.cgan_run import GanRun, train_cgan
+
+    console = Console()
+    console.print("preparing the digit classifier that judges the samples (trained once, about 30 s, then cached)")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console) as progress:
+        bar = progress.add_task("starting", total=None)
+        state = {"epochs": 0}
+
+        def on_start(run: GanRun, steps: int) -> None:
+            state["epochs"] = run.epochs
+            console.print(f"data: {run.data_source}")
+            console.print(f"judge: {run.judge_note}")
+            console.print(f"device: {options.device}; {run.epochs} epochs, {steps:,} steps; writing to {run.folder}")
+            progress.update(bar, total=steps, description="training")
+
+        def on_step(step: dict) -> None:
+            progress.update(bar, completed=step["step"],
+                            description=f"epoch {step['epoch'] + 1}/{state['epochs']} loss D {step['loss_d']:.3f} "
+                                        f"G {step['loss_g']:.3f}")
+
+        def on_epoch(summary: dict) -> None:
+            progress.update(bar, completed=summary["steps"])
+            recognised = (f"  recognised {summary['judge_accuracy']:.0%}" if summary["judge_accuracy"] is not None
+                          else "")
+            console.print(f"epoch {summary['epoch'] + 1:>3}/{state['epochs']}  loss D {summary['loss_d']:.3f}  "
+                          f"G {summary['loss_g']:.3f}  D(x) {summary['d_real']:.2f}  D(G(z)) {summary['d_fake']:.2f}"
+                          f"{recognised}  ({summary['images_per_second']:.0f} images/s)")
+
+        try:
+            run = train_cgan(directory, options, out=out, on_start=on_start, on_step=on_step, on_epoch=on_epoch)
+        except (SandboxError, DataError) as error:
+            progress.stop()
+            console.print(f"[red]training stopped:[/red] {error}")
+            return 1
+    if run.interrupted:
+        console.print(f"stopped by Ctrl-C after {len(run.history)} epoch(s); kept {run.folder}")
+        return 130
+    last = run.history[-1]
+    recognised = (f"the digit classifier recognised {last['judge_accuracy']:.0%} of the samples as the digit asked "
+                  f"for; " if last["judge_accuracy"] is not None else "")
+    console.print(f"[green]done:[/green] {recognised}samples (samples.png), curves, metrics and checkpoint in "
+                  f"{run.folder}")
     return 0

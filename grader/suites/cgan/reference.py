@@ -1,0 +1,84 @@
+"""The reference cGAN on the trusted side, inputs for the tests, and comparisons of a student's
+models with the reference.
+
+Layers are matched by their shapes (see `grader.training.gan.load_layers`), never by attribute
+names or by which input path runs first, so any correct design passes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from grader.testing import fail, reference
+from grader.training.gan import signature
+
+GAN = "grader.training.gan"
+NZ = 100
+
+
+def noise(batch: int, seed: int) -> torch.Tensor:
+    """(B, 100) float32, N(0, 1)."""
+    return torch.randn(batch, NZ, generator=torch.Generator().manual_seed(seed))
+
+
+def labels(batch: int, seed: int) -> torch.Tensor:
+    """(B,) int64 digit classes."""
+    return torch.randint(0, 10, (batch,), generator=torch.Generator().manual_seed(seed))
+
+
+def images(batch: int, seed: int) -> torch.Tensor:
+    """(B, 1, 28, 28) float32 in [0, 1], mostly dark like MNIST."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(batch, 1, 28, 28, generator=generator) ** 4
+
+
+def reference_generator(seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return reference("cgan").Generator()
+
+
+def reference_discriminator(seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return reference("cgan").Discriminator()
+
+
+def parameter_count(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def shapes_count(shapes: dict) -> int:
+    return sum(math.prod(shape) for shape in shapes.values())
+
+
+def layer_list(described: list[dict]) -> str:
+    return ", ".join(f"{d['type']}{tuple(d['shapes'].get('weight', ()))}" for d in described) or "none"
+
+
+def example_args(kind: str) -> list[torch.Tensor]:
+    return [noise(2, 1), labels(2, 2)] if kind == "generator" else [images(2, 1), labels(2, 2)]
+
+
+def layer_states(model: torch.nn.Module, args: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+    from grader.training.gan import run_order
+
+    return [{k: v.detach().clone() for k, v in m.state_dict().items()} for m in run_order(model, args)]
+
+
+def load_reference_weights(session, model, kind: str, seed: int = 0) -> torch.nn.Module:
+    """Give the student's Generator or Discriminator (`kind`) the reference's weights, layer by
+    layer, matched by shape. Returns the reference holding the same weights; fails with both
+    layer lists when the designs differ."""
+    ref = reference_generator(seed) if kind == "generator" else reference_discriminator(seed)
+    args = example_args(kind)
+    states = layer_states(ref, args)
+    found = session.run(f"{GAN}:load_layers", model, args, states)
+    if sorted(signature(d["shapes"]) for d in found) != sorted(signature(s) for s in states):
+        name = "Generator" if kind == "generator" else "Discriminator"
+        expected = [{"type": "Linear", "shapes": {k: tuple(v.shape) for k, v in s.items()}} for s in states]
+        fail(f"your {name}'s layers with parameters, in the order they run, are: {layer_list(found)}; "
+             f"expected (in any order): {layer_list(expected)}.",
+             f"build exactly the layers in the {name} docstring (each Maxout holds one nn.Linear), and use each "
+             "one in forward.")
+    return ref

@@ -1,0 +1,132 @@
+"""`bootcamp train cgan`: a run in the sandbox writes its record; the judge is cached; Ctrl-C keeps it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+import torch
+from click.testing import CliRunner
+
+from grader import paths
+from grader.cli import cli
+from grader.testing import reference
+from grader.training import judge as judge_module
+from grader.training.cgan_run import GanOptions, grid_of, sample_inputs, train_cgan
+
+FILES = {"metrics.json", "curves.png", "samples.png", "samples_epoch_001.png", "checkpoint.pt"}
+
+
+def untrained_judge() -> torch.nn.Module:
+    """A stand-in for the cached judge (whose first training takes half a minute)."""
+    torch.manual_seed(0)
+    return reference("mnist_cnn").MnistCNN().eval()
+
+
+def test_one_epoch_of_the_reference_writes_the_whole_record(tmp_path, monkeypatch):
+    monkeypatch.setattr("grader.training.cgan_run.judge", untrained_judge)
+    epochs, steps = [], []
+    run = train_cgan(paths.SOLUTIONS_DIR, GanOptions(epochs=1, threads=1), out=tmp_path, on_epoch=epochs.append,
+                     on_step=steps.append)
+    assert not run.interrupted and len(epochs) == 1 and steps
+    assert {p.name for p in run.folder.iterdir()} == FILES
+    metrics = json.loads((run.folder / "metrics.json").read_text())
+    assert metrics["practice"] == "cgan" and "MNIST" in metrics["data"]
+    epoch = metrics["epochs"][0]
+    assert epoch["steps"] == 4000 // 64 and 0 <= epoch["d_real"] <= 1 and 0 <= epoch["d_fake"] <= 1
+    assert 0 <= epoch["judge_accuracy"] <= 1 and len(epoch["per_digit"]) == 10
+    state = torch.load(run.folder / "checkpoint.pt", weights_only=True)
+    cgan = reference("cgan")
+    cgan.Generator().load_state_dict(state["generator"])  # strict: the checkpoint holds both whole models
+    cgan.Discriminator().load_state_dict(state["discriminator"])
+
+
+def test_the_grid_puts_digit_k_in_row_k_with_the_same_noise_in_each_column():
+    labels, noise = sample_inputs(seed=0)
+    assert labels.shape == (1000,) and noise.shape == (1000, 100)
+    assert torch.equal(noise[:100], noise[500:600])  # column j: the same noise for every digit
+    assert torch.equal(sample_inputs(seed=0)[1], noise)  # and for every epoch
+    samples = labels.float().view(-1, 1, 1, 1).expand(1000, 1, 28, 28)  # each image filled with its digit
+    grid = grid_of(samples)
+    assert grid.shape == (100, 1, 28, 28)
+    assert grid[:, 0, 0, 0].view(10, 10).T.tolist() == [list(range(10))] * 10
+
+
+def test_the_judge_is_cached_keyed_and_reloaded(tmp_path, monkeypatch):
+    monkeypatch.setenv(judge_module.CACHE_ENV, str(tmp_path))
+    judge_module.judge.cache_clear()
+    calls = []
+
+    def train(module):  # the training itself is slow: an untrained model, marked as good enough
+        calls.append(1)
+        return untrained_judge().state_dict(), 0.99
+
+    monkeypatch.setattr(judge_module, "_train", train)
+    try:
+        first = judge_module.judge()
+        files = list(tmp_path.glob("judge-mnist_cnn-*.pt"))
+        assert len(files) == 1 and judge_module.cache_key() in files[0].name and calls == [1]
+        stored = torch.load(files[0], weights_only=True)
+        assert stored["held_out_accuracy"] == 0.99 and stored["key"] == judge_module.cache_key()
+        judge_module.judge.cache_clear()
+        second = judge_module.judge()
+        assert calls == [1], "the cached judge should be loaded, not trained again"
+        x = torch.rand(4, 1, 28, 28)
+        assert torch.equal(first(x), second(x))
+        files[0].write_bytes(b"not a checkpoint")  # a damaged cache is trained again, not trusted
+        judge_module.judge.cache_clear()
+        judge_module.judge()
+        assert calls == [1, 1]
+        monkeypatch.setattr(judge_module, "_train", lambda module: (untrained_judge().state_dict(), 0.5))
+        for path in tmp_path.glob("judge-*.pt"):
+            path.unlink()
+        judge_module.judge.cache_clear()
+        with pytest.raises(judge_module.JudgeError, match="recognises only 50.0%"):
+            judge_module.judge()  # a judge that cannot read digits never grades
+    finally:
+        judge_module.judge.cache_clear()
+
+
+def test_the_skeleton_stops_with_one_clear_line(tmp_path):
+    result = CliRunner().invoke(cli, ["train", "cgan", "--epochs", "1", "--out", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert "training stopped" in result.output and "cgan.2" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_practice_file_is_bad_input(tmp_path):
+    result = CliRunner().invoke(cli, ["train", "cgan", "--path", str(tmp_path), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "no cgan.py here" in result.output
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_keeps_the_finished_epochs(tmp_path):
+    command = [sys.executable, "-c", "from grader.cli import main; main()", "train", "cgan", "--path",
+               str(paths.SOLUTIONS_DIR), "--epochs", "50", "--threads", "1", "--out", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    metrics = None
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        found = list(tmp_path.glob("cgan/*/metrics.json"))
+        if found and json.loads(found[0].read_text())["epochs"]:
+            metrics = found[0]
+            break
+        time.sleep(0.5)
+    assert metrics is not None, "no epoch finished in time"
+    sandbox = psutil.Process(process.pid).children(recursive=True)
+    assert sandbox, "the training should run in sandbox processes"
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    assert "stopped by Ctrl-C" in output
+    record = json.loads(metrics.read_text())
+    assert record["interrupted"] is True and len(record["epochs"]) >= 1
+    assert (metrics.parent / "checkpoint.pt").is_file() and (metrics.parent / "samples.png").is_file()
+    assert not list(metrics.parent.glob(".*")), "a temporary file was left behind"
+    _, alive = psutil.wait_procs(sandbox, timeout=5)
+    assert not alive, f"sandbox processes outlived the run: {alive}"
