@@ -22,6 +22,7 @@ def _save(figure, path: Path) -> None:
     os.close(handle)
     try:
         figure.savefig(temporary, dpi=110, bbox_inches="tight")
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a picture is for everyone to open
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
