@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import time
 
-import psutil
 import pytest
 import torch
 from click.testing import CliRunner
 
 from grader import paths
+from interrupted_training import interrupt_after_one_epoch
 from grader.cli import cli
 from grader.testing import reference
 from grader.training.classifier import TrainOptions, train_mnist_cnn
@@ -48,30 +44,9 @@ def test_a_missing_practice_file_is_bad_input(tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_keeps_the_finished_epochs(tmp_path):
-    command = [sys.executable, "-c", "from grader.cli import main; main()", "train", "mnist_cnn", "--path",
-               str(paths.SOLUTIONS_DIR), "--epochs", "50", "--threads", "1", "--out", str(tmp_path)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    metrics = None
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and process.poll() is None:
-        found = list(tmp_path.glob("mnist_cnn/*/metrics.json"))
-        if found and json.loads(found[0].read_text())["epochs"]:
-            metrics = found[0]
-            break
-        time.sleep(0.5)
-    assert metrics is not None, "no epoch finished in time"
-    sandbox = psutil.Process(process.pid).children(recursive=True)
-    assert sandbox, "the training should run in sandbox processes"
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=60)
-    assert process.returncode == 130, output
-    assert "stopped by Ctrl-C" in output
-    record = json.loads(metrics.read_text())
+    record, folder = interrupt_after_one_epoch("mnist_cnn", tmp_path)
     assert record["interrupted"] is True and len(record["epochs"]) >= 1
-    assert {p.name for p in metrics.parent.iterdir()} == FILES  # every recorded epoch has its files
-    assert not list(metrics.parent.glob(".*")), "a temporary file was left behind"
-    _, alive = psutil.wait_procs(sandbox, timeout=5)
-    assert not alive, f"sandbox processes outlived the run: {alive}"
+    assert {p.name for p in folder.iterdir()} == FILES  # every recorded epoch has its files
 
 
 def test_train_needs_an_existing_practice_name():
