@@ -24,7 +24,7 @@ from typing import Any, Callable
 import psutil
 
 from grader import paths
-from grader.sandbox import errors, wire
+from grader.sandbox import ctrl_c, errors, wire
 from grader.sandbox import zygote as zygote_protocol
 from grader.sandbox.limits import Limits
 
@@ -128,6 +128,7 @@ class Worker:
             raise self._died(call) from None
         deadline = time.monotonic() + timeout
         while True:
+            ctrl_c.raise_if_pressed()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.kill()

@@ -31,6 +31,7 @@ from grader import paths
 from grader.data import load_mnist
 from grader.release import write_atomically
 from grader.sandbox import Limits, Submission
+from grader.sandbox.ctrl_c import deferred_ctrl_c
 from grader.training import pictures
 from grader.training.classifier import new_run_folder, save_checkpoint
 from grader.training.gan import NZ, STATS
@@ -148,7 +149,8 @@ def train_cgan(directory: Path, options: GanOptions, *, out: Path = paths.RUNS_D
         on_epoch(summary)
 
     try:
-        with Submission(directory, limits) as submission, submission.session("cgan", warm=True) as session:
+        with (deferred_ctrl_c(), Submission(directory, limits) as submission,
+              submission.session("cgan", warm=True) as session):
             student = session.module
             session.run(LOOP, student.Generator, student.Discriminator, student.train_step, data.train_images,
                         data.train_labels, sample_labels, sample_noise, epochs=epochs,

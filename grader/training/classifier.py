@@ -30,6 +30,7 @@ from grader import paths
 from grader.data import load_mnist
 from grader.release import write_atomically
 from grader.sandbox import Limits, Submission
+from grader.sandbox.ctrl_c import deferred_ctrl_c
 from grader.training import pictures
 
 LOOP = "grader.training.loop:train_classifier"
@@ -125,7 +126,8 @@ def train_mnist_cnn(directory: Path, options: TrainOptions, *, out: Path = paths
         on_epoch(summary)
 
     try:
-        with Submission(directory, limits) as submission, submission.session("mnist_cnn") as session:
+        with (deferred_ctrl_c(), Submission(directory, limits) as submission,
+              submission.session("mnist_cnn") as session):
             student = session.module
             session.run(LOOP, student.MnistCNN, student.train_step, data.train_images, data.train_labels,
                         data.test_images, epochs=options.epochs, batch_size=options.batch_size, lr=options.lr,
