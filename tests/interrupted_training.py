@@ -22,7 +22,8 @@ def interrupt_after_one_epoch(practice: str, out: Path) -> tuple[dict, Path]:
     """
     command = [sys.executable, "-c", "from grader.cli import main; main()", "train", practice, "--path",
                str(paths.SOLUTIONS_DIR), "--epochs", "50", "--threads", "1", "--out", str(out)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=_as_in_a_terminal)
     metrics = None
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and process.poll() is None:
@@ -42,3 +43,8 @@ def interrupt_after_one_epoch(practice: str, out: Path) -> tuple[dict, Path]:
     _, alive = psutil.wait_procs(sandbox, timeout=5)
     assert not alive, f"sandbox processes outlived the run: {alive}"
     return json.loads(metrics.read_text()), metrics.parent
+
+
+def _as_in_a_terminal() -> None:
+    """SIGINT handled as in a terminal, even when the tests run as a background job (SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

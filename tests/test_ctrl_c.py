@@ -9,6 +9,14 @@ import pytest
 from grader.sandbox.ctrl_c import deferred_ctrl_c, raise_if_pressed
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_raises():
+    """Python's own handler, as in a terminal (a background job starts with SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_the_signal_is_recorded_and_raised_at_the_check():
     reached = False
     with pytest.raises(KeyboardInterrupt):
@@ -38,6 +46,15 @@ def test_a_signal_during_a_weakref_callback_is_not_lost():
 
 def test_without_a_signal_nothing_is_raised_and_the_handler_is_restored():
     with deferred_ctrl_c():
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
         raise_if_pressed()
     raise_if_pressed()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_ignored_signal_stays_ignored():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with deferred_ctrl_c():
+        os.kill(os.getpid(), signal.SIGINT)
+        raise_if_pressed()
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN

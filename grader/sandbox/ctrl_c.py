@@ -35,10 +35,12 @@ def raise_if_pressed() -> None:
 def deferred_ctrl_c() -> Iterator[None]:
     """Within the block, SIGINT raises `KeyboardInterrupt` only at `raise_if_pressed()` or at exit.
 
-    Outside the main thread (where signal handlers cannot be set) it changes nothing.
+    Outside the main thread (where signal handlers cannot be set), or where SIGINT is ignored
+    (a background job), it changes nothing.
     """
     global _pressed
-    if threading.current_thread() is not threading.main_thread():
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
         yield
         return
     _pressed = False
