@@ -8,10 +8,12 @@ partial (two functions wrong), skeletons, and broken (a syntax error). Then:
    process, one after another:
    - in-process: `run_suites(..., in_process=True)`, the same tests with the student's code
      imported here, no sandbox (unsafe: benchmarks only);
-   - sandboxed: `run_suites(...)`, the tests through the sandbox (zygote, a forked worker per test);
+   - sandboxed: `run_suites(...)`, the tests through the sandbox (zygote, a forked worker per test),
+     with the submission's zygote started on its own (as `bootcamp check` does) and forked by a
+     warm mother (as every grading host does);
    - batch: the 1-worker batch's wall time per submission (a child forked per submission, the job
      folder, the result file, the gradebook transaction).
-   sandbox overhead = sandboxed - in-process; batch overhead = batch - sandboxed.
+   sandbox overhead = sandboxed - in-process; batch overhead = batch - sandboxed (from a mother).
 
     python benchmarks/grading_throughput.py [--count 24] [--practice basics] [--select EXPR]
 """
@@ -29,6 +31,7 @@ from pathlib import Path
 from grader import paths
 from grader.check import run_suites
 from grader.gradebook.grade import Options, grade
+from grader.sandbox.processes import Mother, use_mother
 
 KINDS = ("complete", "partial", "skeleton", "broken")
 
@@ -82,15 +85,21 @@ def per_submission(folder: Path, students: dict[str, str], practices: list[str],
     """Seconds per sample submission (the fastest of `repeats`), in-process and sandboxed."""
     sample = [next(s for s, k in students.items() if k == kind) for kind in KINDS if kind in students.values()]
     run_suites(folder / sample[0], practices, in_process=True, select=select)  # warm this process
-    times: dict[str, list[float]] = {"in-process": [], "sandboxed": []}
-    for student in sample:
-        for name, in_process in (("in-process", True), ("sandboxed", False)):
-            runs = []
-            for _ in range(repeats):
-                started = time.perf_counter()
-                run_suites(folder / student, practices, in_process=in_process, select=select)
-                runs.append(time.perf_counter() - started)
-            times[name].append(min(runs))
+    mother = Mother()
+    times: dict[str, list[float]] = {"in-process": [], "sandboxed": [], "sandboxed, from a mother": []}
+    try:
+        for student in sample:
+            for name in times:
+                use_mother(mother if name.endswith("mother") else None)
+                runs = []
+                for _ in range(repeats):
+                    started = time.perf_counter()
+                    run_suites(folder / student, practices, in_process=name == "in-process", select=select)
+                    runs.append(time.perf_counter() - started)
+                times[name].append(min(runs))
+    finally:
+        use_mother(None)
+        mother.close()
     return times
 
 
@@ -122,12 +131,13 @@ def main() -> None:
         times = per_submission(folder, students, practices, arguments.select, arguments.repeats)
     one, two = min(walls[1]), min(walls[2])
     print(f"fastest: 1 worker {one:.1f} s, 2 workers {two:.1f} s; speed-up {one / two:.2f}x (goal >= 1.7)")
-    in_process, sandboxed = statistics.mean(times["in-process"]), statistics.mean(times["sandboxed"])
+    in_process, alone, warm = (statistics.mean(times[name]) for name in times)
     per_batch = one / count
     print(f"per submission (sample of {len(times['sandboxed'])}, one of each kind, graded alone):")
-    print(f"  in-process run_suites  {in_process:6.2f} s")
-    print(f"  sandboxed run_suites   {sandboxed:6.2f} s   sandbox overhead {sandboxed - in_process:+.2f} s")
-    print(f"  batch, 1 worker        {per_batch:6.2f} s   batch overhead   {per_batch - sandboxed:+.2f} s")
+    print(f"  in-process run_suites                  {in_process:6.2f} s")
+    print(f"  sandboxed run_suites, zygote alone     {alone:6.2f} s   sandbox overhead {alone - in_process:+.2f} s")
+    print(f"  sandboxed run_suites, zygote of mother {warm:6.2f} s   sandbox overhead {warm - in_process:+.2f} s")
+    print(f"  batch, 1 worker                        {per_batch:6.2f} s   batch overhead   {per_batch - warm:+.2f} s")
     print(f"  total overhead beyond the tests' own compute: {per_batch - in_process:+.2f} s (goal <= 2 s)")
 
 

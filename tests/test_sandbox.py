@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 
+import psutil
 import pytest
 import torch
 
@@ -18,6 +20,7 @@ from grader.sandbox import (
     WorkerTimeout,
 )
 from grader.sandbox import wire
+from grader.sandbox.processes import Mother, use_mother
 
 STUDENT = '''
 import os, sys, time
@@ -77,6 +80,9 @@ def numpy_things():
     import numpy as np
     return np.float64(1.5), np.arange(3)
 
+def environment():
+    return dict(os.environ), os.getcwd()
+
 def fork_child():
     pid = os.fork()
     if pid == 0:
@@ -86,8 +92,23 @@ def fork_child():
 '''
 
 
+@pytest.fixture(scope="module", params=["started alone", "forked by a mother"])
+def mother(request):
+    """How zygotes start: on their own (`bootcamp check`), or from a warm mother (batch grading)."""
+    if request.param == "started alone":
+        yield None
+        return
+    mother = Mother()
+    use_mother(mother)
+    try:
+        yield mother
+    finally:
+        use_mother(None)
+        mother.close()
+
+
 @pytest.fixture(scope="module")
-def submission(tmp_path_factory):
+def submission(tmp_path_factory, mother):
     folder = tmp_path_factory.mktemp("student")
     (folder / "demo.py").write_text(STUDENT)
     limits = Limits(call_timeout=2.0, memory_bytes=1536 * 2**20, output_bytes=1000)
@@ -218,7 +239,7 @@ def test_the_submission_folder_is_copied_not_touched(tmp_path):
 
 @pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/proc/self/ns/mnt"),
                     reason="privilege drop and hidden folders need root on Linux")
-def test_as_root_the_worker_is_unprivileged_and_cannot_read_secrets(tmp_path):
+def test_as_root_the_worker_is_unprivileged_and_cannot_read_secrets(tmp_path, mother):
     secret = tmp_path / "secret"
     secret.mkdir()
     (secret / "answer.txt").write_text("42")
@@ -234,6 +255,68 @@ def test_as_root_the_worker_is_unprivileged_and_cannot_read_secrets(tmp_path):
                 session.module.read(str(secret / "answer.txt"))
             with pytest.raises(StudentException, match="PermissionError|FileNotFoundError"):
                 session.module.read(str(student / "demo.py"))
+
+
+def test_the_worker_has_the_small_environment_and_its_own_folder(submission, monkeypatch):
+    monkeypatch.setenv("BOOTCAMP_GRADER_TOKEN", "secret")  # after the zygote (and any mother) started
+    with submission.session("demo") as session:
+        environment, folder = session.module.environment()
+    assert "BOOTCAMP_GRADER_TOKEN" not in environment
+    assert environment["HOME"] == folder == str(submission.zygote()._config["workdir"])
+    assert environment["PYTHONDONTWRITEBYTECODE"] == "1"
+
+
+def test_a_zygote_from_the_mother_is_its_child_and_starts_warm(submission, mother):
+    if mother is None:
+        pytest.skip("only for zygotes forked by a mother")
+    zygote = psutil.Process(submission.zygote().pid)
+    assert zygote.ppid() == mother.process.pid
+    assert zygote.pid != os.getpid() and zygote.ppid() != os.getpid()
+
+
+def test_without_a_live_mother_zygotes_start_on_their_own(tmp_path):
+    (tmp_path / "demo.py").write_text(STUDENT)
+    mother = Mother()
+    mother.close()  # gone before it was ever asked
+    use_mother(mother)
+    try:
+        with Submission(tmp_path) as graded, graded.session("demo") as session:
+            assert session.module.relu(torch.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]
+            assert psutil.Process(graded.zygote().pid).ppid() == os.getpid()
+    finally:
+        use_mother(None)
+
+
+def test_a_killed_grader_leaves_no_zygote_or_worker_behind(tmp_path):
+    """A grading process killed mid-test (as a batch's timeout does): its zygote is the
+    mother's child, not its own, and must still go, and take the worker with it."""
+    (tmp_path / "demo.py").write_text(STUDENT)
+    mother = Mother()
+    use_mother(mother)
+    read_end, write_end = os.pipe()
+    try:
+        grader = os.fork()
+        if grader == 0:
+            os.close(read_end)
+            with Submission(tmp_path, Limits(call_timeout=60)) as graded, graded.session("demo") as session:
+                zygote = graded.zygote()
+                pids = [zygote.pid, *(child.pid for child in psutil.Process(zygote.pid).children())]
+                os.write(write_end, " ".join(map(str, pids)).encode())
+                session.module.spin()
+            os._exit(0)
+        os.close(write_end)
+        pids = [int(pid) for pid in os.read(read_end, 100).split()]
+        assert len(pids) == 2, "the zygote and its worker"
+        processes = [psutil.Process(pid) for pid in pids]
+        os.kill(grader, signal.SIGKILL)
+        os.waitpid(grader, 0)
+        _, alive = psutil.wait_procs(processes, timeout=10)
+        assert not alive
+        assert mother.process.poll() is None, "the mother serves the next grading process"
+    finally:
+        os.close(read_end)
+        use_mother(None)
+        mother.close()
 
 
 def test_a_reply_that_is_not_plain_data_is_refused():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,29 +33,119 @@ _POLL_SECONDS = 0.05
 _STARTUP_SECONDS = 120.0
 
 
+class Mother:
+    """A warm process that forks zygotes, so a new submission's zygote starts in milliseconds.
+
+    It is a fresh Python with the workers' small environment (see `grader.sandbox.zygote`),
+    so it holds nothing of the grader's. A batch grader starts one per grading host with
+    `use_mother(Mother())` before it forks the processes that grade; every `Zygote` created
+    after that comes from it. Requests queue in its socket while it starts; if it has died,
+    zygotes start on their own as without it.
+    """
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._home = tempfile.mkdtemp(prefix="bootcamp-mother-")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader.sandbox.zygote", "--mother", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], cwd=self._home, env=_worker_environment(Path(self._home)),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        theirs.close()
+        self.control = ours
+        self.failed = False
+
+    def spawn(self, config: dict, env: dict[str, str], control_fd: int, log_fd: int) -> bool:
+        """Ask for a zygote on `control_fd`; False if the mother is known to be gone."""
+        if not self.failed:
+            try:
+                zygote_protocol.send(self.control, {"op": "spawn", "config": config, "env": env},
+                                     (control_fd, log_fd))
+            except OSError:
+                self.failed = True
+        return not self.failed
+
+    def close(self) -> None:
+        self.control.close()
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        shutil.rmtree(self._home, ignore_errors=True)
+
+
+_mother: Mother | None = None
+
+
+def use_mother(mother: Mother | None) -> None:
+    """Start every later `Zygote` of this process (and of its forks) from `mother`."""
+    global _mother
+    _mother = mother
+
+
 class Zygote:
-    """A process that holds torch and forks workers (see `grader.sandbox.zygote`)."""
+    """A process that holds torch and forks workers (see `grader.sandbox.zygote`).
+
+    Forked by the mother when this process has one (`use_mother`), else started on its own.
+    """
 
     def __init__(self, limits: Limits, workdir: Path, student_dir: Path):
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        config = {"limits": limits.to_json(), "needed": needed_paths(workdir, student_dir)}
+        self._config = {"limits": limits.to_json(), "needed": needed_paths(workdir, student_dir),
+                        "workdir": str(workdir)}
+        self._env = _worker_environment(workdir)
         self._stderr = tempfile.TemporaryFile()
+        self.process: subprocess.Popen | None = None
+        self._pid: int | None = None
+        self._mother = _mother
+        if self._mother is None or not self._spawn():
+            self._start()
+        self._measures: list[str] | None = None
+        self.finished: list[int] = []  # workers the grader is done with, reaped at the next fork
+
+    def _spawn(self) -> bool:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            sent = self._mother.spawn(self._config, self._env, theirs.fileno(), self._stderr.fileno())
+        finally:
+            theirs.close()
+        if sent:
+            self.control = ours
+        else:
+            ours.close()
+        return sent
+
+    def _start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.sandbox.zygote", str(theirs.fileno()), json.dumps(config)],
-            pass_fds=[theirs.fileno()], cwd=workdir, env=_worker_environment(workdir),
+            [sys.executable, "-m", "grader.sandbox.zygote", str(theirs.fileno()), json.dumps(self._config)],
+            pass_fds=[theirs.fileno()], cwd=self._config["workdir"], env=self._env,
             stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr,
             start_new_session=True,  # Ctrl-C in the terminal reaches the grader, which stops the workers
         )
         theirs.close()
         self.control = ours
-        self._measures: list[str] | None = None
-        self.finished: list[int] = []  # workers the grader is done with, reaped at the next fork
+        self._pid = self.process.pid
+
+    @property
+    def pid(self) -> int:
+        """The zygote's process id; one forked by the mother says it first, once the mother is up."""
+        if self._pid is None:
+            self.control.settimeout(_STARTUP_SECONDS)
+            try:
+                self._pid = int(self._receive()["pid"])
+                self.control.settimeout(None)
+            except (OSError, EOFError, KeyError, wire.WireError):  # the mother died: start on our own
+                self.control.close()
+                self._mother.failed = True
+                self._start()
+        return self._pid
 
     @property
     def measures(self) -> list[str]:
         """The isolation measures in force; waits for the zygote to be ready (it starts at once,
         in parallel with whatever the grader does next)."""
         if self._measures is None:
+            _ = self.pid
             self.control.settimeout(_STARTUP_SECONDS)
             try:
                 self._measures = self._receive()["ready"]
@@ -84,15 +175,29 @@ class Zygote:
         return self._receive()["status"]
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        if self.process is not None:
+            return self.process.poll() is None
+        try:
+            return psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
 
     def close(self) -> None:
         """Stop the zygote and every process under it."""
-        self.control.close()
-        kill_descendants(self.process.pid)
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
+        self.control.close()  # a zygote the mother has not forked yet will find it closed, and exit
+        if self._pid is not None:
+            kill_descendants(self._pid)
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+        elif self._pid is not None:  # a child of the mother, which reaps it
+            try:
+                process = psutil.Process(self._pid)
+                process.kill()
+                process.wait(timeout=5)
+            except psutil.Error:
+                pass
         self._stderr.close()
 
     def _receive(self) -> dict:

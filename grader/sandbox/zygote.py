@@ -8,7 +8,7 @@ The zygote never imports student code. It is started by `Zygote` in `proxy` as
 
     python -m grader.sandbox.zygote CONTROL_FD CONFIG_JSON
 
-and speaks on the control socket:
+or forked from a *mother* (below), and speaks on the control socket:
 
     -> {"ready": [isolation measures]}                 once, after isolation
     <- {"op": "fork", "finished": [pids], ...}         with two file descriptors (connection, output);
@@ -16,6 +16,21 @@ and speaks on the control socket:
     -> {"pid": pid}
     <- {"op": "wait", "pid": pid}                      for a worker that died: its exit status
     -> {"status": waitpid status}
+
+Starting a zygote costs seconds (a fresh Python importing torch). A batch grader starts many,
+so each grading host keeps a *mother*: a fresh Python with the same small environment, which
+imports torch, warms up (optimizers included), and then only forks zygotes:
+
+    python -m grader.sandbox.zygote --mother CONTROL_FD
+
+    <- {"op": "spawn", "config": CONFIG, "env": ENV}    with two file descriptors: the new zygote's
+                                                        control socket, and its log (stdout, stderr)
+
+The forked zygote says {"pid": pid} on its own control socket, moves into the submission's
+working folder and environment, isolates itself and goes on as above. The mother never replies
+on its own socket, so a grading process killed mid-request leaves no stale answer for the next.
+It holds nothing secret: it was started by exec with the small environment and reads nothing but
+spawn requests, and each zygote closes the mother's socket before it isolates itself.
 """
 
 from __future__ import annotations
@@ -23,8 +38,10 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import signal
 import socket
 import sys
+import traceback
 
 import psutil
 
@@ -37,22 +54,84 @@ _MAX_CONTROL_BYTES = 1 << 20
 
 
 def main(control_fd: int, config: dict) -> None:
+    """A zygote started on its own (`Zygote` without a mother)."""
     control = socket.socket(fileno=control_fd)
-    import numpy  # noqa: F401  (warm imports every worker shares)
-    import torch  # noqa: F401
+    _import_shared()
+    _warm_up(optimizers=False)
+    become_zygote(control, config, warm=False)
+
+
+def become_zygote(control: socket.socket, config: dict, *, warm: bool) -> None:
+    """Isolate this process, say so, and serve fork requests until the grader hangs up."""
+    limits = limits_module.Limits(**{**config["limits"], "hide": tuple(config["limits"]["hide"])})
+    measures = limits_module.isolate(limits, config["needed"])
+    _die_with_parent()  # after isolate: a change of user clears the parent-death signal
+    _become_subreaper()
+    send(control, {"ready": measures})
+    serve(control, limits, warm=warm)
+
+
+def mother(control_fd: int) -> None:
+    """Warm up once, then fork a zygote for every spawn request until the grader hangs up."""
+    control = socket.socket(fileno=control_fd)
+    _die_with_parent()
+    home = sys.path.pop(0)  # `python -m` put the start folder first; a zygote puts its own there
+    _import_shared()
+    _warm_up(optimizers=True)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps finished zygotes
+    while True:
+        try:
+            request, fds = receive(control)
+        except (OSError, EOFError):
+            return
+        if request.get("op") != "spawn" or len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            continue
+        if os.fork() == 0:
+            code = 70
+            try:
+                control.close()
+                _spawned_zygote(fds[0], fds[1], request, home)
+                code = 0
+            except BaseException:  # noqa: BLE001  the log tells the grader
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        for fd in fds:
+            os.close(fd)
+
+
+def _spawned_zygote(control_fd: int, log_fd: int, request: dict, mother_home: str) -> None:
+    """In a child of the mother: become what `Zygote` would have started, then a zygote."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # this process waits for its workers itself
+    os.setsid()
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    control = socket.socket(fileno=control_fd)
+    send(control, {"pid": os.getpid()})
+    workdir = request["config"]["workdir"]
+    os.chdir(workdir)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.path.insert(0, workdir)
+    become_zygote(control, request["config"], warm=True)
+
+
+def _import_shared() -> None:
+    """What every worker needs, imported once before forking."""
+    import numpy  # noqa: F401
+    import torch
     import torch.nn.functional  # noqa: F401
 
     from grader.sandbox import ops, worker  # noqa: F401
     from grader.training import gan, loop, probes  # noqa: F401  (the trusted operations on models)
 
     torch.set_num_threads(1)  # no thread pool before fork; each worker sets its own count
-    _warm_up(optimizers=False)
-    limits = limits_module.Limits(**{**config["limits"], "hide": tuple(config["limits"]["hide"])})
-    measures = limits_module.isolate(limits, config["needed"])
-    _die_with_parent()  # after isolate: a change of user clears the parent-death signal
-    _become_subreaper()
-    send(control, {"ready": measures})
-    serve(control, limits)
 
 
 def _warm_up(*, optimizers: bool) -> None:
@@ -83,10 +162,10 @@ def _warm_up(*, optimizers: bool) -> None:
     torch.autograd.grad(x * x, x, torch.ones(3, dtype=torch.float64))
 
 
-def serve(control: socket.socket, limits: limits_module.Limits) -> None:
+def serve(control: socket.socket, limits: limits_module.Limits, *, warm: bool) -> None:
+    """Fork a worker per request; `warm`: the optimizers have been warmed up already."""
     workers: set[int] = set()  # forked, and not yet reported finished by the grader
     dying: set[int] = set()  # killed, not yet reaped
-    warm = False
     while True:
         try:
             request, fds = receive(control)
@@ -170,10 +249,11 @@ def _become_subreaper() -> None:
 
 def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
-        import signal
-
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), json.loads(sys.argv[2]))
+    if sys.argv[1] == "--mother":
+        mother(int(sys.argv[2]))
+    else:
+        main(int(sys.argv[1]), json.loads(sys.argv[2]))
