@@ -82,13 +82,16 @@ def collect(practices: list[str]) -> list[TestOutcome]:
 def run_suites(directory: str | Path, practices: list[str], *, public_only: bool = False,
                device: str = "auto", call_timeout: float | None = None, memory_gib: float | None = None,
                select: str | None = None, hide: list[str] | tuple[str, ...] = (),
-               on_test: Callable[[TestOutcome], None] | None = None, in_process: bool = False) -> Report:
+               on_test: Callable[[TestOutcome], None] | None = None, in_process: bool = False,
+               sandbox_uid: int | None = None) -> Report:
     """Grade `directory` with the suites of `practices`; return the report.
 
     `select` is a pytest `-k` expression (for running a subset). `on_test` is called after each
     test with its outcome (for progress bars). `hide`: more folders the student's code must not
-    read, besides the solutions and the suites (a gradebook, say). `in_process` runs the student's code in this
-    process, without the sandbox: only for benchmarks, never for grading.
+    read, besides the solutions and the suites (a gradebook, say). `sandbox_uid`: the user the
+    workers run as when graded as root (`Limits.uid`; a batch gives each slot its own).
+    `in_process` runs the student's code in this process, without the sandbox: only for
+    benchmarks, never for grading.
     """
     directory = Path(directory).resolve()
     outcomes = _Progress(on_test) if on_test else Outcomes()
@@ -107,6 +110,8 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
         args += ["-k", select]
     if in_process:
         args.append("--in-process")
+    if sandbox_uid is not None:
+        args += ["--sandbox-uid", str(sandbox_uid)]
     for folder in hide:
         args += ["--hide", str(folder)]
     started = time.perf_counter()

@@ -45,6 +45,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hide", action="append", default=[], metavar="DIR",
                     help="another folder the student's code must not read (a gradebook, say)")
     group.addoption("--memory-limit", type=float, default=None, help="GiB of resident memory for a worker")
+    group.addoption("--sandbox-uid", type=int, default=None,
+                    help="the unprivileged user the workers run as, when graded as root (default 65534)")
     group.addoption("--in-process", action="store_true",
                     help="UNSAFE, for benchmarks and debugging: import the student's code into this process")
 
@@ -81,6 +83,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         limits = replace(limits, call_timeout=config.getoption("--call-timeout"))
     if config.getoption("--memory-limit"):
         limits = replace(limits, memory_bytes=int(config.getoption("--memory-limit") * 2**30))
+    if config.getoption("--sandbox-uid") is not None:
+        limits = replace(limits, uid=config.getoption("--sandbox-uid"))
     if config.getoption("--in-process"):
         config.stash[_SUBMISSION] = InProcessSubmission(config.getoption("--submission"))
     else:

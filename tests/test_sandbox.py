@@ -20,6 +20,7 @@ from grader.sandbox import (
     WorkerTimeout,
 )
 from grader.sandbox import wire
+from grader.sandbox.limits import slot_uid
 from grader.sandbox.processes import Mother, use_mother
 
 STUDENT = '''
@@ -70,6 +71,10 @@ def read(path):
     with open(path) as f:
         return f.read()
 
+def write(path):
+    with open(path, "a") as f:
+        f.write("# changed")
+
 def whoami():
     return os.getuid()
 
@@ -79,6 +84,10 @@ def make_model():
 def numpy_things():
     import numpy as np
     return np.float64(1.5), np.arange(3)
+
+def poke(pid):
+    os.kill(pid, 0)  # permission to signal, without sending anything
+    return True
 
 def environment():
     return dict(os.environ), os.getcwd()
@@ -317,6 +326,31 @@ def test_a_killed_grader_leaves_no_zygote_or_worker_behind(tmp_path):
         os.close(read_end)
         use_mother(None)
         mother.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/proc/self/ns/mnt"),
+                    reason="workers run as other users only when the grader runs as root on Linux")
+@pytest.mark.parametrize("same_slot", [False, True], ids=["other slots", "one slot"])
+def test_workers_of_two_slots_can_neither_signal_nor_read_each_other(tmp_path, same_slot):
+    folders = [tmp_path / "alice", tmp_path / "bob"]
+    for folder in folders:
+        folder.mkdir()
+        (folder / "demo.py").write_text(STUDENT)
+    uids = [slot_uid(0), slot_uid(0 if same_slot else 1)]
+    with (Submission(folders[0], Limits(uid=uids[0])) as alice, Submission(folders[1], Limits(uid=uids[1])) as bob,
+          alice.session("demo") as alices, bob.session("demo") as bobs):
+        assert alices.module.whoami() == uids[0] and bobs.module.whoami() == uids[1]
+        alices_copy = str(alice._student_dir / "demo.py")
+        if same_slot:  # what separate users prevent: one user may signal and read the other
+            assert bobs.module.poke(alices.worker.pid)
+            assert bobs.module.read(alices_copy) == STUDENT
+        else:
+            with pytest.raises(StudentException, match="PermissionError"):
+                bobs.module.poke(alices.worker.pid)
+            with pytest.raises(StudentException, match="PermissionError"):
+                bobs.module.read(alices_copy)
+        with pytest.raises(StudentException, match="PermissionError"):  # nobody changes their own copy
+            alices.module.write(alices_copy)
 
 
 def test_a_reply_that_is_not_plain_data_is_refused():

@@ -14,7 +14,8 @@ writes `DIR/result.json`; a child that outlives `timeout` is killed with its pro
 
 A job directory is written by `executors.grade_job`:
 
-    job.json        {"student", "practices", "problems", "select", "device", "call_timeout", "memory_gib"}
+    job.json        {"student", "practices", "problems", "select", "device", "call_timeout", "memory_gib",
+                     "hide", "sandbox_uid"}
     submission/     the student's practice files, nothing else
     result.json     {"status", "reason", "report", "practices", "hypothesis", "pid"}   (written here)
     log.txt         the child's stdout and stderr
@@ -69,7 +70,7 @@ def grade_job_dir(job_dir: Path) -> dict:
     ran: set[str] = set()
     report = run_suites(submission, practices, public_only=False, device=job.get("device", "auto"),
                         call_timeout=job.get("call_timeout"), memory_gib=job.get("memory_gib"),
-                        select=job.get("select"), hide=job.get("hide", ()),
+                        select=job.get("select"), hide=job.get("hide", ()), sandbox_uid=job.get("sandbox_uid"),
                         on_test=lambda test: ran.add(test.nodeid))
     tests = []
     for practice in report.practices:

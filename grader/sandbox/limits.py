@@ -28,7 +28,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 NOBODY_UID = 65534
-NOBODY_GID = 65534
+# Users for parallel grading slots, counted down from 65533: the range 65000-65533 is reserved
+# (Debian policy), so no real account's files become a worker's.
+_SLOT_USERS = 534
+
+
+def slot_uid(slot: int) -> int:
+    """The unprivileged user (and group) of grading slot `slot`: 65533, 65532, ..., 65000, again."""
+    return NOBODY_UID - 1 - slot % _SLOT_USERS
 
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWUSER = 0x10000000
@@ -54,6 +61,9 @@ class Limits:
     threads: torch intra-op threads in each worker (0: torch's default). One by default: the
         same arithmetic on every machine, and parallel graders do not oversubscribe the cores.
     hide: folders the worker must not read (covered when the grader runs as root on Linux).
+    uid: the unprivileged user and group the workers run as, when the grader runs as root. A batch
+        gives each grading slot its own (`slot_uid`), so the workers of two students graded at
+        the same time can neither signal each other's processes nor read each other's files.
     """
 
     call_timeout: float = 20.0
@@ -66,6 +76,7 @@ class Limits:
     isolate_network: bool = True
     drop_privileges: bool = True
     hide: tuple[str, ...] = field(default_factory=tuple)
+    uid: int = NOBODY_UID
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -116,8 +127,8 @@ def isolate(limits: Limits, needed: list[str]) -> list[str]:
             measures.append("secret folders covered: " + ", ".join(hidden))
         if limits.drop_privileges:
             _expose(needed)
-            _drop_privileges()
-            measures.append(f"runs as unprivileged uid {NOBODY_UID}, no capabilities")
+            _drop_privileges(limits.uid)
+            measures.append(f"runs as unprivileged uid {limits.uid}, no capabilities")
             _set_process_cap(measures)
     elif limits.isolate_network:
         try:  # an unprivileged user namespace, where the kernel allows one
@@ -186,7 +197,7 @@ def _cover_keeping(folder: Path, children: list[str]) -> None:
             os.close(handle)
 
 
-def _drop_privileges() -> None:
+def _drop_privileges(uid: int) -> None:
     os.setgroups([])
-    os.setresgid(NOBODY_GID, NOBODY_GID, NOBODY_GID)
-    os.setresuid(NOBODY_UID, NOBODY_UID, NOBODY_UID)  # clears every capability
+    os.setresgid(uid, uid, uid)  # the group of the same number (65534: nogroup)
+    os.setresuid(uid, uid, uid)  # clears every capability

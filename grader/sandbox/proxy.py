@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 
 from grader import paths
 from grader.sandbox import errors, wire
-from grader.sandbox.limits import NOBODY_GID, NOBODY_UID, Limits
+from grader.sandbox.limits import Limits
 from grader.sandbox.processes import Worker, Zygote, needed_paths
 
 
@@ -174,7 +174,14 @@ class Submission:
         for copy in self._student_dir.iterdir():
             os.chmod(copy, 0o644)
         if os.geteuid() == 0 and self.limits.drop_privileges:
-            os.chown(self._workdir, NOBODY_UID, NOBODY_GID)
+            # Only this submission's workers may enter its folders: they read the copy (group
+            # read, not write, so no test can change what the next one imports) and own the
+            # working folder. Workers of other slots run as other users and see neither.
+            uid = self.limits.uid
+            os.chown(self._student_dir, 0, uid)
+            os.chmod(self._student_dir, 0o750)
+            os.chown(self._workdir, uid, uid)
+            os.chmod(self._workdir, 0o700)
 
     @property
     def isolation(self) -> list[str]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 
 from grader import __version__
 from grader.gradebook import view
 from grader.gradebook.grade import suites_hash
+from grader.sandbox.limits import slot_uid
 
 
 def current(graded_class):
@@ -79,6 +81,10 @@ def test_each_result_records_versions_hashes_seed_and_isolation(graded_class):
         assert json.loads(row["derandomize"])["derandomize"] is True
         assert any("separate process" in measure for measure in json.loads(row["isolation"]))
         assert len(row["content_hash"]) == 64
+    if os.geteuid() == 0 and os.path.exists("/proc/self/ns/mnt"):  # each of the two slots runs as its own user
+        users = {measure for row in rows for measure in json.loads(row["isolation"]) if "uid" in measure}
+        assert users <= {f"runs as unprivileged uid {slot_uid(slot)}, no capabilities" for slot in (0, 1)}, users
+        assert users
     run = graded_class.query("SELECT * FROM runs")
     assert len(run) == 1 and run[0]["status"] == "finished" and run[0]["suites_hash"] == expected_hash
     assert graded_class.query("PRAGMA journal_mode")[0][0] == "wal"
@@ -90,3 +96,12 @@ def test_nothing_is_written_outside_out(graded_class):
     assert not (graded_class.out / ".work").exists()  # the jobs' temporary folders are gone
     assert not list(graded_class.out.rglob("*.tmp"))  # every export was renamed into place
     assert (graded_class.db.stat().st_mode & 0o077) == 0  # hidden tests' messages: owner only
+
+
+def test_each_grading_slot_has_its_own_sandbox_user():
+    from grader.gradebook.executors import LocalExecutor
+
+    with LocalExecutor(3) as executor:
+        uids = [host.uid for host in executor._all]
+    assert uids == [65533, 65532, 65531]
+    assert slot_uid(534) == slot_uid(0)  # the 534 reserved users are reused, never a real account's
