@@ -195,6 +195,9 @@ class Outcomes:
             outcome.status, outcome.message = "skipped", str(getattr(call.excinfo, "value", ""))
         elif report.failed and outcome.status == "passed":
             outcome.status, outcome.message = classify(call.excinfo.value)
+            session = getattr(item, "funcargs", {}).get("student_session")
+            if session is not None and session.where_checked() and 'File "' not in outcome.message:
+                outcome.message += f"\nThe code this test checked: {session.where_checked()}"
         if call.when == "teardown":
             outcome.seconds = time.perf_counter() - self._started.pop(item.nodeid, time.perf_counter())
             session = getattr(item, "funcargs", {}).get("student_session")

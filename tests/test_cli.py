@@ -63,6 +63,22 @@ def test_the_skeleton_lists_every_task_as_not_implemented_with_its_todo(tmp_path
     assert "not implemented" in result.output and report["score"] == 0
 
 
+def test_a_wrong_answer_points_at_the_function_it_checked(tmp_path):
+    wrong_relu = "\n\ndef relu(x):\n    return x * 1.0\n"  # replaces the reference's relu
+    source = (paths.SOLUTIONS_DIR / "basics.py").read_text() + wrong_relu
+    (tmp_path / "basics.py").write_text(source)
+    report_path = tmp_path / "report.json"
+    result = CliRunner().invoke(cli, ["check", "basics", "--path", str(tmp_path), "-k", "relu and not leaky",
+                                      "--json", str(report_path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    task = json.loads(report_path.read_text())["practices"][0]["tasks"][0]
+    assert task["id"] == "basics.1" and task["status"] == "failed"
+    file, line = task["where"].rsplit(":", 1)
+    assert file.endswith("basics.py")
+    assert int(line) == len(source.splitlines()) - 1  # the student's own `def relu(x):`, at the end
+    assert "in relu" in result.output
+
+
 def test_the_solutions_pass_with_exit_code_zero():
     result = run("check", "conv_shapes", "--path", str(paths.SOLUTIONS_DIR), "--public-only")
     assert result.exit_code == 0, result.output

@@ -81,6 +81,10 @@ def whoami():
 def make_model():
     return torch.nn.Linear(3, 2)
 
+class Doubler(torch.nn.Module):
+    def forward(self, x):
+        return 2 * x
+
 def numpy_things():
     import numpy as np
     return np.float64(1.5), np.arange(3)
@@ -142,6 +146,22 @@ def test_objects_stay_in_the_worker_as_handles(submission):
     assert type(model).__name__ == "Remote" and "Linear" in repr(model)
     assert torch.allclose(out, torch.ones(1, 3) @ weight.T + bias, atol=1e-6)
     assert same._handle == model._handle
+
+
+def test_handles_know_where_the_students_file_defines_them(submission):
+    lines = STUDENT.splitlines()
+    with submission.session("demo") as session:
+        assert session.module.relu._defined == (lines.index("def relu(x):") + 1, "relu")
+        assert session.module.Doubler._defined == (lines.index("class Doubler(torch.nn.Module):") + 1, "Doubler")
+        assert session.module.make_model()._defined is None  # torch's own Linear
+        model = session.module.Doubler()
+        model(torch.ones(1))
+        assert model._defined == (lines.index("    def forward(self, x):") + 1, "Doubler.forward")
+        assert session.checked is model
+        assert session.where_checked().endswith(f'line {model._defined[0]}, in Doubler.forward')
+        relu = session.module.relu
+        session.run("vjp", relu, [torch.ones(2, requires_grad=True)], torch.ones(2))
+        assert session.checked is relu  # handed to a trusted operation, which called it
 
 
 def test_numpy_values_come_back_as_python_and_tensors(submission):
@@ -367,3 +387,11 @@ def test_handles_are_refused_when_there_is_no_table():
     with pytest.raises(wire.Unencodable):
         wire.to_data(object())
     assert wire.to_data({"a": (torch.ones(2, requires_grad=True) * 2,)})["a"][0].requires_grad is False
+
+
+def test_a_definition_from_the_worker_is_checked_before_it_is_shown():
+    from grader.sandbox.proxy import _definition
+
+    assert _definition([12, "Net.forward"]) == (12, "Net.forward")
+    for bad in ([0, "f"], ["12", "f"], [True, "f"], [12, 'f"\nFile "x'], [12, "a" * 200], "12 f", None):
+        assert _definition(bad) is None

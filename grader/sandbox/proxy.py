@@ -13,6 +13,7 @@ killed and the next session forks a fresh one.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -34,13 +35,15 @@ def default_secrets() -> tuple[str, ...]:
 class Remote:
     """A handle to an object that lives in the worker. Attribute access and calls go there."""
 
-    __slots__ = ("_session", "_handle", "_type", "_name")
+    __slots__ = ("_session", "_handle", "_type", "_name", "_defined")
 
-    def __init__(self, session: "Session", handle: int, type_name: str, name: str):
+    def __init__(self, session: "Session", handle: int, type_name: str, name: str,
+                 defined: tuple[int, str] | None = None):
         object.__setattr__(self, "_session", session)
         object.__setattr__(self, "_handle", handle)
         object.__setattr__(self, "_type", type_name)
         object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_defined", defined)  # (line, name) in the student's file, if defined there
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
@@ -58,7 +61,12 @@ class Remote:
 
 
 class Session:
-    """One test's worker: the student's module imported fresh, and calls into it."""
+    """One test's worker: the student's module imported fresh, and calls into it.
+
+    `checked` is the last object defined in the student's file that the test called, or handed
+    to a trusted operation (a function, a class, a model); `where_checked()` says where it is,
+    for a failure message.
+    """
 
     def __init__(self, submission: "Submission", worker: Worker, practice: str, timeout: float):
         self.submission = submission
@@ -66,6 +74,7 @@ class Session:
         self.practice = practice
         self.timeout = timeout
         self.output = ""
+        self.checked: Remote | None = None  # the last student-defined code this test called
         self._attributes: dict[tuple[int, str], Remote] = {}
         self.module: Remote = self._request({"op": "import"}, f"import {practice}", name=practice)
 
@@ -87,15 +96,32 @@ class Session:
     def call(self, remote: Remote, args: tuple, kwargs: dict) -> Any:
         shown = ", ".join([describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()])
         call = f"{remote._name}({shown})"
+        if remote._defined is not None:
+            self.checked = remote
         return self._request({"op": "call", "h": remote._handle, "args": _encode(list(args)),
                               "kwargs": _encode(kwargs)}, call, name=f"{remote._name}(...)")
 
     def run(self, operation: str, *args: Any, timeout: float | None = None,
             on_progress: Callable[[Any], None] | None = None, **kwargs: Any) -> Any:
-        """Run a trusted operation from `grader.sandbox.ops` in the worker; returns its data."""
+        """Run a trusted operation from `grader.sandbox.ops` in the worker; returns its data.
+
+        The last argument defined in the student's file (`train_step`, say, after the model's
+        class) counts as the code the test checked.
+        """
+        defined = [a for a in (*args, *kwargs.values()) if isinstance(a, Remote) and a._defined is not None]
+        if defined:
+            self.checked = defined[-1]
         return self._request({"op": "trusted", "name": operation, "args": _encode(list(args)),
                               "kwargs": _encode(kwargs)}, f"{operation}(...)", timeout=timeout,
                              on_progress=on_progress)
+
+    def where_checked(self) -> str:
+        """'File "basics.py", line 12, in relu' for the last student-defined code called, or ""."""
+        if self.checked is None:
+            return ""
+        shown = _shown_path(self.submission.directory / f"{self.practice}.py")
+        line, name = self.checked._defined
+        return f'File "{shown}", line {line}, in {name}'
 
     def _request(self, message: dict, call: str, *, name: str = "", timeout: float | None = None,
                  on_progress: Callable[[Any], None] | None = None) -> Any:
@@ -105,7 +131,8 @@ class Session:
 
     def _wrap(self, value: Any, name: str) -> Any:
         if wire.is_handle(value):
-            return Remote(self, value[wire.HANDLE_KEY], str(value.get("type", "object")), name)
+            return Remote(self, value[wire.HANDLE_KEY], str(value.get("type", "object")), name,
+                          _definition(value.get("defined")))
         if isinstance(value, list):
             return [self._wrap(v, f"{name}[{i}]") for i, v in enumerate(value)]
         if isinstance(value, tuple):
@@ -113,6 +140,17 @@ class Session:
         if isinstance(value, dict):
             return {k: self._wrap(v, f"{name}[{k!r}]") for k, v in value.items()}
         return value
+
+
+_QUALIFIED_NAME = re.compile(r"[A-Za-z_][\w.<>]{0,99}")
+
+
+def _definition(defined: Any) -> tuple[int, str] | None:
+    """A handle's (line, name) as the worker sent it, if it has that form (it is untrusted data)."""
+    if (isinstance(defined, (list, tuple)) and len(defined) == 2 and type(defined[0]) is int and defined[0] > 0
+            and isinstance(defined[1], str) and _QUALIFIED_NAME.fullmatch(defined[1])):
+        return defined[0], defined[1]
+    return None
 
 
 def _encode(value: Any) -> Any:

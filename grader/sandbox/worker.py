@@ -15,18 +15,22 @@ Requests (dicts) and what they do:
     {"op": "release", "h": id}                         forget a handle
 
 Replies are {"ok": value}, {"error": {...}} or, during a trusted operation, any number of
-{"progress": data} before the reply. Values that are not plain data come back as handles.
+{"progress": data} before the reply. Values that are not plain data come back as handles:
+{"__handle__": id, "type": name, "callable": bool}, plus "defined": [line, qualified name] for a
+function, class, method or model defined in the student's file (its `def` or `class`, or its
+`forward`), so a failed check can point at the code it checked.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import io
 import os
 import socket
 import sys
 import traceback
-from typing import Any
+from typing import Any, Callable
 
 from grader.sandbox import wire
 
@@ -34,10 +38,11 @@ from grader.sandbox import wire
 class HandleTable:
     """Objects that stay in the worker, by id; the same object always gets the same handle."""
 
-    def __init__(self) -> None:
+    def __init__(self, locate: Callable[[Any], tuple[int, str] | None] = lambda obj: None) -> None:
         self._objects: dict[int, Any] = {}
         self._by_identity: dict[int, int] = {}
         self._last = 0
+        self._locate = locate
 
     def keep(self, obj: Any) -> dict:
         handle = self._by_identity.get(id(obj))
@@ -46,7 +51,11 @@ class HandleTable:
             handle = self._last
             self._objects[handle] = obj
             self._by_identity[id(obj)] = handle
-        return {wire.HANDLE_KEY: handle, "type": type(obj).__name__, "callable": callable(obj)}
+        kept = {wire.HANDLE_KEY: handle, "type": type(obj).__name__, "callable": callable(obj)}
+        defined = self._locate(obj)
+        if defined is not None:
+            kept["defined"] = defined
+        return kept
 
     def get(self, handle: int) -> Any:
         try:
@@ -77,7 +86,7 @@ class Worker:
         self.module_path = module_path
         self.module_name = module_name
         self.shown_path = shown_path
-        self.table = HandleTable()
+        self.table = HandleTable(locate=self.defined_at)
 
     def serve(self) -> None:
         while True:
@@ -128,6 +137,23 @@ class Worker:
         sys.modules[self.module_name] = module
         spec.loader.exec_module(module)
         return module
+
+    def defined_at(self, obj: Any) -> tuple[int, str] | None:
+        """(line, qualified name) where the student's file defines `obj`: a function's or method's
+        `def`, a class's `class`, a model's `forward`; None for anything else."""
+        try:
+            target = obj
+            if callable(obj) and not isinstance(obj, type) and not inspect.isroutine(obj):
+                target = getattr(type(obj), "forward", None) or type(obj).__call__  # a model: its forward
+            target = getattr(target, "__func__", target)
+            code = getattr(target, "__code__", None)
+            if code is not None and code.co_filename == self.module_path:
+                return code.co_firstlineno, str(target.__qualname__)
+            if code is None and isinstance(target, type) and target.__module__ == self.module_name:
+                return inspect.getsourcelines(target)[1], str(target.__qualname__)
+        except Exception:  # noqa: BLE001  a location is a courtesy; student objects may refuse
+            pass
+        return None
 
     def progress(self, data: Any) -> None:
         """Send intermediate data (a trusted operation's progress) before the reply."""
