@@ -36,11 +36,11 @@ def interrupt_after_one_epoch(practice: str, out: Path) -> tuple[dict, Path]:
     sandbox = psutil.Process(process.pid).children(recursive=True)
     assert sandbox, "the training should run in sandbox processes"
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=60)
+    output, _ = process.communicate(timeout=120)
     assert process.returncode == 130, output
     assert "stopped by Ctrl-C" in output
     assert not list(metrics.parent.glob(".*")), "a temporary file was left behind"
-    _, alive = psutil.wait_procs(sandbox, timeout=5)
+    _, alive = psutil.wait_procs(sandbox, timeout=30)
     assert not alive, f"sandbox processes outlived the run: {alive}"
     return json.loads(metrics.read_text()), metrics.parent
 
