@@ -117,7 +117,7 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
         args += ["--hide", str(folder)]
     started = time.perf_counter()
     log = io.StringIO()
-    with contextlib.redirect_stdout(log):
+    with contextlib.redirect_stdout(log), _one_torch_thread():
         code = pytest.main(args, plugins=[outcomes])
     errors = list(outcomes.collection_errors)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
@@ -126,6 +126,21 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
     return build_report(str(directory), practices, list(outcomes.tests.values()), isolation=outcomes.isolation,
                         public_only=public_only, device=_device_name(device),
                         seconds=time.perf_counter() - started, errors=errors)
+
+
+@contextlib.contextmanager
+def _one_torch_thread():
+    """The suites' own tensors are small: one intra-op thread, as in the workers, gives the same
+    arithmetic on every machine and no thread-pool stalls on a busy one (seen: 1 s for a
+    few hundred tiny matmuls with two threads on two loaded cores)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _device_name(device: str) -> str:

@@ -84,6 +84,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if config.getoption("--memory-limit"):
         limits = replace(limits, memory_bytes=int(config.getoption("--memory-limit") * 2**30))
     if config.getoption("--sandbox-uid") is not None:
+        if not 0 < config.getoption("--sandbox-uid") < 2**32 - 1:
+            raise pytest.UsageError("--sandbox-uid: the workers must run as an unprivileged user, not root")
         limits = replace(limits, uid=config.getoption("--sandbox-uid"))
     if config.getoption("--in-process"):
         config.stash[_SUBMISSION] = InProcessSubmission(config.getoption("--submission"))
@@ -164,16 +166,22 @@ class Outcomes:
     isolation: list[str] = field(default_factory=list)
     collection_errors: list[str] = field(default_factory=list)
     _started: dict[str, float] = field(default_factory=dict)
+    _decided: set[str] = field(default_factory=set)  # tests whose run has set their status
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Record the graded tests that will run (after -k and --public-only have deselected)."""
+        """Record the graded tests that will run (after -k and --public-only have deselected).
+
+        Each starts as an error until its run says otherwise: a test that never ran (the run
+        stopped early) earns nothing.
+        """
         for item in session.items:
             info = task_of(item)
             if not info:
                 continue
             self.tests[item.nodeid] = TestOutcome(
                 nodeid=item.nodeid, name=item.name, task=info["id"], points=float(info.get("points", 1)),
-                category=info.get("category", "values"), visibility=info.get("visibility", "public"))
+                category=info.get("category", "values"), visibility=info.get("visibility", "public"),
+                status="error", message=NOT_RUN)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -191,13 +199,17 @@ class Outcomes:
                 report: pytest.TestReport) -> None:
         if call.when == "setup":
             self._started[item.nodeid] = time.perf_counter()
-        if report.skipped and outcome.status == "passed":
+        open_ = item.nodeid not in self._decided or outcome.status == "passed"  # a teardown may still fail it
+        if report.skipped and open_:
             outcome.status, outcome.message = "skipped", str(getattr(call.excinfo, "value", ""))
-        elif report.failed and outcome.status == "passed":
+            self._decided.add(item.nodeid)
+        elif report.failed and open_:
             outcome.status, outcome.message = classify(call.excinfo.value)
-            session = getattr(item, "funcargs", {}).get("student_session")
-            if session is not None and session.where_checked() and 'File "' not in outcome.message:
-                outcome.message += f"\nThe code this test checked: {session.where_checked()}"
+            outcome.message += _where_checked(item, outcome.message)
+            self._decided.add(item.nodeid)
+        elif report.passed and call.when == "call" and item.nodeid not in self._decided:
+            outcome.status, outcome.message = "passed", ""
+            self._decided.add(item.nodeid)
         if call.when == "teardown":
             outcome.seconds = time.perf_counter() - self._started.pop(item.nodeid, time.perf_counter())
             session = getattr(item, "funcargs", {}).get("student_session")
@@ -206,6 +218,19 @@ class Outcomes:
             graded = item.config.stash.get(_SUBMISSION, None)
             if graded is not None and not self.isolation:
                 self.isolation = graded.isolation
+
+
+NOT_RUN = "this test did not run: the grading run stopped before it"
+
+
+def _where_checked(item: pytest.Item, message: str) -> str:
+    """A line naming the student's code the failed test checked, unless the message has one."""
+    session = getattr(item, "funcargs", {}).get("student_session")
+    try:
+        where = session.where_checked() if session is not None else ""
+    except Exception:  # noqa: BLE001  a courtesy: it must never end the run
+        where = ""
+    return f"\nThe code this test checked: {where}" if where and 'File "' not in message else ""
 
 
 def classify(error: BaseException) -> tuple[str, str]:

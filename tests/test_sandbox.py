@@ -96,6 +96,19 @@ def poke(pid):
 def environment():
     return dict(os.environ), os.getcwd()
 
+def daemon():
+    """A process outside the worker's session and process group, adopted by the zygote."""
+    read, write = os.pipe()
+    if os.fork() == 0:
+        os.setsid()
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(120)
+            os._exit(0)
+        os.write(write, str(pid).encode())
+        os._exit(0)
+    return int(os.read(read, 20))
+
 def fork_child():
     pid = os.fork()
     if pid == 0:
@@ -318,11 +331,12 @@ def test_without_a_live_mother_zygotes_start_on_their_own(tmp_path):
         use_mother(None)
 
 
-def test_a_killed_grader_leaves_no_zygote_or_worker_behind(tmp_path):
-    """A grading process killed mid-test (as a batch's timeout does): its zygote is the
-    mother's child, not its own, and must still go, and take the worker with it."""
+@pytest.mark.parametrize("started", ["forked by a mother", "started alone"])
+def test_a_killed_grader_leaves_nothing_of_the_submission_behind(tmp_path, started):
+    """A grading process killed mid-test (as a batch's timeout does): the zygote, the worker and
+    a daemon the student's code double-forked out of the worker's session all go."""
     (tmp_path / "demo.py").write_text(STUDENT)
-    mother = Mother()
+    mother = Mother() if started == "forked by a mother" else None
     use_mother(mother)
     read_end, write_end = os.pipe()
     try:
@@ -330,24 +344,27 @@ def test_a_killed_grader_leaves_no_zygote_or_worker_behind(tmp_path):
         if grader == 0:
             os.close(read_end)
             with Submission(tmp_path, Limits(call_timeout=60)) as graded, graded.session("demo") as session:
-                zygote = graded.zygote()
-                pids = [zygote.pid, *(child.pid for child in psutil.Process(zygote.pid).children())]
+                daemon = session.module.daemon()
+                zygote = psutil.Process(graded.zygote().pid)
+                pids = [zygote.pid, daemon, *(child.pid for child in zygote.children(recursive=True))]
                 os.write(write_end, " ".join(map(str, pids)).encode())
                 session.module.spin()
             os._exit(0)
         os.close(write_end)
-        pids = [int(pid) for pid in os.read(read_end, 100).split()]
-        assert len(pids) == 2, "the zygote and its worker"
-        processes = [psutil.Process(pid) for pid in pids]
+        pids = [int(pid) for pid in os.read(read_end, 1000).split()]
+        assert len(set(pids)) >= 3, "the zygote, its worker and the daemon"
+        processes = [psutil.Process(pid) for pid in set(pids)]
         os.kill(grader, signal.SIGKILL)
         os.waitpid(grader, 0)
         _, alive = psutil.wait_procs(processes, timeout=10)
         assert not alive
-        assert mother.process.poll() is None, "the mother serves the next grading process"
+        if mother is not None:
+            assert mother.process.poll() is None, "the mother serves the next grading process"
     finally:
         os.close(read_end)
         use_mother(None)
-        mother.close()
+        if mother is not None:
+            mother.close()
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/proc/self/ns/mnt"),
@@ -395,5 +412,11 @@ def test_a_definition_from_the_worker_is_checked_before_it_is_shown():
     from grader.sandbox.proxy import _definition
 
     assert _definition([12, "Net.forward"]) == (12, "Net.forward")
-    for bad in ([0, "f"], ["12", "f"], [True, "f"], [12, 'f"\nFile "x'], [12, "a" * 200], "12 f", None):
+    for bad in ([0, "f"], [10**5000, "f"], ["12", "f"], [True, "f"], [12, 'f"\nFile "x'], [12, "a" * 200], "12 f",
+                None):
         assert _definition(bad) is None
+
+
+def test_workers_never_run_as_root():
+    with pytest.raises(ValueError, match="unprivileged"):
+        Limits(uid=0)

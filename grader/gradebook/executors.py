@@ -12,7 +12,6 @@ written by the coordinating process alone, as results arrive.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import queue
@@ -29,7 +28,7 @@ from typing import Iterable, Iterator
 
 from grader import paths
 from grader.gradebook.one import PARENT_ENV
-from grader.sandbox.limits import NOBODY_UID, slot_uid
+from grader.gradebook.slots import Slot
 
 _STARTUP_SECONDS = 300.0
 
@@ -60,11 +59,14 @@ class Host:
     Torch in the grading children uses `threads` intra-op threads: one by default, like the
     sandbox's workers, so a grade never depends on --workers or on the machine's cores, and
     parallel submissions do not oversubscribe the cores (the tests' tensors are small).
-    `uid` is the user its sandbox workers run as (when grading as root): one per grading slot.
+    Each host leases a grading slot (`slots.Slot`): its sandbox workers run as the slot's own
+    user when grading as root.
     """
 
-    def __init__(self, threads: int = 1, practices: list[str] | None = None, uid: int = NOBODY_UID):
-        self.threads, self.practices, self.uid = threads, practices, uid
+    def __init__(self, threads: int = 1, practices: list[str] | None = None):
+        self.threads, self.practices = threads, practices
+        self.slot = Slot()
+        self.uid = self.slot.uid
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
                    **{PARENT_ENV: str(os.getpid())})
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.PACKAGE_DIR.parent), env.get("PYTHONPATH")]))
@@ -109,6 +111,7 @@ class Host:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+        self.slot.release()
 
 
 def grade_job(job: Job, host: Host | None = None) -> dict:
@@ -150,22 +153,15 @@ def _last_line(path: Path) -> str:
 
 
 _local = threading.local()
-_thread_slots = itertools.count()
 
 
 def _thread_host(practices: list[str]) -> Host:
-    """This thread's host (a Dask worker thread keeps one across tasks).
-
-    Its slot, and so its sandbox user, is numbered from this process's id and a count of its
-    threads' hosts: distinct within a Dask worker process; two worker processes on one machine
-    share a user only if their ids are congruent modulo the 534 slot users.
-    """
+    """This thread's host (a Dask worker thread keeps one across tasks)."""
     host = getattr(_local, "host", None)
     if host is None or not host.alive():
         if host is not None:
             host.close()
-        _local.host = host = Host(int(os.environ.get("BOOTCAMP_THREADS", "1")), practices,
-                                  uid=slot_uid(os.getpid() + next(_thread_slots)))
+        _local.host = host = Host(int(os.environ.get("BOOTCAMP_THREADS", "1")), practices)
     return host
 
 
@@ -176,7 +172,7 @@ class LocalExecutor:
         self.workers = max(1, workers)
         self._hosts: queue.Queue[Host] = queue.Queue()
         # started here, all at once (they warm up in parallel), and they die with this thread
-        self._all = [Host(1, practices, uid=slot_uid(slot)) for slot in range(self.workers)]
+        self._all = [Host(1, practices) for _ in range(self.workers)]
         for host in self._all:
             self._hosts.put(host)
 
@@ -185,7 +181,7 @@ class LocalExecutor:
         try:
             if not host.alive():
                 host.close()
-                host = Host(host.threads, host.practices, host.uid)
+                host = Host(host.threads, host.practices)
                 self._all.append(host)
             return grade_job(job, host)
         finally:

@@ -47,6 +47,9 @@ def deferred_ctrl_c() -> Iterator[None]:
     previous = signal.signal(signal.SIGINT, _record)
     try:
         yield
+    except BaseException:
+        _pressed = False  # the block ends anyway; a late Ctrl-C must not surface in a later one
+        raise
     finally:
         signal.signal(signal.SIGINT, previous)
     raise_if_pressed()

@@ -28,14 +28,30 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 NOBODY_UID = 65534
-# Users for parallel grading slots, counted down from 65533: the range 65000-65533 is reserved
-# (Debian policy), so no real account's files become a worker's.
-_SLOT_USERS = 534
+# Users for parallel grading slots: 65536 + slot. systemd documents 65536-524287 as unused (no
+# account, system user, dynamic service user or container range), so no one's files become a
+# worker's.
+SLOT_UID_BASE = 65536
+SLOT_USERS = 524288 - SLOT_UID_BASE
 
 
 def slot_uid(slot: int) -> int:
-    """The unprivileged user (and group) of grading slot `slot`: 65533, 65532, ..., 65000, again."""
-    return NOBODY_UID - 1 - slot % _SLOT_USERS
+    """The unprivileged user (and group) of grading slot `slot`: 65536 + slot, where this
+    process's user namespace maps that id (a container may map only 65536 ids); else nobody."""
+    uid = SLOT_UID_BASE + slot % SLOT_USERS
+    return uid if _mapped(uid) else NOBODY_UID
+
+
+def _mapped(uid: int) -> bool:
+    """Whether `uid` is a user and group id this process could switch to (see user_namespaces(7))."""
+    for table in ("uid_map", "gid_map"):
+        try:
+            rows = [line.split() for line in Path(f"/proc/self/{table}").read_text().splitlines() if line.strip()]
+        except OSError:
+            return False
+        if not any(int(inside) <= uid < int(inside) + int(count) for inside, _, count in rows):
+            return False
+    return True
 
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWUSER = 0x10000000
@@ -77,6 +93,10 @@ class Limits:
     drop_privileges: bool = True
     hide: tuple[str, ...] = field(default_factory=tuple)
     uid: int = NOBODY_UID
+
+    def __post_init__(self) -> None:
+        if not 0 < self.uid < 2**32 - 1:
+            raise ValueError(f"uid {self.uid}: the workers must run as an unprivileged user")
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -45,10 +44,9 @@ class Mother:
 
     def __init__(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self._home = tempfile.mkdtemp(prefix="bootcamp-mother-")
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # in "/", with no home: it writes nothing anywhere
             [sys.executable, "-m", "grader.sandbox.zygote", "--mother", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], cwd=self._home, env=_worker_environment(Path(self._home)),
+            pass_fds=[theirs.fileno()], cwd="/", env=_worker_environment(Path("/nonexistent")),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
@@ -71,7 +69,6 @@ class Mother:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        shutil.rmtree(self._home, ignore_errors=True)
 
 
 _mother: Mother | None = None
@@ -94,8 +91,9 @@ class Zygote:
                         "workdir": str(workdir)}
         self._env = _worker_environment(workdir)
         self._stderr = tempfile.TemporaryFile()
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen | None = None  # when started on its own
         self._pid: int | None = None
+        self._process: psutil.Process | None = None  # knows its start time: never a reused pid
         self._mother = _mother
         if self._mother is None or not self._spawn():
             self._start()
@@ -125,6 +123,7 @@ class Zygote:
         theirs.close()
         self.control = ours
         self._pid = self.process.pid
+        self._process = psutil.Process(self._pid)
 
     @property
     def pid(self) -> int:
@@ -133,8 +132,9 @@ class Zygote:
             self.control.settimeout(_STARTUP_SECONDS)
             try:
                 self._pid = int(self._receive()["pid"])
+                self._process = psutil.Process(self._pid)
                 self.control.settimeout(None)
-            except (OSError, EOFError, KeyError, wire.WireError):  # the mother died: start on our own
+            except (OSError, EOFError, KeyError, psutil.Error, wire.WireError):  # the mother died: start on our own
                 self.control.close()
                 self._mother.failed = True
                 self._start()
@@ -175,29 +175,34 @@ class Zygote:
         return self._receive()["status"]
 
     def alive(self) -> bool:
-        if self.process is not None:
-            return self.process.poll() is None
+        _ = self.pid
         try:
-            return psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE
+            return self._process.is_running() and self._process.status() != psutil.STATUS_ZOMBIE
         except psutil.Error:
             return False
 
     def close(self) -> None:
-        """Stop the zygote and every process under it."""
-        self.control.close()  # a zygote the mother has not forked yet will find it closed, and exit
-        if self._pid is not None:
-            kill_descendants(self._pid)
-        if self.process is not None:
-            if self.process.poll() is None:
-                self.process.kill()
-            self.process.wait()
-        elif self._pid is not None:  # a child of the mother, which reaps it
+        """Stop the zygote and every process under it.
+
+        Hanging up is enough: the zygote, a subreaper that has adopted every orphan of its
+        workers, kills all of them and exits. Only if it has not within 5 s is it killed from
+        here. A zygote the mother has not forked yet finds the socket closed, and exits.
+        """
+        self.control.close()
+        if self._process is None:
+            self._stderr.close()
+            return
+        try:
+            self._process.wait(timeout=5)
+        except (psutil.TimeoutExpired, psutil.Error):
+            kill_descendants(self._process)
             try:
-                process = psutil.Process(self._pid)
-                process.kill()
-                process.wait(timeout=5)
-            except psutil.Error:
+                self._process.kill()
+                self._process.wait(timeout=5)
+            except (psutil.TimeoutExpired, psutil.Error):
                 pass
+        if self.process is not None:
+            self.process.wait()
         self._stderr.close()
 
     def _receive(self) -> dict:
@@ -330,10 +335,11 @@ class Worker:
             return
         self.dead = True
         kill_descendants(self.pid)
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
+        for kill in (os.killpg, os.kill):  # its group, and itself if it has not made its group yet
+            try:
+                kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def wait(self) -> int | None:
         """Kill the worker, then its wait status (from the zygote, which reaps it)."""
@@ -355,10 +361,10 @@ class Worker:
         return text
 
 
-def kill_descendants(pid: int) -> None:
-    """SIGKILL every process below `pid` (not `pid` itself)."""
+def kill_descendants(process: int | psutil.Process) -> None:
+    """SIGKILL every process below `process` (a pid or a `psutil.Process`), not itself."""
     try:
-        processes = psutil.Process(pid).children(recursive=True)
+        processes = (process if isinstance(process, psutil.Process) else psutil.Process(process)).children(recursive=True)
     except psutil.Error:
         return
     for process in processes:

@@ -147,7 +147,7 @@ _QUALIFIED_NAME = re.compile(r"[A-Za-z_][\w.<>]{0,99}")
 
 def _definition(defined: Any) -> tuple[int, str] | None:
     """A handle's (line, name) as the worker sent it, if it has that form (it is untrusted data)."""
-    if (isinstance(defined, (list, tuple)) and len(defined) == 2 and type(defined[0]) is int and defined[0] > 0
+    if (isinstance(defined, (list, tuple)) and len(defined) == 2 and type(defined[0]) is int and 0 < defined[0] < 10**7
             and isinstance(defined[1], str) and _QUALIFIED_NAME.fullmatch(defined[1])):
         return defined[0], defined[1]
     return None

@@ -65,7 +65,10 @@ def become_zygote(control: socket.socket, config: dict, *, warm: bool) -> None:
     """Isolate this process, say so, and serve fork requests until the grader hangs up."""
     limits = limits_module.Limits(**{**config["limits"], "hide": tuple(config["limits"]["hide"])})
     measures = limits_module.isolate(limits, config["needed"])
-    _die_with_parent()  # after isolate: a change of user clears the parent-death signal
+    # After isolate (a change of user clears the parent-death signal). Not SIGKILL: the zygote
+    # first kills the orphans it has adopted, which would otherwise outlive the submission.
+    signal.signal(signal.SIGTERM, _end_with_everything_below)
+    _die_with_parent(signal.SIGTERM)
     _become_subreaper()
     send(control, {"ready": measures})
     serve(control, limits, warm=warm)
@@ -75,7 +78,7 @@ def mother(control_fd: int) -> None:
     """Warm up once, then fork a zygote for every spawn request until the grader hangs up."""
     control = socket.socket(fileno=control_fd)
     _die_with_parent()
-    home = sys.path.pop(0)  # `python -m` put the start folder first; a zygote puts its own there
+    sys.path.pop(0)  # `python -m` put the start folder ("/") first; a zygote puts its own there
     _import_shared()
     _warm_up(optimizers=True)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps finished zygotes
@@ -92,7 +95,7 @@ def mother(control_fd: int) -> None:
             code = 70
             try:
                 control.close()
-                _spawned_zygote(fds[0], fds[1], request, home)
+                _spawned_zygote(fds[0], fds[1], request)
                 code = 0
             except BaseException:  # noqa: BLE001  the log tells the grader
                 traceback.print_exc()
@@ -104,11 +107,13 @@ def mother(control_fd: int) -> None:
             os.close(fd)
 
 
-def _spawned_zygote(control_fd: int, log_fd: int, request: dict, mother_home: str) -> None:
+def _spawned_zygote(control_fd: int, log_fd: int, request: dict) -> None:
     """In a child of the mother: become what `Zygote` would have started, then a zygote."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # this process waits for its workers itself
     os.setsid()
-    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     os.close(log_fd)
@@ -163,41 +168,114 @@ def _warm_up(*, optimizers: bool) -> None:
 
 
 def serve(control: socket.socket, limits: limits_module.Limits, *, warm: bool) -> None:
-    """Fork a worker per request; `warm`: the optimizers have been warmed up already."""
-    workers: set[int] = set()  # forked, and not yet reported finished by the grader
+    """Fork a worker per request; `warm`: the optimizers have been warmed up already.
+
+    Forking a process that holds torch takes 10-20 ms, so the next test's worker is forked ahead,
+    while the current test runs: a *spare* that waits for its request. It is forked from the
+    same zygote in the same state, and runs nothing before its request arrives.
+    """
+    workers: set[int] = set()  # handed out, and not yet reported finished by the grader
     dying: set[int] = set()  # killed, not yet reaped
+    spare: _Spare | None = None
     while True:
         try:
             request, fds = receive(control)
-        except (OSError, EOFError):
+        except (OSError, EOFError):  # the grader is done, or gone: nothing of this submission stays
+            _kill_descendants()
             return
         if request["op"] == "fork":
-            _release(workers, dying, request.get("finished", []))
+            _release(workers, dying, request.get("finished", []), keep={spare.pid} if spare else set())
             if request.get("warm") and not warm:
                 _warm_up(optimizers=True)
                 warm = True
-            pid = os.fork()
-            if pid == 0:
-                control.close()
-                _die_with_parent()
-                code = 0
-                try:
-                    from grader.sandbox import worker
-
-                    worker.run_child(fds[0], fds[1], request["module_path"], request["module_name"],
-                                     request["shown_path"], limits.threads)
-                except BaseException:  # noqa: BLE001  the worker's own failure ends it, quietly
-                    code = 70
-                finally:
-                    os._exit(code)
+                spare = _discard(spare, dying)  # forked before the warm-up: cold
+            if spare is None or not spare.assign(request, fds, limits.threads):
+                _discard(spare, dying)
+                spare = _Spare(control)
+                spare.assign(request, fds, limits.threads)
             for fd in fds:
                 os.close(fd)
-            workers.add(pid)
-            send(control, {"pid": pid})
+            workers.add(spare.pid)
+            send(control, {"pid": spare.pid})
+            spare = _Spare(control)
         elif request["op"] == "wait":
             status = _wait(request["pid"])
             workers.discard(request["pid"])
             send(control, {"status": status})
+
+
+class _Spare:
+    """A worker forked ahead of its request; `assign` hands it the request and its descriptors."""
+
+    def __init__(self, control: socket.socket):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.pid = os.fork()
+        if self.pid == 0:
+            control.close()
+            ours.close()
+            _die_with_parent()
+            code = 0
+            try:
+                request, fds = receive(theirs)
+                theirs.close()
+                from grader.sandbox import worker
+
+                worker.run_child(fds[0], fds[1], request["module_path"], request["module_name"],
+                                 request["shown_path"], request["threads"])
+            except BaseException:  # noqa: BLE001  the worker's own failure ends it, quietly
+                code = 70
+            finally:
+                os._exit(code)
+        theirs.close()
+        self.channel = ours
+
+    def assign(self, request: dict, fds: list[int], threads: int) -> bool:
+        """Send the spare its work; False if it is gone (then fork another)."""
+        try:
+            send(self.channel, {**request, "threads": threads}, tuple(fds))
+            return True
+        except OSError:
+            return False
+        finally:
+            self.channel.close()
+
+
+def _discard(spare: _Spare | None, dying: set[int]) -> None:
+    """Kill an unused spare (it is reaped with the other dying workers)."""
+    if spare is not None:
+        spare.channel.close()
+        try:
+            os.kill(spare.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        dying.add(spare.pid)
+    return None
+
+
+def _kill_descendants() -> None:
+    """SIGKILL every process below this one, until none is left alive (a subreaper adopts the
+    orphans of its workers, so a double fork does not escape; RLIMIT_NPROC bounds a fork loop)."""
+    for _ in range(100):
+        alive = []
+        for child in psutil.Process().children(recursive=True):
+            try:
+                if child.status() != psutil.STATUS_ZOMBIE:
+                    child.kill()
+                    alive.append(child)
+            except psutil.Error:
+                pass
+        if not alive:
+            return
+        psutil.wait_procs(alive, timeout=0.1)
+        while _reap_any():
+            pass
+
+
+def _reap_any() -> bool:
+    try:
+        return os.waitpid(-1, os.WNOHANG)[0] != 0
+    except ChildProcessError:
+        return False
 
 
 def _wait(pid: int, *, block: bool = True) -> int | None:
@@ -209,8 +287,9 @@ def _wait(pid: int, *, block: bool = True) -> int | None:
     return status if reaped else None
 
 
-def _release(workers: set[int], dying: set[int], finished: list[int]) -> None:
-    """Kill what the grader is done with: finished workers and orphans workers left behind.
+def _release(workers: set[int], dying: set[int], finished: list[int], keep: set[int]) -> None:
+    """Kill what the grader is done with: finished workers and orphans workers left behind
+    (everything but the handed-out workers and `keep`, the spare).
 
     Reaping does not wait: a process still tearing down stays in `dying` until a later request.
     """
@@ -218,7 +297,7 @@ def _release(workers: set[int], dying: set[int], finished: list[int]) -> None:
         workers.discard(pid)
         dying.add(pid)
     for child in psutil.Process().children():
-        if child.pid not in workers:
+        if child.pid not in workers and child.pid not in keep:
             dying.add(child.pid)
             try:
                 child.kill()
@@ -247,9 +326,15 @@ def _become_subreaper() -> None:
         ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(signum: int = signal.SIGKILL) -> None:
+    """Get `signum` when the parent dies (Linux)."""
     if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
+
+
+def _end_with_everything_below(signum: int, frame: object) -> None:
+    _kill_descendants()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 from grader import __version__
 from grader.gradebook import view
 from grader.gradebook.grade import suites_hash
+from grader.sandbox import limits
 from grader.sandbox.limits import slot_uid
 
 
@@ -82,9 +84,9 @@ def test_each_result_records_versions_hashes_seed_and_isolation(graded_class):
         assert any("separate process" in measure for measure in json.loads(row["isolation"]))
         assert len(row["content_hash"]) == 64
     if os.geteuid() == 0 and os.path.exists("/proc/self/ns/mnt"):  # each of the two slots runs as its own user
-        users = {measure for row in rows for measure in json.loads(row["isolation"]) if "uid" in measure}
-        assert users <= {f"runs as unprivileged uid {slot_uid(slot)}, no capabilities" for slot in (0, 1)}, users
-        assert users
+        users = {int(re.search(r"uid (\d+)", measure)[1])
+                 for row in rows for measure in json.loads(row["isolation"]) if "uid" in measure}
+        assert users and len(users) <= 2 and min(users) >= limits.SLOT_UID_BASE, users
     run = graded_class.query("SELECT * FROM runs")
     assert len(run) == 1 and run[0]["status"] == "finished" and run[0]["suites_hash"] == expected_hash
     assert graded_class.query("PRAGMA journal_mode")[0][0] == "wal"
@@ -101,7 +103,17 @@ def test_nothing_is_written_outside_out(graded_class):
 def test_each_grading_slot_has_its_own_sandbox_user():
     from grader.gradebook.executors import LocalExecutor
 
-    with LocalExecutor(3) as executor:
-        uids = [host.uid for host in executor._all]
-    assert uids == [65533, 65532, 65531]
-    assert slot_uid(534) == slot_uid(0)  # the 534 reserved users are reused, never a real account's
+    with LocalExecutor(2) as first, LocalExecutor(2) as second:  # two batches on one machine at once
+        uids = [host.uid for executor in (first, second) for host in executor._all]
+        assert len(set(uids)) == 4, uids
+    with LocalExecutor(1) as again:  # the slots were given back
+        assert again._all[0].slot.number == 0 or os.geteuid() != 0
+    assert all(uid >= 65536 for uid in uids) or os.geteuid() != 0
+
+
+def test_a_slot_user_is_one_the_kernel_can_switch_to(tmp_path, monkeypatch):
+    from grader.sandbox import limits
+
+    assert slot_uid(3) == 65539
+    monkeypatch.setattr(limits, "_mapped", lambda uid: False)  # a container mapping only 65536 ids
+    assert slot_uid(3) == limits.NOBODY_UID

@@ -1,0 +1,68 @@
+"""Grading slots: a number for each grading host, unique on this machine while the host lives.
+
+A slot's number gives its sandbox workers their own user (`slot_uid`), so the workers of two
+students graded at the same time, by one `bootcamp grade` or by several (Dask workers, two
+instructors' batches), can neither signal each other's processes nor read each other's files.
+Numbers are leased with a lock file per number in a folder only root can write (`/run`, or a
+private folder in the temp area): the lock goes with the process that holds it, even on a kill.
+Without root, workers do not change user and slots are only counted.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from grader.sandbox.limits import slot_uid
+
+MAX_SLOTS = 4096
+_unshared = itertools.count()
+
+
+class Slot:
+    """The lowest free slot number on this machine, held until `release()` or this process ends."""
+
+    def __init__(self) -> None:
+        self.number, self._lock = _lease()
+
+    @property
+    def uid(self) -> int:
+        return slot_uid(self.number)
+
+    def release(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor releases the lock
+            self._lock = None
+
+
+def _lease() -> tuple[int, int | None]:
+    folder = _lock_folder()
+    if folder is None:
+        return next(_unshared), None
+    for number in range(MAX_SLOTS):
+        lock = os.open(folder / f"{number}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return number, lock
+        except BlockingIOError:
+            os.close(lock)
+    raise RuntimeError(f"all {MAX_SLOTS} grading slots on this machine are taken")
+
+
+def _lock_folder() -> Path | None:
+    """A folder that only this (root) user can write, for the lock files; None without root."""
+    if os.geteuid() != 0:
+        return None
+    for folder in (Path("/run/bootcamp-slots"), Path(tempfile.gettempdir()) / "bootcamp-slots-root"):
+        try:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            info = os.lstat(folder)
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == 0 and not info.st_mode & 0o022:
+            return folder
+    return None
