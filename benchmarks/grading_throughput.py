@@ -31,7 +31,7 @@ from pathlib import Path
 from grader import paths
 from grader.check import run_suites
 from grader.gradebook.grade import Options, grade
-from grader.sandbox.processes import Mother, use_mother
+from grader.sandbox.mother import Mother, use_mother
 
 KINDS = ("complete", "partial", "skeleton", "broken")
 

@@ -6,7 +6,8 @@ code runs: in isolated worker processes forked from a zygote, or imported into t
 process (`in_process=True`, unsafe, for this comparison only). Two measures:
 
 - whole command: a fresh Python process per run, from start to exit, as a student waits for
-  `bootcamp check` (the sandbox's zygote imports torch while the grader starts up);
+  `bootcamp check` (which starts the sandbox's mother first thing, so that it imports torch
+  while the grader starts up, and forks the submission's zygote from it);
 - suites only: the run inside an already started process.
 
 Variants alternate, `--repeats` times each; medians are compared.
@@ -25,6 +26,7 @@ import time
 PRACTICES = ["basics", "conv_shapes"]
 RUN = """
 import sys, time
+{prelude}
 from grader import paths
 from grader.check import run_suites
 started = time.perf_counter()
@@ -34,10 +36,17 @@ print(time.perf_counter() - started, sum(len(t.tests) for p in report.practices 
 """
 
 
+# What the `bootcamp` command does first (grader/launch.py): the sandbox's mother imports torch
+# while the grader imports its own.
+MOTHER_FIRST = "from grader.sandbox.mother import Mother, use_mother; use_mother(Mother())"
+
+
 def one_run(in_process: bool) -> tuple[float, float, int]:
     """(whole-process seconds, suites-only seconds, number of tests)."""
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", RUN.format(practices=PRACTICES, in_process=in_process)],
+    prelude = "" if in_process else MOTHER_FIRST
+    result = subprocess.run([sys.executable, "-c", RUN.format(practices=PRACTICES, in_process=in_process,
+                                                              prelude=prelude)],
                             capture_output=True, text=True, check=True)
     whole = time.perf_counter() - started
     suites, tests = result.stdout.split()

@@ -20,7 +20,7 @@ def interrupt_after_one_epoch(practice: str, out: Path) -> tuple[dict, Path]:
     Asserts the clean stop (exit 130, the message, no temporary file, no sandbox process left)
     and returns the run's final metrics and its folder.
     """
-    command = [sys.executable, "-c", "from grader.cli import main; main()", "train", practice, "--path",
+    command = [sys.executable, "-c", "from grader.launch import main; main()", "train", practice, "--path",
                str(paths.SOLUTIONS_DIR), "--epochs", "50", "--threads", "1", "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                preexec_fn=_as_in_a_terminal)

@@ -96,3 +96,24 @@ def test_usage_errors_exit_2(args):
     result = run(*args)
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_bootcamp_starts_the_sandbox_mother_first_for_the_commands_that_grade(monkeypatch):
+    import sys
+
+    from grader import cli as cli_module
+    from grader import launch
+    from grader.sandbox import mother
+
+    seen = []
+    monkeypatch.setattr(cli_module, "main", lambda: seen.append(mother.current_mother()))
+    monkeypatch.setattr(mother, "Mother", lambda: "a mother")  # no process: only who asks for one
+    try:
+        for argv, expected in ((["check", "basics"], "a mother"), (["train", "cgan"], "a mother"),
+                               (["list"], None), (["check", "--help"], None)):
+            mother.use_mother(None)
+            monkeypatch.setattr(sys, "argv", ["bootcamp", *argv])
+            launch.main()
+            assert seen.pop() == expected, argv
+    finally:
+        mother.use_mother(None)

@@ -21,7 +21,7 @@ from grader.sandbox import (
 )
 from grader.sandbox import wire
 from grader.sandbox.limits import slot_uid
-from grader.sandbox.processes import Mother, use_mother
+from grader.sandbox.mother import Mother, use_mother
 
 STUDENT = '''
 import os, sys, time

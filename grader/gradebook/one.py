@@ -20,7 +20,7 @@ A job directory is written by `executors.grade_job`:
     result.json     {"status", "reason", "report", "practices", "hypothesis", "pid"}   (written here)
     log.txt         the child's stdout and stderr
 
-Each host also starts a sandbox *mother* (`grader.sandbox.processes.Mother`), a warm, secret-free
+Each host also starts a sandbox *mother* (`grader.sandbox.mother.Mother`), a warm, secret-free
 Python that forks every submission's zygote in milliseconds instead of a fresh start of seconds.
 
 Hosts, mothers and children die with their parent (PR_SET_PDEATHSIG): a killed grader leaves no
@@ -131,7 +131,7 @@ def serve(practices: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _stop)
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints must not reach the protocol
-    from grader.sandbox.processes import Mother, use_mother
+    from grader.sandbox.mother import Mother, use_mother
 
     use_mother(Mother())  # starts now, in parallel with the warm-up; every submission's zygote comes from it
     warm_up(practices)

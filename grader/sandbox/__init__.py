@@ -7,21 +7,19 @@ See DESIGN.md, "The trust boundary". Public names:
 - the errors a suite may see, all subclasses of `SandboxError` with a `status` for the report.
 """
 
-from grader.sandbox.errors import (
-    BudgetExhausted,
-    MemoryExceeded,
-    NotImplementedByStudent,
-    ProtocolError,
-    SandboxError,
-    StudentException,
-    WorkerDied,
-    WorkerTimeout,
-)
-from grader.sandbox.limits import Limits
-from grader.sandbox.proxy import Remote, Session, Submission, describe
+import importlib
 
-__all__ = [
-    "BudgetExhausted", "Limits", "MemoryExceeded", "NotImplementedByStudent", "ProtocolError",
-    "Remote", "SandboxError", "Session", "StudentException", "Submission", "WorkerDied",
-    "WorkerTimeout", "describe",
-]
+_PUBLIC = {
+    "BudgetExhausted": "errors", "MemoryExceeded": "errors", "NotImplementedByStudent": "errors",
+    "ProtocolError": "errors", "SandboxError": "errors", "StudentException": "errors",
+    "WorkerDied": "errors", "WorkerTimeout": "errors", "Limits": "limits", "Remote": "proxy",
+    "Session": "proxy", "Submission": "proxy", "describe": "proxy",
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    """Public names load on first use: `grader.sandbox.mother` must be importable without torch."""
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'grader.sandbox' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"grader.sandbox.{_PUBLIC[name]}"), name)

@@ -25,59 +25,12 @@ import psutil
 
 from grader import paths
 from grader.sandbox import ctrl_c, errors, wire
+from grader.sandbox.mother import current_mother, worker_environment
 from grader.sandbox import zygote as zygote_protocol
 from grader.sandbox.limits import Limits
 
 _POLL_SECONDS = 0.05
 _STARTUP_SECONDS = 120.0
-
-
-class Mother:
-    """A warm process that forks zygotes, so a new submission's zygote starts in milliseconds.
-
-    It is a fresh Python with the workers' small environment (see `grader.sandbox.zygote`),
-    so it holds nothing of the grader's. A batch grader starts one per grading host with
-    `use_mother(Mother())` before it forks the processes that grade; every `Zygote` created
-    after that comes from it. Requests queue in its socket while it starts; if it has died,
-    zygotes start on their own as without it.
-    """
-
-    def __init__(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.process = subprocess.Popen(  # in "/", with no home: it writes nothing anywhere
-            [sys.executable, "-m", "grader.sandbox.zygote", "--mother", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], cwd="/", env=_worker_environment(Path("/nonexistent")),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        theirs.close()
-        self.control = ours
-        self.failed = False
-
-    def spawn(self, config: dict, env: dict[str, str], control_fd: int, log_fd: int) -> bool:
-        """Ask for a zygote on `control_fd`; False if the mother is known to be gone."""
-        if not self.failed:
-            try:
-                zygote_protocol.send(self.control, {"op": "spawn", "config": config, "env": env},
-                                     (control_fd, log_fd))
-            except OSError:
-                self.failed = True
-        return not self.failed
-
-    def close(self) -> None:
-        self.control.close()
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-
-
-_mother: Mother | None = None
-
-
-def use_mother(mother: Mother | None) -> None:
-    """Start every later `Zygote` of this process (and of its forks) from `mother`."""
-    global _mother
-    _mother = mother
 
 
 class Zygote:
@@ -89,12 +42,12 @@ class Zygote:
     def __init__(self, limits: Limits, workdir: Path, student_dir: Path):
         self._config = {"limits": limits.to_json(), "needed": needed_paths(workdir, student_dir),
                         "workdir": str(workdir)}
-        self._env = _worker_environment(workdir)
+        self._env = worker_environment(workdir)
         self._stderr = tempfile.TemporaryFile()
         self.process: subprocess.Popen | None = None  # when started on its own
         self._pid: int | None = None
         self._process: psutil.Process | None = None  # knows its start time: never a reused pid
-        self._mother = _mother
+        self._mother = current_mother()
         if self._mother is None or not self._spawn():
             self._start()
         self._measures: list[str] | None = None
@@ -129,11 +82,9 @@ class Zygote:
     def pid(self) -> int:
         """The zygote's process id; one forked by the mother says it first, once the mother is up."""
         if self._pid is None:
-            self.control.settimeout(_STARTUP_SECONDS)
             try:
-                self._pid = int(self._receive()["pid"])
+                self._pid = int(self._receive(_STARTUP_SECONDS)["pid"])
                 self._process = psutil.Process(self._pid)
-                self.control.settimeout(None)
             except (OSError, EOFError, KeyError, psutil.Error, wire.WireError):  # the mother died: start on our own
                 self.control.close()
                 self._mother.failed = True
@@ -146,13 +97,11 @@ class Zygote:
         in parallel with whatever the grader does next)."""
         if self._measures is None:
             _ = self.pid
-            self.control.settimeout(_STARTUP_SECONDS)
             try:
-                self._measures = self._receive()["ready"]
+                self._measures = self._receive(_STARTUP_SECONDS)["ready"]
             except (OSError, EOFError, KeyError, wire.WireError) as error:
                 self.close()
                 raise RuntimeError(f"the sandbox worker failed to start: {self._startup_log() or error}") from None
-            self.control.settimeout(None)
         return self._measures
 
     def fork(self, module_path: Path, module_name: str, shown_path: str, *, warm: bool = False) -> "Worker":
@@ -205,7 +154,15 @@ class Zygote:
             self.process.wait()
         self._stderr.close()
 
-    def _receive(self) -> dict:
+    def _receive(self, timeout: float | None = None) -> dict:
+        """The zygote's next message; with `timeout`, waited for in short slices, so that a
+        deferred Ctrl-C (see `ctrl_c`) is not held up while a zygote starts."""
+        if timeout is not None:
+            deadline = time.monotonic() + timeout
+            while not select.select([self.control], [], [], _POLL_SECONDS)[0]:
+                ctrl_c.raise_if_pressed()
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no answer within {timeout:g} s")
         message, _ = zygote_protocol.receive(self.control)
         return message
 
@@ -380,13 +337,3 @@ def needed_paths(*folders: Path) -> list[str]:
                   str(paths.PACKAGE_DIR.parent), *(str(folder) for folder in folders)}
     candidates.update(p for p in sys.path if p)
     return sorted(p for p in candidates if os.path.isdir(p))
-
-
-def _worker_environment(workdir: Path) -> dict[str, str]:
-    """A small environment: nothing of the grader's own (tokens, credentials) reaches the worker."""
-    keep = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",
-            "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "TMPDIR", "SYSTEMROOT")
-    env = {k: os.environ[k] for k in keep if k in os.environ}
-    env.update(HOME=str(workdir), MPLCONFIGDIR=str(workdir), PYTHONDONTWRITEBYTECODE="1",
-               PYTHONPATH=str(paths.PACKAGE_DIR.parent), PYTHONUNBUFFERED="1")
-    return env

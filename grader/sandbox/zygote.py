@@ -17,9 +17,9 @@ or forked from a *mother* (below), and speaks on the control socket:
     <- {"op": "wait", "pid": pid}                      for a worker that died: its exit status
     -> {"status": waitpid status}
 
-Starting a zygote costs seconds (a fresh Python importing torch). A batch grader starts many,
-so each grading host keeps a *mother*: a fresh Python with the same small environment, which
-imports torch, warms up (optimizers included), and then only forks zygotes:
+Starting a zygote costs seconds (a fresh Python importing torch). So grading hosts and the
+`bootcamp` command keep a *mother* (`grader.sandbox.mother`): a fresh Python with the same small
+environment, which imports torch, warms up (optimizers included), and then only forks zygotes:
 
     python -m grader.sandbox.zygote --mother CONTROL_FD
 
@@ -342,3 +342,4 @@ if __name__ == "__main__":
         mother(int(sys.argv[2]))
     else:
         main(int(sys.argv[1]), json.loads(sys.argv[2]))
+    os._exit(0)  # at once: tearing down an interpreter that holds torch takes about a second
