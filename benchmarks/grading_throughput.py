@@ -9,8 +9,8 @@ partial (two functions wrong), skeletons, and broken (a syntax error). Then:
    - in-process: `run_suites(..., in_process=True)`, the same tests with the student's code
      imported here, no sandbox (unsafe: benchmarks only);
    - sandboxed: `run_suites(...)`, the tests through the sandbox (zygote, a forked worker per test),
-     with the submission's zygote started on its own (as `bootcamp check` does) and forked by a
-     warm mother (as every grading host does);
+     with the submission's zygote started on its own (a fresh Python) and forked by a warm
+     mother (as grading hosts and the `bootcamp` command do);
    - batch: the 1-worker batch's wall time per submission (a child forked per submission, the job
      folder, the result file, the gradebook transaction).
    sandbox overhead = sandboxed - in-process; batch overhead = batch - sandboxed (from a mother).
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import tempfile
 import time
@@ -65,19 +64,25 @@ def build_class(folder: Path, practices: list[str], count: int) -> dict[str, str
     return students
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # every finished descendant, hosts to workers
-    return usage.ru_utime + usage.ru_stime
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes on this machine have used since boot (/proc/stat).
+
+    Not this process's children: the sandbox's zygotes and workers are children of the grading
+    hosts' mothers, which no one waits for, so `getrusage(RUSAGE_CHILDREN)` never sees them.
+    """
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def batch(folder: Path, out: Path, practices: list[str], workers: int,
           select: str | None) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds of the processes it ran, and the load average at the end."""
-    cpu, started = children_cpu(), time.perf_counter()
+    """Wall seconds, the machine's busy cores during the run, and the load average at the end."""
+    busy, started = machine_busy_seconds(), time.perf_counter()
     summary = grade(folder, out, Options(practices=practices, workers=workers, select=select))
     seconds = time.perf_counter() - started
     assert summary.graded == summary.students, (summary.errors, summary.rejected)
-    return seconds, children_cpu() - cpu, os.getloadavg()[0]
+    return seconds, (machine_busy_seconds() - busy) / seconds, os.getloadavg()[0]
 
 
 def per_submission(folder: Path, students: dict[str, str], practices: list[str], select: str | None,
@@ -122,11 +127,11 @@ def main() -> None:
         for repeat in range(arguments.repeats):
             for workers in (1, 2):
                 load = os.getloadavg()[0]
-                wall, cpu, load_after = batch(folder, Path(scratch) / f"run-{repeat}-{workers}", practices, workers,
-                                              arguments.select)
+                wall, busy, load_after = batch(folder, Path(scratch) / f"run-{repeat}-{workers}", practices,
+                                               workers, arguments.select)
                 walls[workers].append(wall)
                 print(f"{workers} worker(s): {wall:7.1f} s  ({count / wall * 60:5.1f} submissions/min)  "
-                      f"CPU {cpu:6.1f} s ({cpu / wall:.2f} cores busy), load average {load:.2f} -> {load_after:.2f}",
+                      f"machine's cores busy {busy:.2f} of {os.cpu_count()}, load average {load:.2f} -> {load_after:.2f}",
                       flush=True)
         times = per_submission(folder, students, practices, arguments.select, arguments.repeats)
     one, two = min(walls[1]), min(walls[2])
