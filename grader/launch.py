@@ -16,7 +16,7 @@ SANDBOXED = ("check", "validate", "train")
 
 def main() -> None:
     arguments = sys.argv[1:]
-    if arguments and arguments[0] in SANDBOXED and "--help" not in arguments:
+    if arguments and arguments[0] in SANDBOXED and not {"--help", "-h"} & set(arguments):
         from grader.sandbox.mother import Mother, use_mother
 
         use_mother(Mother())

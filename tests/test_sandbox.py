@@ -109,6 +109,19 @@ def daemon():
         os._exit(0)
     return int(os.read(read, 20))
 
+def stop_parent():
+    daemon()
+    import signal
+    os.kill(os.getppid(), signal.SIGSTOP)  # the zygote: same user as the worker
+    return True
+
+def own_descriptors():
+    return sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+
+def sigterm_is_default():
+    import signal
+    return signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
 def fork_child():
     pid = os.fork()
     if pid == 0:
@@ -415,6 +428,34 @@ def test_a_definition_from_the_worker_is_checked_before_it_is_shown():
     for bad in ([0, "f"], [10**5000, "f"], ["12", "f"], [True, "f"], [12, 'f"\nFile "x'], [12, "a" * 200], "12 f",
                 None):
         assert _definition(bad) is None
+
+
+def test_every_worker_starts_with_only_its_own_descriptors_and_default_signals(submission):
+    seen = []
+    for _ in range(3):  # the first worker is forked on request, the next ones ahead as spares
+        with submission.session("demo") as session:
+            seen.append((session.module.own_descriptors(), session.module.sigterm_is_default()))
+    assert seen[0] == seen[1] == seen[2], seen
+    assert len(seen[0][0]) <= 5 and seen[0][1]  # 0, 1, 2, its connection (and listdir's own)
+
+
+def test_a_worker_that_stops_its_zygote_costs_only_its_test(tmp_path, mother, monkeypatch):
+    from grader.sandbox import processes
+
+    monkeypatch.setattr(processes, "_ANSWER_SECONDS", 3.0)
+    (tmp_path / "demo.py").write_text(STUDENT)
+    with Submission(tmp_path) as graded:
+        with graded.session("demo") as session:
+            zygote = psutil.Process(graded.zygote().pid)
+            session.module.stop_parent()
+            below = zygote.children(recursive=True)
+        with pytest.raises(WorkerDied, match="stopped answering"):
+            with graded.session("demo"):
+                pass
+        _, alive = psutil.wait_procs([zygote, *below], timeout=10)
+        assert not alive, "the stopped zygote, its workers and the daemon it adopted are killed"
+        with graded.session("demo") as session:  # a fresh zygote serves the next test
+            assert session.module.relu(torch.tensor([-1.0])).tolist() == [0.0]
 
 
 def test_workers_never_run_as_root():

@@ -71,10 +71,15 @@ class Host:
                    **{PARENT_ENV: str(os.getpid())})
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.PACKAGE_DIR.parent), env.get("PYTHONPATH")]))
         self._log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.gradebook.one", "--serve", *([",".join(practices)] if practices else [])],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self._log, env=env, text=True, start_new_session=True)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "grader.gradebook.one", "--serve",
+                 *([",".join(practices)] if practices else [])],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env, text=True,
+                start_new_session=True)
+        except OSError:
+            self.slot.release()
+            raise
         self._ready = False
 
     def run(self, job_dir: Path, timeout: float) -> dict:
@@ -131,6 +136,8 @@ def grade_job(job: Job, host: Host | None = None) -> dict:
             reply = host.run(work, job.timeout)
         except (RuntimeError, OSError, ValueError) as error:
             return error_result(str(error))
+        finally:
+            host.slot.clear()  # nothing of this submission stays to meet the next one
         result_path = work / "result.json"
         if reply["timed_out"]:
             result = error_result(f"grading took longer than {job.timeout:g} s and was stopped")

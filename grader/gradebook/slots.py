@@ -15,9 +15,12 @@ import itertools
 import os
 import stat
 import tempfile
+import warnings
 from pathlib import Path
 
-from grader.sandbox.limits import slot_uid
+import psutil
+
+from grader.sandbox.limits import NOBODY_UID, slot_uid
 
 MAX_SLOTS = 4096
 _unshared = itertools.count()
@@ -28,10 +31,17 @@ class Slot:
 
     def __init__(self) -> None:
         self.number, self._lock = _lease()
+        self.clear()  # whatever a crashed batch left running as this slot's user
 
     @property
     def uid(self) -> int:
         return slot_uid(self.number)
+
+    def clear(self) -> None:
+        """Kill every process of this slot's user (root only). Nothing of a graded submission may
+        outlive it: a process it left behind, even a stopped one, would share the next student's
+        user. Safe because the slot is leased: no other grading runs as this user."""
+        kill_user(self.uid)
 
     def release(self) -> None:
         if self._lock is not None:
@@ -39,9 +49,28 @@ class Slot:
             self._lock = None
 
 
+def kill_user(uid: int) -> None:
+    """SIGKILL every process whose real user is `uid`, until none is left (root only; never nobody's)."""
+    if os.geteuid() != 0 or uid in (0, NOBODY_UID):
+        return
+    for _ in range(100):
+        found = [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == uid]
+        if not found:
+            return
+        for process in found:
+            try:
+                process.kill()  # SIGKILL ends a stopped process too
+            except psutil.Error:
+                pass
+        psutil.wait_procs(found, timeout=0.5)
+
+
 def _lease() -> tuple[int, int | None]:
     folder = _lock_folder()
     if folder is None:
+        if os.geteuid() == 0:
+            warnings.warn("no private folder for grading-slot locks (/run or the temp folder): slots are "
+                          "numbered in this process only, and parallel batches may share sandbox users")
         return next(_unshared), None
     for number in range(MAX_SLOTS):
         lock = os.open(folder / f"{number}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)

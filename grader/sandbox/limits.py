@@ -30,16 +30,20 @@ from pathlib import Path
 NOBODY_UID = 65534
 # Users for parallel grading slots: 65536 + slot. systemd documents 65536-524287 as unused (no
 # account, system user, dynamic service user or container range), so no one's files become a
-# worker's.
+# worker's. A container that maps only 65536 ids gets 65533 - slot instead (65000-65533 is
+# reserved by Debian's policy; systemd may hand 61184-65519 to dynamic service users).
 SLOT_UID_BASE = 65536
 SLOT_USERS = 524288 - SLOT_UID_BASE
+_SMALL_MAP_USERS = 534
 
 
 def slot_uid(slot: int) -> int:
-    """The unprivileged user (and group) of grading slot `slot`: 65536 + slot, where this
-    process's user namespace maps that id (a container may map only 65536 ids); else nobody."""
-    uid = SLOT_UID_BASE + slot % SLOT_USERS
-    return uid if _mapped(uid) else NOBODY_UID
+    """The unprivileged user (and group) of grading slot `slot`: 65536 + slot where this
+    process's user namespace maps that id, else 65533 - slot where it maps that; else nobody."""
+    for uid in (SLOT_UID_BASE + slot % SLOT_USERS, NOBODY_UID - 1 - slot % _SMALL_MAP_USERS):
+        if _mapped(uid):
+            return uid
+    return NOBODY_UID
 
 
 def _mapped(uid: int) -> bool:

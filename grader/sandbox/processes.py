@@ -31,6 +31,7 @@ from grader.sandbox.limits import Limits
 
 _POLL_SECONDS = 0.05
 _STARTUP_SECONDS = 120.0
+_ANSWER_SECONDS = 60.0  # for a fork or a wait; a zygote that takes longer is stopped or stuck
 
 
 class Zygote:
@@ -113,7 +114,13 @@ class Zygote:
         self.finished = []
         try:
             zygote_protocol.send(self.control, request, (theirs.fileno(), output_write))
-            pid = self._receive()["pid"]
+            pid = self._receive(_ANSWER_SECONDS)["pid"]
+        except (OSError, EOFError, KeyError, wire.WireError):
+            ours.close()
+            os.close(output_read)
+            self.close()  # kills it, stopped or not, with all below it; the submission starts another
+            raise errors.WorkerDied(f"import {module_name}", "the sandbox stopped answering: does your code "
+                                                             "stop or kill processes it did not start?") from None
         finally:
             theirs.close()
             os.close(output_write)
@@ -121,7 +128,7 @@ class Zygote:
 
     def reap(self, pid: int) -> int:
         zygote_protocol.send(self.control, {"op": "wait", "pid": pid})
-        return self._receive()["status"]
+        return self._receive(_ANSWER_SECONDS)["status"]
 
     def alive(self) -> bool:
         _ = self.pid
@@ -292,11 +299,10 @@ class Worker:
             return
         self.dead = True
         kill_descendants(self.pid)
-        for kill in (os.killpg, os.kill):  # its group, and itself if it has not made its group yet
-            try:
-                kill(self.pid, signal.SIGKILL)
-            except OSError:
-                pass
+        try:
+            os.killpg(self.pid, signal.SIGKILL)  # a worker leads its own process group from its start
+        except OSError:
+            pass
 
     def wait(self) -> int | None:
         """Kill the worker, then its wait status (from the zygote, which reaps it)."""

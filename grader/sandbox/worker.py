@@ -180,7 +180,8 @@ def describe_error(error: BaseException, module_path: str, shown_path: str) -> d
 def run_child(conn_fd: int, output_fd: int, module_path: str, module_name: str, shown_path: str,
               threads: int) -> None:
     """Entry point of a forked worker: wire up its output, then serve until told to stop."""
-    os.setsid()
+    if os.getsid(0) != os.getpid():  # a spare worker has made its session already
+        os.setsid()
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
     os.close(output_fd)

@@ -191,7 +191,7 @@ def serve(control: socket.socket, limits: limits_module.Limits, *, warm: bool) -
                 spare = _discard(spare, dying)  # forked before the warm-up: cold
             if spare is None or not spare.assign(request, fds, limits.threads):
                 _discard(spare, dying)
-                spare = _Spare(control)
+                spare = _Spare(control, inherited=fds)
                 spare.assign(request, fds, limits.threads)
             for fd in fds:
                 os.close(fd)
@@ -207,12 +207,18 @@ def serve(control: socket.socket, limits: limits_module.Limits, *, warm: bool) -
 class _Spare:
     """A worker forked ahead of its request; `assign` hands it the request and its descriptors."""
 
-    def __init__(self, control: socket.socket):
+    def __init__(self, control: socket.socket, inherited: list[int] = ()):
+        """`inherited`: descriptors open in the zygote now that the worker must not keep (a
+        request's, which it receives again with its request)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.pid = os.fork()
         if self.pid == 0:
             control.close()
             ours.close()
+            for fd in inherited:
+                os.close(fd)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the zygote's clean-up is not the worker's
+            os.setsid()  # its own session and process group, which the grader kills as a whole
             _die_with_parent()
             code = 0
             try:

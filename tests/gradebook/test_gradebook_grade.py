@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import subprocess
+
+import psutil
+import pytest
 
 from grader import __version__
 from grader.gradebook import view
@@ -115,5 +120,25 @@ def test_a_slot_user_is_one_the_kernel_can_switch_to(tmp_path, monkeypatch):
     from grader.sandbox import limits
 
     assert slot_uid(3) == 65539
-    monkeypatch.setattr(limits, "_mapped", lambda uid: False)  # a container mapping only 65536 ids
+    monkeypatch.setattr(limits, "_mapped", lambda uid: uid < 65536)  # a container mapping only 65536 ids
+    assert slot_uid(3) == 65530
+    monkeypatch.setattr(limits, "_mapped", lambda uid: uid == limits.NOBODY_UID)
     assert slot_uid(3) == limits.NOBODY_UID
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs processes as other users")
+def test_a_slot_is_cleared_of_every_process_of_its_user_even_a_stopped_one():
+    from grader.gradebook.slots import kill_user
+
+    uid = slot_uid(4000)
+    left = subprocess.Popen(["sleep", "300"], user=uid, group=uid)
+    try:
+        process = psutil.Process(left.pid)
+        os.kill(left.pid, signal.SIGSTOP)
+        psutil.wait_procs([process], timeout=0.5)
+        assert process.is_running() and process.status() == psutil.STATUS_STOPPED
+        kill_user(uid)
+        assert not process.is_running()
+    finally:
+        left.kill()
+        left.wait()
