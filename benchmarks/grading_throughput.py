@@ -131,7 +131,8 @@ def main() -> None:
                                                workers, arguments.select)
                 walls[workers].append(wall)
                 print(f"{workers} worker(s): {wall:7.1f} s  ({count / wall * 60:5.1f} submissions/min)  "
-                      f"machine's cores busy {busy:.2f} of {os.cpu_count()}, load average {load:.2f} -> {load_after:.2f}",
+                      f"machine's cores busy {busy:.2f} of {os.cpu_count()}, "
+                      f"load average {load:.2f} -> {load_after:.2f}",
                       flush=True)
         times = per_submission(folder, students, practices, arguments.select, arguments.repeats)
     one, two = min(walls[1]), min(walls[2])

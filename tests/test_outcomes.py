@@ -33,8 +33,8 @@ def run(folder, *, crash: bool) -> dict[str, str]:
     (folder / "test_demo.py").write_text(TESTS)
     (folder / "conftest.py").write_text(CRASH if crash else "")
     outcomes = Outcomes()
-    pytest.main([str(folder), "-q", "-p", "no:cacheprovider", "--import-mode=importlib", "-o", "markers=task", "-o", "addopts=",
-                 "--rootdir", str(folder)], plugins=[outcomes])
+    pytest.main([str(folder), "-q", "-p", "no:cacheprovider", "--import-mode=importlib", "-o", "markers=task",
+                 "-o", "addopts=", "--rootdir", str(folder)], plugins=[outcomes])
     return {test.name: (test.status, test.message) for test in outcomes.tests.values()}
 
 

@@ -327,7 +327,8 @@ class Worker:
 def kill_descendants(process: int | psutil.Process) -> None:
     """SIGKILL every process below `process` (a pid or a `psutil.Process`), not itself."""
     try:
-        processes = (process if isinstance(process, psutil.Process) else psutil.Process(process)).children(recursive=True)
+        root = process if isinstance(process, psutil.Process) else psutil.Process(process)
+        processes = root.children(recursive=True)
     except psutil.Error:
         return
     for process in processes:

@@ -188,7 +188,8 @@ def serve(control: socket.socket, limits: limits_module.Limits, *, warm: bool) -
             if request.get("warm") and not warm:
                 _warm_up(optimizers=True)
                 warm = True
-                spare = _discard(spare, dying)  # forked before the warm-up: cold
+                _discard(spare, dying)  # forked before the warm-up: cold
+                spare = None
             if spare is None or not spare.assign(request, fds, limits.threads):
                 _discard(spare, dying)
                 spare = _Spare(control, inherited=fds)
@@ -255,7 +256,6 @@ def _discard(spare: _Spare | None, dying: set[int]) -> None:
         except OSError:
             pass
         dying.add(spare.pid)
-    return None
 
 
 def _kill_descendants() -> None:
