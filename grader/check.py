@@ -20,6 +20,7 @@ from grader import paths
 from grader.plugin import Outcomes, TestOutcome
 from grader.release import practices as known_practices
 from grader.scoring import Report, build_report
+from grader.torch_threads import one_torch_thread
 
 
 class BadInput(Exception):
@@ -117,7 +118,7 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
         args += ["--hide", str(folder)]
     started = time.perf_counter()
     log = io.StringIO()
-    with contextlib.redirect_stdout(log), _one_torch_thread():
+    with contextlib.redirect_stdout(log), one_torch_thread():  # the suites' own tensors are small
         code = pytest.main(args, plugins=[outcomes])
     errors = list(outcomes.collection_errors)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
@@ -126,21 +127,6 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
     return build_report(str(directory), practices, list(outcomes.tests.values()), isolation=outcomes.isolation,
                         public_only=public_only, device=_device_name(device),
                         seconds=time.perf_counter() - started, errors=errors)
-
-
-@contextlib.contextmanager
-def _one_torch_thread():
-    """The suites' own tensors are small: one intra-op thread, as in the workers, gives the same
-    arithmetic on every machine and no thread-pool stalls on a busy one (seen: 1 s for a
-    few hundred tiny matmuls with two threads on two loaded cores)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _device_name(device: str) -> str:

@@ -29,6 +29,7 @@ import torch
 
 from grader import paths
 from grader.data import batches, load_mnist
+from grader.torch_threads import one_torch_thread
 from grader.training.loop import MNIST_MEAN, MNIST_STD, shift
 
 CACHE_ENV = "BOOTCAMP_CACHE"
@@ -68,17 +69,9 @@ def cache_key() -> str:
 def _train(module) -> tuple[dict[str, torch.Tensor], float]:
     """Train the reference MnistCNN on the embedded train split; its state and held-out accuracy.
 
-    One thread: on a shared CPU, torch's thread pool makes these small steps several times slower.
+    The caller runs it with one torch thread: on a shared CPU, torch's thread pool makes these
+    small steps several times slower.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _train_one_thread(module)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _train_one_thread(module) -> tuple[dict[str, torch.Tensor], float]:
     data = load_mnist(embedded=True)
     torch.manual_seed(RECIPE["seed"])
     model = module.MnistCNN()
@@ -132,7 +125,8 @@ def judge() -> torch.nn.Module:
     path = cache_dir() / f"judge-mnist_cnn-{key}.pt"
     stored = _read(path, key)
     if stored is None:
-        state, accuracy = _train(module)
+        with one_torch_thread():
+            state, accuracy = _train(module)
         stored = {"key": key, "state_dict": state, "held_out_accuracy": accuracy}
         _write(path, stored)
     if stored["held_out_accuracy"] < MIN_HELD_OUT_ACCURACY:
