@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable
 
 import torch
 from rich.console import Console
@@ -61,16 +62,10 @@ def _train_mnist_cnn(directory: Path, options: TrainOptions, *, out: Path) -> in
                           f"held-out loss {summary['held_out_loss']:.4f}  accuracy {summary['accuracy']:.2%}  "
                           f"({summary['images_per_second']:.0f} images/s)")
 
-        try:
-            run = train_mnist_cnn(directory, options, out=out, on_start=on_start, on_step=on_step,
-                                  on_epoch=on_epoch)
-        except (SandboxError, DataError) as error:
-            progress.stop()
-            console.print(f"[red]training stopped:[/red] {error}")
-            return 1
-    if run.interrupted:
-        console.print(f"stopped by Ctrl-C after {len(run.history)} epoch(s); kept {run.folder}")
-        return 130
+        run, code = _run(console, progress, lambda: train_mnist_cnn(
+            directory, options, out=out, on_start=on_start, on_step=on_step, on_epoch=on_epoch))
+    if code is not None:
+        return code
     last = run.history[-1]
     console.print(f"[green]done:[/green] held-out accuracy {last['accuracy']:.2%}; pictures, metrics and "
                   f"checkpoint in {run.folder}")
@@ -107,18 +102,29 @@ def _train_cgan(directory: Path, options, *, out: Path) -> int:
                           f"G {summary['loss_g']:.3f}  D(x) {summary['d_real']:.2f}  D(G(z)) {summary['d_fake']:.2f}"
                           f"{recognised}  ({summary['images_per_second']:.0f} images/s)")
 
-        try:
-            run = train_cgan(directory, options, out=out, on_start=on_start, on_step=on_step, on_epoch=on_epoch)
-        except (SandboxError, DataError) as error:
-            progress.stop()
-            console.print(f"[red]training stopped:[/red] {error}")
-            return 1
-    if run.interrupted:
-        console.print(f"stopped by Ctrl-C after {len(run.history)} epoch(s); kept {run.folder}")
-        return 130
+        run, code = _run(console, progress, lambda: train_cgan(
+            directory, options, out=out, on_start=on_start, on_step=on_step, on_epoch=on_epoch))
+    if code is not None:
+        return code
     last = run.history[-1]
     recognised = (f"the digit classifier recognised {last['judge_accuracy']:.0%} of the samples as the digit asked "
                   f"for; " if last["judge_accuracy"] is not None else "")
     console.print(f"[green]done:[/green] {recognised}samples (samples.png), curves, metrics and checkpoint in "
                   f"{run.folder}")
     return 0
+
+
+def _run(console: Console, progress: Progress, train: Callable[[], Any]) -> tuple[Any, int | None]:
+    """Run `train()`; (its run, None) if it finished, or (run or None, exit code) if it did not:
+    1 with one line when the sandbox or the data failed, 130 when Ctrl-C stopped it."""
+    try:
+        run = train()
+    except (SandboxError, DataError) as error:
+        progress.stop()
+        console.print(f"[red]training stopped:[/red] {error}")
+        return None, 1
+    if run.interrupted:
+        progress.stop()
+        console.print(f"stopped by Ctrl-C after {len(run.history)} epoch(s); kept {run.folder}")
+        return run, 130
+    return run, None
