@@ -30,18 +30,6 @@ def test_one_epoch_of_the_reference_writes_the_whole_record(tmp_path):
     model.load_state_dict(state)  # strict: the checkpoint is the whole model
 
 
-def test_the_skeleton_stops_with_one_clear_line(tmp_path):
-    result = CliRunner().invoke(cli, ["train", "mnist_cnn", "--epochs", "1", "--out", str(tmp_path)])
-    assert result.exit_code == 1, result.output
-    assert "training stopped" in result.output and "mnist_cnn.1" in result.output
-    assert "Traceback" not in result.output
-
-
-def test_a_missing_practice_file_is_bad_input(tmp_path):
-    result = CliRunner().invoke(cli, ["train", "mnist_cnn", "--path", str(tmp_path), "--out", str(tmp_path)])
-    assert result.exit_code == 2 and "no mnist_cnn.py here" in result.output
-
-
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_keeps_the_finished_epochs(tmp_path):
     record, folder = interrupt_after_one_epoch("mnist_cnn", tmp_path)

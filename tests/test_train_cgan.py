@@ -6,11 +6,9 @@ import json
 
 import pytest
 import torch
-from click.testing import CliRunner
 
 from grader import paths
 from interrupted_training import interrupt_after_one_epoch
-from grader.cli import cli
 from grader.testing import reference
 from grader.training import judge as judge_module
 from grader.training.cgan_run import GanOptions, grid_of, sample_inputs, train_cgan
@@ -86,18 +84,6 @@ def test_the_judge_is_cached_keyed_and_reloaded(tmp_path, monkeypatch):
             judge_module.judge()  # a judge that cannot read digits never grades
     finally:
         judge_module.judge.cache_clear()
-
-
-def test_the_skeleton_stops_with_one_clear_line(tmp_path):
-    result = CliRunner().invoke(cli, ["train", "cgan", "--epochs", "1", "--out", str(tmp_path)])
-    assert result.exit_code == 1, result.output
-    assert "training stopped" in result.output and "cgan.2" in result.output
-    assert "Traceback" not in result.output
-
-
-def test_a_missing_practice_file_is_bad_input(tmp_path):
-    result = CliRunner().invoke(cli, ["train", "cgan", "--path", str(tmp_path), "--out", str(tmp_path)])
-    assert result.exit_code == 2 and "no cgan.py here" in result.output
 
 
 @pytest.mark.slow
