@@ -149,6 +149,7 @@ class GradedTest:
     points: float
     visibility: str
     needs_reference: bool = False
+    items: int = 1  # the tests pytest collects from it (a literal `parametrize` list makes several)
 
 
 def graded_tests(module: _Module, reach: Reach | None = None) -> list[GradedTest]:
@@ -162,8 +163,17 @@ def graded_tests(module: _Module, reach: Reach | None = None) -> list[GradedTest
                 fields = {k.arg: k.value.value for k in decorator.keywords if isinstance(k.value, ast.Constant)}
                 tests.append(GradedTest(node.name, decorator.args[0].value, float(fields.get("points", 1)),
                                         fields.get("visibility", "public"),
-                                        bool(reach) and reach.test_reaches(node, module)))
+                                        bool(reach) and reach.test_reaches(node, module), _items(node)))
     return tests
+
+
+def _items(test: ast.FunctionDef) -> int:
+    count = 1
+    for decorator in test.decorator_list:
+        if isinstance(decorator, ast.Call) and getattr(decorator.func, "attr", None) == "parametrize" \
+                and len(decorator.args) >= 2 and isinstance(decorator.args[1], (ast.List, ast.Tuple)):
+            count *= len(decorator.args[1].elts)
+    return count
 
 
 def strip_module(source: str, withheld: set[str]) -> str:

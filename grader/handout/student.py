@@ -39,24 +39,22 @@ def released_practices() -> list[str]:
     return [p for p in course_practices() if (paths.SUITES_DIR / p).is_dir()]
 
 
-def withheld_tests(practices: list[str]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
-    """practice -> task -> {"hidden"|"reference": {"tests": n, "points": p}}, counted as pytest collects."""
-    from grader.check import collect
-
-    reach = Reach(paths.PACKAGE_DIR)
-    needs_reference = {(module.name.split(".")[-1], test.name)
-                       for module in reach.modules.values() if ".suites." in module.name
-                       for test in graded_tests(module, reach) if test.needs_reference}
+def withheld_tests(practices: list[str], reach: Reach | None = None) -> dict[str, dict[str, dict[str, dict]]]:
+    """practice -> task -> {"hidden"|"reference": {"tests": n, "points": p}}: the tests only the
+    instructor's grader runs, counted as pytest collects them."""
+    reach = reach or Reach(paths.PACKAGE_DIR)
     counts: dict[str, dict] = {p: {} for p in practices}
-    for test in collect(practices):
-        practice = test.task.split(".")[0]
-        stem = Path(test.nodeid.split("::")[0]).stem
-        kind = "hidden" if test.visibility == "hidden" else \
-            "reference" if (stem, test.name.split("[")[0]) in needs_reference else None
-        if kind and practice in counts:
-            entry = counts[practice].setdefault(test.task, {}).setdefault(kind, {"tests": 0, "points": 0.0})
-            entry["tests"] += 1
-            entry["points"] += test.points
+    for module in reach.modules.values():
+        parts = module.name.split(".")
+        if parts[:2] != ["grader", "suites"] or len(parts) != 4 or parts[2] not in practices \
+                or not parts[3].startswith("test_"):
+            continue
+        for test in graded_tests(module, reach):
+            kind = "hidden" if test.visibility == "hidden" else "reference" if test.needs_reference else None
+            if kind:
+                entry = counts[parts[2]].setdefault(test.task, {}).setdefault(kind, {"tests": 0, "points": 0.0})
+                entry["tests"] += test.items
+                entry["points"] += test.points * test.items
     return counts
 
 
@@ -80,7 +78,7 @@ def planned(root: Path = paths.REPO_ROOT) -> dict[str, bytes]:
 
 def _grader_files(practices: list[str]) -> dict[str, bytes]:
     reach = Reach(paths.PACKAGE_DIR)
-    withheld = withheld_tests(practices)
+    withheld = withheld_tests(practices, reach)
     files = {}
     for path in sorted(paths.PACKAGE_DIR.rglob("*.py")):
         relative = path.relative_to(paths.PACKAGE_DIR)

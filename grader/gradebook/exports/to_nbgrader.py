@@ -9,11 +9,19 @@ assignment's `duedate`, the submission time the submission's `timestamp`.
 By default a fresh `nbgrader/gradebook.db` is built beside the other exports (in a temporary
 file, then renamed). `target` names a course's existing gradebook.db instead: it is updated in
 place, through nbgrader's API, keeping any manual grades and comments already there.
+
+nbgrader's `Gradebook` runs the `alembic` command it expects on PATH, which a venv that is not
+activated (its `bootcamp` called by path, a pipx install) does not provide: `alembic_on_path`
+puts a one-line `alembic` on PATH for that call that runs `python -m alembic` with this very
+interpreter, whose environment has the alembic nbgrader was installed with.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
+import sys
 import tempfile
 import warnings
 from datetime import timezone
@@ -49,10 +57,29 @@ def fill(grades: ClassView, path: Path, assignment: str) -> None:
     from nbgrader.api import Gradebook
 
     titles = grades.task_titles
-    gradebook = Gradebook(f"sqlite:///{path}")
+    with alembic_on_path():
+        gradebook = Gradebook(f"sqlite:///{path}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # nbgrader's own add_submission trips SQLAlchemy 2's autoflush warnings
         _fill(gradebook, grades, titles, assignment)
+
+
+@contextlib.contextmanager
+def alembic_on_path():
+    """PATH starts, for the block, with a folder whose `alembic` is this interpreter's `-m alembic`."""
+    with tempfile.TemporaryDirectory(prefix="bootcamp-alembic-") as folder:
+        script = Path(folder) / "alembic"
+        script.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m alembic \"$@\"\n")
+        script.chmod(0o755)
+        before = os.environ.get("PATH")
+        os.environ["PATH"] = folder + os.pathsep + (before or os.defpath)
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("PATH", None)
+            else:
+                os.environ["PATH"] = before
 
 
 def _fill(gradebook, grades: ClassView, titles: dict, assignment: str) -> None:
