@@ -5,6 +5,7 @@ User errors (an unknown practice, a missing file, a syntax error) are one line a
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from grader import __version__, paths, withheld
-from grader.check import BadInput, collect, inspect_submission, resolve_practices, run_suites
+from grader.check import BadInput, as_practice_folder, collect, inspect_submission, resolve_practices, run_suites
 from grader.edition import STUDENT
 from grader.report import show
 from grader.scoring import build_report
@@ -62,7 +63,8 @@ def list_command(practices: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("practices", nargs=-1)
 @click.option("--path", "directory", type=click.Path(path_type=Path), default=paths.ASSIGNMENTS_DIR,
-              show_default="assignments/", help="Folder with your practice files.")
+              show_default="assignments/",
+              help="Folder with your practice files (.py, or .ipynb notebooks), or one such file.")
 @click.option("--public-only", is_flag=True, help="Run only the public tests.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report as JSON to this file.")
@@ -75,17 +77,21 @@ def check(practices: tuple[str, ...], directory: Path, public_only: bool, json_p
 
     Exit code 0 when every task passes, 1 otherwise, 2 for bad input.
     """
-    try:
-        chosen = resolve_practices(practices)
-        inspect_submission(directory, chosen)
-    except BadInput as error:
-        raise _bad_input(error) from None
-    console = Console()
-    with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
-        bar = progress.add_task("", total=None)
-        report = run_suites(directory, chosen, public_only=public_only, device=device, select=select,
-                            on_test=lambda test: progress.update(bar, advance=1, description=test.task))
+    with contextlib.ExitStack() as stack:
+        try:
+            chosen = resolve_practices(practices or ((directory.stem,) if directory.is_file() else ()))
+            folder, notes = stack.enter_context(as_practice_folder(directory, chosen))
+            inspect_submission(folder, chosen)
+        except BadInput as error:
+            raise _bad_input(error) from None
+        console = Console()
+        with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                      TimeElapsedColumn(), console=console, transient=True) as progress:
+            bar = progress.add_task("", total=None)
+            report = run_suites(folder, chosen, public_only=public_only, device=device, select=select,
+                                on_test=lambda test: progress.update(bar, advance=1, description=test.task))
+    for note in notes:
+        console.print(f"note: {note}", style="dim")
     show(report, console, verbose=verbose)
     for line in withheld.lines(chosen):
         console.print(line, style="dim")

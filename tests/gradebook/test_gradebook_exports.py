@@ -126,12 +126,12 @@ def test_nbgrader_export_updates_a_course_gradebook_in_place(graded_class, grade
     course = tmp_path / "course" / "gradebook.db"
     export(graded_class.db, ["nbgrader"], tmp_path, nbgrader_db=course, assignment="practices")
     with Gradebook(f"sqlite:///{course}") as gradebook:  # an instructor's manual grade, then a re-export
-        grade = gradebook.find_grade("basics.1", "basics", "practices", "bob")
+        grade = gradebook.find_grade("basics-1", "basics", "practices", "bob")
         grade.manual_score = 1.5
         gradebook.db.commit()
     export(graded_class.db, ["nbgrader"], tmp_path, nbgrader_db=course, assignment="practices")
     with Gradebook(f"sqlite:///{course}") as gradebook:
-        grade = gradebook.find_grade("basics.1", "basics", "practices", "bob")
+        grade = gradebook.find_grade("basics-1", "basics", "practices", "bob")
         assert grade.manual_score == 1.5 and grade.auto_score == 0
         assert gradebook.find_submission("practices", "alice").score == pytest.approx(grades["alice"].score)
 

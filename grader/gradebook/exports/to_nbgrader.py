@@ -1,7 +1,8 @@
 """The grades in an nbgrader gradebook, so a JupyterHub course sees them in formgrader.
 
 Each practice is an nbgrader notebook of one assignment (`--assignment`, default "bootcamp"),
-each task an autograded code grade cell with the task's points; each student a Student with a
+each task an autograded code grade cell with the task's points, named as the notebooks of
+`bootcamp release --notebooks` name its cell (`basics-1`: nbgrader ids hold no dots); each student a Student with a
 SubmittedAssignment whose Grade rows carry `auto_score` (no manual grading needed). A late
 penalty becomes the notebooks' `late_submission_penalty` (in points), the deadline the
 assignment's `duedate`, the submission time the submission's `timestamp`.
@@ -28,6 +29,7 @@ from datetime import timezone
 from pathlib import Path
 
 from grader.gradebook.view import ClassView, StudentView
+from grader.notebook_source import grade_id
 
 
 def write(grades: ClassView, out: Path, *, assignment: str = "bootcamp", target: Path | None = None) -> list[Path]:
@@ -90,7 +92,7 @@ def _fill(gradebook, grades: ClassView, titles: dict, assignment: str) -> None:
             gradebook.update_or_create_notebook(practice, assignment)
             for task, (_, max_score) in titles.items():
                 if task.split(".")[0] == practice:
-                    gradebook.update_or_create_grade_cell(task, practice, assignment, max_score=max_score,
+                    gradebook.update_or_create_grade_cell(grade_id([task]), practice, assignment, max_score=max_score,
                                                           cell_type="code")
         for student in grades.students:
             gradebook.update_or_create_student(student.student)
@@ -105,7 +107,7 @@ def _fill_submission(gradebook, grades: ClassView, student: StudentView, assignm
 
     timestamp = student.submitted_at.astimezone(timezone.utc).replace(tzinfo=None) if student.submitted_at else None
     submission = gradebook.update_or_create_submission(assignment, student.student, timestamp=timestamp)
-    scores = {task.id: task.score for practice in student.practices for task in practice.tasks}
+    scores = {grade_id([task.id]): task.score for practice in student.practices for task in practice.tasks}
     notebooks = {nb.notebook.name: nb for nb in submission.notebooks}
     for notebook in submission.assignment.notebooks:
         submitted = notebooks.get(notebook.name)
