@@ -4,8 +4,8 @@ The code cells, in order, become the module; each starts with a `# cell N` comme
 the module can be found in the notebook. What is not Python is dropped, with a note:
 
 - a cell magic (`%%time`, `%%bash`, ...) drops its whole cell;
-- a line magic (`%matplotlib inline`) or a shell escape (`!pip install x`) becomes `pass`, so the
-  block around it keeps its shape.
+- a line magic (`%matplotlib inline`) or a shell escape (`!pip install x`) becomes a comment, or
+  `pass` inside a block, so the block around it keeps its shape.
 
 Markdown and raw cells are skipped, and so are the cells' outputs: whatever a notebook claims to
 have printed or scored is never read. A cell that does not parse is a `NotebookError` naming the
@@ -57,11 +57,12 @@ def notebook_to_source(data: bytes | str, name: str) -> tuple[str, list[str]]:
             if magic:
                 kind = "a shell escape" if magic.group(2) == "!" else "a line magic"
                 notes.append(f"{name}, cell {number}: {kind} was dropped ({line.strip()[:60]})")
-                line = f"{magic.group(1)}pass  # dropped: {line.strip()[:60]}"
+                statement = "pass  " if magic.group(1) else ""  # a block keeps a statement; the top level keeps
+                line = f"{magic.group(1)}{statement}# dropped: {line.strip()[:60]}"  # `from __future__` first
             lines.append(line)
         text = "\n".join(lines)
         try:
-            ast.parse(text)
+            compile(text, name, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
         except SyntaxError as error:
             raise NotebookError(f"{name}, cell {number}, line {error.lineno}: syntax error: {error.msg}") from None
         parts.append(f"# cell {number}\n{text}\n")
