@@ -22,16 +22,12 @@ in the sandbox's workers, which cannot read `solutions/` or the suites (covered,
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-import zipfile
 from pathlib import Path
 
 from grader import paths
 from grader.autograder import CONFIG
+from grader.handout import zips
 from grader.release import ReleaseError
-
-ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder's image.
@@ -103,18 +99,4 @@ def write_autograder(target: Path, practices: list[str], *, hidden_visibility: s
     if select:
         config = json.loads(files[CONFIG][0])
         files[CONFIG] = ((json.dumps({**config, "select": select}, indent=2) + "\n").encode(), 0o644)
-    target = Path(target)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, (content, mode) in files.items():
-                info = zipfile.ZipInfo(name, ZIP_TIME)
-                info.external_attr = mode << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, content)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    zips.write_zip(target, files)

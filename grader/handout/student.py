@@ -19,10 +19,10 @@ import json
 import os
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 
 from grader import paths
+from grader.handout import zips
 from grader.handout.strip import Reach, import_aliases, graded_tests, strip_module
 from grader.release import ReleaseError, planned as planned_skeletons, practices as course_practices
 
@@ -31,7 +31,6 @@ INSTRUCTOR_ONLY = ("gradebook", "handout", "validate.py", "autograder.py")  # un
 RELEASE_STUB = ("ReleaseError", "practices", "write_atomically")
 EDITION_FLAG = ("STUDENT = False", "STUDENT = True")
 ZIP_FOLDER = "bootcamp-student"
-_ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed, so that the same sources give the same zip
 
 
 def released_practices() -> list[str]:
@@ -159,7 +158,8 @@ def write(target: Path, files: dict[str, bytes] | None = None) -> None:
     target = Path(target)
     if target.exists() and any(target.iterdir()) and not (target / "grader" / "edition.py").is_file():
         raise ReleaseError(f"{target}: not empty and not a student edition; choose a new folder")
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent if target.parent.exists() else None))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         for name, content in files.items():
             path = staging / name
@@ -175,22 +175,9 @@ def write(target: Path, files: dict[str, bytes] | None = None) -> None:
 
 
 def write_zip(target: Path, files: dict[str, bytes] | None = None) -> None:
-    """The edition as one `.zip` (a folder `bootcamp-student/` inside), written through a rename."""
+    """The edition as one `.zip`, with a folder `bootcamp-student/` inside."""
     files = planned() if files is None else files
-    handle, temporary = tempfile.mkstemp(dir=Path(target).parent, prefix=f".{Path(target).name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, content in files.items():
-                info = zipfile.ZipInfo(f"{ZIP_FOLDER}/{name}", _ZIP_TIME)
-                info.external_attr = 0o644 << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, content)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    zips.write_zip(target, {f"{ZIP_FOLDER}/{name}": (content, 0o644) for name, content in files.items()})
 
 
 def stale(target: Path, files: dict[str, bytes] | None = None) -> list[str]:
