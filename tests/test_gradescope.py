@@ -162,5 +162,6 @@ def relu(x):
     found = run(autograder, {"basics.py": (SOLUTION + hostile).encode()})
     assert found["score"] < sum(t["max_score"] for t in found["tests"]) and found["score"] != 999
     relu = by_name(found)["test_relu_matches_torch"]
-    assert relu["status"] == "failed" and "unreadable" in relu["output"]
-    assert "BEGIN SOLUTION" not in json.dumps(found)
+    assert relu["status"] == "failed"
+    if os.geteuid() == 0:  # as on Gradescope: the workers run as another user, the solutions covered
+        assert "unreadable" in relu["output"] and "BEGIN SOLUTION" not in json.dumps(found)
