@@ -120,6 +120,8 @@ def test_a_built_edition_that_differs_is_stale(tmp_path):
     assert student.stale(target, files) == []
     (target / "assignments" / "tiny.py").write_text("x = 2\n")
     (target / "extra.py").write_text("")
+    (target / ".venv" / "bin").mkdir(parents=True)
+    (target / ".venv" / "bin" / "python").write_text("")
     assert student.stale(target, files) == ["assignments/tiny.py", "extra.py"]
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "mine.txt").write_text("keep me")

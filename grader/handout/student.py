@@ -185,6 +185,12 @@ def stale(target: Path, files: dict[str, bytes] | None = None) -> list[str]:
     files = planned() if files is None else files
     target = Path(target)
     present = {p.relative_to(target).as_posix() for p in target.rglob("*")
-               if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p)}
+               if p.is_file() and not _generated(p.relative_to(target).parts)}
     return sorted({n for n, c in files.items() if n not in present or (target / n).read_bytes() != c}
                   | (present - set(files)))
+
+
+def _generated(parts: tuple[str, ...]) -> bool:
+    """What an installed, used edition adds (a venv, caches, runs, a Git folder): not part of it."""
+    return bool({".git", ".venv", "runs", "build", "__pycache__", ".pytest_cache", ".hypothesis"} & set(parts)) \
+        or any(part.endswith(".egg-info") for part in parts) or parts[-1] == "report.json"
