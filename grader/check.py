@@ -3,6 +3,8 @@
 `run_suites` is what `bootcamp check`, `bootcamp validate` and the batch grader call. The suites
 run in this (trusted) process under pytest; the student's code runs only in sandbox workers.
 `inspect_submission` turns bad input into one clear `BadInput` line before anything runs.
+`as_practice_folder` lets a notebook (`basics.ipynb`) or a single file stand where a folder of
+practice modules is expected: it is graded as the module its code cells make.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -60,6 +63,44 @@ def inspect_submission(directory: Path, practices: list[str], *, require_all: bo
         except ValueError as error:  # null bytes
             raise BadInput(f"{_shown(path)}: not a Python source file ({error})") from None
     return found
+
+
+@contextlib.contextmanager
+def as_practice_folder(path: Path, practices: list[str]) -> Iterator[tuple[Path, list[str]]]:
+    """Yield (folder, notes): `path` itself when it is a folder of `<practice>.py` files; else a
+    temporary folder with `<practice>.py` for the file `path` (`basics.py` or `basics.ipynb`) or
+    for each `<practice>.ipynb` of the folder `path` that has no `.py` (see `grader.notebook_source`).
+    """
+    from grader.notebook_source import NotebookError, notebook_to_source
+
+    path = Path(path)
+    if path.is_file():
+        if path.suffix not in (".py", ".ipynb"):
+            raise BadInput(f"{path}: not a practice file (basics.py or basics.ipynb) or a folder of them")
+        sources = {path.stem: path}
+    else:
+        sources = {}
+        for practice in practices if path.is_dir() else []:
+            for suffix in (".py", ".ipynb"):
+                if (path / f"{practice}{suffix}").is_file():
+                    sources[practice] = path / f"{practice}{suffix}"
+                    break
+        if all(source.suffix == ".py" for source in sources.values()):
+            yield path, []
+            return
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bootcamp-notebooks-") as temporary:
+        for practice, source in sources.items():
+            if source.suffix == ".ipynb":
+                try:
+                    text, more = notebook_to_source(source.read_bytes(), _shown(source))
+                except NotebookError as error:
+                    raise BadInput(str(error)) from None
+                notes += more
+            else:
+                text = source.read_text(errors="replace")
+            (Path(temporary) / f"{practice}.py").write_text(text)
+        yield Path(temporary), notes
 
 
 def _shown(path: Path) -> str:

@@ -5,6 +5,7 @@ User errors (an unknown practice, a missing file, a syntax error) are one line a
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -13,12 +14,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from grader import __version__, paths
-from grader.check import BadInput, collect, inspect_submission, resolve_practices, run_suites
-from grader.release import ReleaseError, release, stale
+from grader import __version__, paths, withheld
+from grader.check import BadInput, as_practice_folder, collect, inspect_submission, resolve_practices, run_suites
+from grader.edition import STUDENT
 from grader.report import show
 from grader.scoring import build_report
-from grader.validate import validate
 
 DEVICE = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
                       help="Where training and convergence checks run.")
@@ -53,14 +53,18 @@ def list_command(practices: tuple[str, ...]) -> None:
             table.add_column(column, justify="right" if column in ("points", "public", "hidden") else "left")
         for task in practice.tasks:
             public = sum(t.visibility == "public" for t in task.tests)
-            table.add_row(task.id, task.title, f"{task.max_points:g}", str(public), str(len(task.tests) - public))
+            hidden = len(task.tests) - public + withheld.count(practice.name, task.id)
+            table.add_row(task.id, task.title, f"{task.max_points:g}", str(public), str(hidden))
         console.print(table)
+    for line in withheld.lines(chosen):
+        console.print(line)
 
 
 @cli.command()
 @click.argument("practices", nargs=-1)
 @click.option("--path", "directory", type=click.Path(path_type=Path), default=paths.ASSIGNMENTS_DIR,
-              show_default="assignments/", help="Folder with your practice files.")
+              show_default="assignments/",
+              help="Folder with your practice files (.py, or .ipynb notebooks), or one such file.")
 @click.option("--public-only", is_flag=True, help="Run only the public tests.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report as JSON to this file.")
@@ -73,18 +77,24 @@ def check(practices: tuple[str, ...], directory: Path, public_only: bool, json_p
 
     Exit code 0 when every task passes, 1 otherwise, 2 for bad input.
     """
-    try:
-        chosen = resolve_practices(practices)
-        inspect_submission(directory, chosen)
-    except BadInput as error:
-        raise _bad_input(error) from None
-    console = Console()
-    with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
-        bar = progress.add_task("", total=None)
-        report = run_suites(directory, chosen, public_only=public_only, device=device, select=select,
-                            on_test=lambda test: progress.update(bar, advance=1, description=test.task))
+    with contextlib.ExitStack() as stack:
+        try:
+            chosen = resolve_practices(practices or ((directory.stem,) if directory.is_file() else ()))
+            folder, notes = stack.enter_context(as_practice_folder(directory, chosen))
+            inspect_submission(folder, chosen)
+        except BadInput as error:
+            raise _bad_input(error) from None
+        console = Console()
+        with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                      TimeElapsedColumn(), console=console, transient=True) as progress:
+            bar = progress.add_task("", total=None)
+            report = run_suites(folder, chosen, public_only=public_only, device=device, select=select,
+                                on_test=lambda test: progress.update(bar, advance=1, description=test.task))
+    for note in notes:
+        console.print(f"note: {note}", style="dim")
     show(report, console, verbose=verbose)
+    for line in withheld.lines(chosen):
+        console.print(line, style="dim")
     if json_path:
         report.save(json_path)
     sys.exit(0 if report.all_passed else 1)
@@ -94,6 +104,8 @@ def check(practices: tuple[str, ...], directory: Path, public_only: bool, json_p
 @DEVICE
 def validate_command(device: str) -> None:
     """CI's check: solutions/ scores 100%, and assignments/ scores 0 with every task not implemented."""
+    from grader.validate import validate
+
     console = Console()
     problems = validate(device=device, say=console.print)
     for problem in problems:
@@ -104,29 +116,41 @@ def validate_command(device: str) -> None:
 
 
 @cli.command("release")
-@click.option("--check", "check_only", is_flag=True, help="Only check: exit 1 if assignments/ is stale.")
-def release_command(check_only: bool) -> None:
-    """Generate assignments/ (the student skeletons) from solutions/."""
+@click.option("--check", "check_only", is_flag=True,
+              help="Only check: exit 1 if assignments/ (or the --student folder) is stale.")
+@click.option("--student", "student_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the student edition into this folder (no solution, no hidden test).")
+@click.option("--student-zip", type=click.Path(dir_okay=False, path_type=Path), help="The student edition as a .zip.")
+@click.option("--gradescope", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a Gradescope autograder .zip (setup.sh, run_autograder, the grader).")
+@click.option("-p", "--practice", "practices", multiple=True, help="Gradescope: only these practices (repeatable).")
+@click.option("--hidden-visibility", type=click.Choice(["hidden", "after_due_date", "after_published", "visible"]),
+              default="after_due_date", show_default=True, help="Gradescope: when students see the hidden tests.")
+@click.option("--notebooks", "notebooks_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write one nbgrader-style notebook per practice into this folder.")
+def release_command(check_only: bool, student_dir: Path | None, student_zip: Path | None, gradescope: Path | None,
+                    practices: tuple[str, ...], hidden_visibility: str, notebooks_dir: Path | None) -> None:
+    """Generate assignments/ (the student skeletons) from solutions/, and what students are handed."""
+    from grader.handout import release_all
+    from grader.release import ReleaseError
+
     try:
-        if check_only:
-            outdated = stale()
-            if outdated:
-                click.echo(f"assignments/ is stale: {', '.join(outdated)} differ from solutions/; "
-                           "run `bootcamp release`", err=True)
-                sys.exit(1)
-            click.echo("assignments/ is up to date with solutions/")
-            return
-        written = release()
-    except ReleaseError as error:
+        problems = release_all(check_only=check_only, student_dir=student_dir, student_zip=student_zip,
+                               gradescope=gradescope, practices=list(practices),
+                               hidden_visibility=hidden_visibility, notebooks_dir=notebooks_dir, say=click.echo)
+    except (ReleaseError, BadInput) as error:
         raise _bad_input(error) from None
-    click.echo(f"wrote {', '.join('assignments/' + name for name in written)}" if written
-               else "assignments/ is already up to date")
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(1)
 
 
 @cli.command()
 @click.argument("practice", type=click.Choice(["mnist_cnn", "cgan"]))
 @click.option("--path", "directory", type=click.Path(path_type=Path), default=paths.ASSIGNMENTS_DIR,
-              show_default="assignments/", help="Folder with the practice file (solutions/ for the reference).")
+              show_default="assignments/",
+              help="Folder with the practice file" + ("." if STUDENT else " (solutions/ for the reference)."))
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               show_default="mnist_cnn: 10; cgan: enough for 2,500 steps")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, show_default="64")
@@ -153,11 +177,18 @@ def train(practice: str, directory: Path, epochs: int | None, batch_size: int | 
 
 
 def _register_groups() -> None:
-    """Command groups that live beside their logic."""
+    """Command groups that live beside their logic; the student edition has no instructor commands."""
     from grader.data.cli import data
+
+    cli.add_command(data)
+    if STUDENT:
+        for name in ("validate", "release"):
+            cli.commands.pop(name, None)
+        train.help = "Train a practice's model (yours, from assignments/ or --path) and record the run."
+        return
     from grader.gradebook.cli import export_command, grade_command, gradebook
 
-    for command in (data, grade_command, export_command, gradebook):
+    for command in (grade_command, export_command, gradebook):
         cli.add_command(command)
 
 
