@@ -53,7 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "task(id, points, category, visibility, timeout): the graded task a test belongs to")
+        "markers", "task(id, points, category, visibility, timeout, style): the graded task a test belongs to")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -152,6 +152,7 @@ class TestOutcome:
     message: str = ""
     output: str = ""
     seconds: float = 0.0
+    style: bool = False  # judges how the code is written: counts only if the task's other tests pass
 
     @property
     def earned(self) -> float:
@@ -181,7 +182,7 @@ class Outcomes:
             self.tests[item.nodeid] = TestOutcome(
                 nodeid=item.nodeid, name=item.name, task=info["id"], points=float(info.get("points", 1)),
                 category=info.get("category", "values"), visibility=info.get("visibility", "public"),
-                status="error", message=NOT_RUN)
+                status="error", message=NOT_RUN, style=bool(info.get("style", False)))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

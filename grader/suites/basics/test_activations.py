@@ -100,7 +100,7 @@ def test_activation_gradients_match_torch(student_session):
         assert_grads_close(student_session, name, inputs, expected_fn, call=call, input_names=["x"], hint=hint)
 
 
-@task("basics.1", points=1, category="values", visibility="hidden")
+@task("basics.1", points=1, category="values", visibility="hidden", style=True)
 def test_activations_are_written_from_their_formulas(student_session):
     x = randn((3, 4), seed=5)
     forbidden = {

@@ -50,6 +50,6 @@ def test_dropout_on_the_maxout_layers_in_train_mode_only(student_session):
                          "put nn.Dropout(0.5) after each of the three maxout layers, and nowhere else.")
 
 
-@task("cgan.3", points=1, category="gradients", visibility="hidden")
+@task("cgan.3", points=1, category="gradients", visibility="hidden", style=True)
 def test_every_parameter_receives_a_gradient(student_session):
     checks.every_parameter_gets_a_gradient(student_session, KIND)

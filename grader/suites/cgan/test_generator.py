@@ -48,6 +48,6 @@ def test_dropout_in_train_mode_only(student_session):
                          "the joint layer is Linear(1200, 1200), ReLU, then nn.Dropout(0.5); nothing else drops.")
 
 
-@task("cgan.2", points=1, category="gradients", visibility="hidden")
+@task("cgan.2", points=1, category="gradients", visibility="hidden", style=True)
 def test_every_parameter_receives_a_gradient(student_session):
     checks.every_parameter_gets_a_gradient(student_session, KIND)

@@ -78,7 +78,7 @@ def test_evaluate_is_the_accuracy_in_eval_mode(student_session):
                                       "with the labels.")
 
 
-@task("mnist_cnn.4", points=1, category="values", visibility="hidden")
+@task("mnist_cnn.4", points=1, category="values", visibility="hidden", style=True)
 def test_evaluate_leaves_the_running_statistics_alone(student_session):
     student = student_session.module
     model = student.MnistCNN()
