@@ -23,6 +23,7 @@ from grader import paths
 from grader.sandbox import Limits, SandboxError, Submission
 from grader.sandbox.proxy import default_secrets
 from grader.sandbox.local import InProcessSubmission
+from grader.student_text import visible
 from grader.testing import GradingFailure, suite_settings
 
 settings.register_profile(
@@ -215,7 +216,8 @@ class Outcomes:
             outcome.seconds = time.perf_counter() - self._started.pop(item.nodeid, time.perf_counter())
             session = getattr(item, "funcargs", {}).get("student_session")
             if session is not None:
-                outcome.output = session.output
+                outcome.output = visible(session.output)
+            outcome.message = visible(outcome.message)  # it quotes the student's exceptions
             graded = item.config.stash.get(_SUBMISSION, None)
             if graded is not None and not self.isolation:
                 self.isolation = graded.isolation
