@@ -40,6 +40,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--submission", default=str(paths.ASSIGNMENTS_DIR),
                     help="folder with the student's practice files (default: assignments/)")
     group.addoption("--public-only", action="store_true", help="run only the public tests")
+    group.addoption("--task", action="append", default=[], metavar="ID",
+                    help="run only the tests of this task (e.g. basics.3); may be given more than once")
     group.addoption("--device", default="auto", choices=["auto", "cpu", "cuda"],
                     help="where training and convergence checks run")
     group.addoption("--call-timeout", type=float, default=None, help="seconds for one call into student code")
@@ -58,12 +60,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.getoption("--public-only"):
-        return
-    hidden = [item for item in items if task_of(item).get("visibility") == "hidden"]
-    if hidden:
-        config.hook.pytest_deselected(items=hidden)
-        items[:] = [item for item in items if item not in hidden]
+    """--public-only drops the hidden tests; --task keeps only the named tasks' tests."""
+    tasks = set(config.getoption("--task", default=[]) or [])
+    public_only = config.getoption("--public-only", default=False)
+    dropped = [item for item in items
+               if (public_only and task_of(item).get("visibility") == "hidden")
+               or (tasks and task_of(item).get("id") not in tasks)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        kept = set(map(id, items)) - set(map(id, dropped))
+        items[:] = [item for item in items if id(item) in kept]
 
 
 def task_of(item: pytest.Item) -> dict[str, Any]:

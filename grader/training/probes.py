@@ -104,7 +104,8 @@ class _CountingSGD(torch.optim.SGD):
 
 @operation
 def train_step_probe(model: nn.Module, train_step: Callable, images: torch.Tensor, labels: torch.Tensor, *,
-                     lr: float = 0.1, stale_gradient: float = 0.0, progress: Callable) -> dict[str, Any]:
+                     lr: float = 0.1, stale_gradient: float = 0.0, start_in_eval: bool = False,
+                     progress: Callable) -> dict[str, Any]:
     """Call `train_step(model, optimizer, images, labels)` once with a counting SGD optimizer.
 
     Before the call every parameter's .grad is set to `stale_gradient` (left over from an earlier
@@ -176,3 +177,13 @@ def layer_output_shapes(model: nn.Module, example: torch.Tensor, *, progress: Ca
         for hook in hooks:
             hook.remove()
     return shapes
+
+
+@operation
+def graph_probe(fn: Callable, args: list[Any], *, progress: Callable) -> dict[str, Any]:
+    """Call the student's `fn(*args)`; say whether the result carried an autograd graph before the
+    wire (which detaches every tensor) could drop it: {"output", "requires_grad"}."""
+    output = fn(*args)
+    tensors = [output] if isinstance(output, torch.Tensor) else [t for t in (output if isinstance(output, (list, tuple))
+                                                                          else []) if isinstance(t, torch.Tensor)]
+    return {"output": output, "requires_grad": any(t.requires_grad for t in tensors)}

@@ -1,0 +1,63 @@
+"""The mutation corpus: realistic wrong solutions lose points on the task they break; correct
+solutions in unusual styles get full marks.
+
+Each file in `tests/mutations/<practice>/` is a complete practice module. Line 1 says what the
+grader must decide:
+
+    # breaks: basics.1 [basics.2 ...]   lose points on each named task (graded on those tasks only)
+    # correct                           full marks (convergence excluded unless line 2 is `# converges`)
+
+New folders and files are picked up without editing this test.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.check import run_suites
+
+CORPUS = Path(__file__).parent / "mutations"
+FILES = sorted(CORPUS.glob("*/*.py"))
+
+
+def expectation(path: Path) -> tuple[str, list[str], bool]:
+    """("breaks", task ids, _) or ("correct", [], converges) from the file's first lines."""
+    lines = path.read_text().splitlines()[:3]
+    first = lines[0].strip() if lines else ""
+    if first.startswith("# breaks:"):
+        tasks = first.removeprefix("# breaks:").split()
+        if not tasks:
+            raise ValueError(f"{path}: '# breaks:' names no task")
+        return "breaks", tasks, False
+    if first == "# correct":
+        return "correct", [], any(line.strip() == "# converges" for line in lines[1:3])
+    raise ValueError(f"{path}: line 1 must be '# breaks: <task id> ...' or '# correct'")
+
+
+def graded(path: Path, tmp_path: Path, tasks: list[str]):
+    practice = path.parent.name
+    shutil.copyfile(path, tmp_path / f"{practice}.py")
+    return run_suites(tmp_path, [practice], device="cpu", tasks=tasks)
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.stem}" for p in FILES])
+def test_the_grader_decides_as_the_file_says(path, tmp_path):
+    kind, tasks, converges = expectation(path)
+    if kind == "breaks":
+        report = graded(path, tmp_path, tasks)
+        results = {task.id: task for practice in report.practices for task in practice.tasks}
+        assert set(results) == set(tasks), f"no tests ran for {set(tasks) - set(results)}"
+        kept = [task_id for task_id in tasks if results[task_id].points >= results[task_id].max_points]
+        assert not kept, f"{path.name} kept full marks on {kept}"
+    else:
+        report = graded(path, tmp_path, [])
+        for practice in report.practices:
+            for task in practice.tasks:
+                if not converges and all(test.category == "convergence" for test in task.tests):
+                    continue
+                lost = [f"{test.name}: {test.message}" for test in task.tests
+                        if test.status != "passed" and (converges or test.category != "convergence")]
+                assert not lost, f"{path.name} lost points on {task.id}: {lost}"
