@@ -39,7 +39,7 @@ def practice_table(practice: PracticeResult) -> Table:
 
 def problem_text(task: TaskResult, verbose: bool) -> Text:
     """What went wrong in a task: its first problem, or every problem when verbose."""
-    problems = [t for t in task.tests if t.status not in ("passed", "skipped")]
+    problems = sorted((t for t in task.tests if t.status not in ("passed", "skipped")), key=lambda t: t.style)
     text = Text()
     for test in problems if verbose else problems[:1]:
         text.append(f"{task.id} ", style="bold")

@@ -64,7 +64,7 @@ class TaskResult:
     @property
     def first_problem(self) -> TestOutcome | None:
         problems = [t for t in self.tests if t.status not in ("passed", "skipped")]
-        return min(problems, key=lambda t: _rank(t.status)) if problems else None
+        return min(problems, key=lambda t: (_rank(t.status), t.style)) if problems else None  # a style test last
 
     @property
     def where(self) -> str:

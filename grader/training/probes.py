@@ -187,3 +187,42 @@ def graph_probe(fn: Callable, args: list[Any], *, progress: Callable) -> dict[st
     tensors = [output] if isinstance(output, torch.Tensor) else [t for t in (output if isinstance(output, (list, tuple))
                                                                           else []) if isinstance(t, torch.Tensor)]
     return {"output": output, "requires_grad": any(t.requires_grad for t in tensors)}
+
+
+@operation
+def input_zero_shares(model: nn.Module, args: list[Any], parts: list[tuple[tuple[int, ...], int, int]], *,
+                      seed: int = 0, progress: Callable) -> dict[str, list[float | None]]:
+    """For each (weight shape, start, stop): the share of exact zeros in columns start:stop of the
+    input of the first layer with that weight shape, in a train-mode and in an eval-mode pass
+    without gradients ({"train": [...], "eval": [...]}, None where no such layer ran). Dropout on
+    a path shows as more zeros in train mode than in eval mode, in that path's columns."""
+    layers: dict[tuple[int, ...], nn.Module] = {}
+    for module in model.modules():
+        weight = getattr(module, "weight", None)
+        if isinstance(weight, torch.Tensor):
+            layers.setdefault(tuple(weight.shape), module)
+    found: dict[int, float] = {}
+
+    def hook_for(index: int, start: int, stop: int):
+        def hook(module, inputs):
+            if index not in found and isinstance(inputs[0], torch.Tensor):
+                found[index] = (inputs[0].flatten(1)[:, start:stop] == 0).float().mean().item()
+        return hook
+
+    result: dict[str, list[float | None]] = {}
+    was_training = model.training
+    for mode in ("train", "eval"):
+        found.clear()
+        hooks = [layers[tuple(shape)].register_forward_pre_hook(hook_for(i, start, stop))
+                 for i, (shape, start, stop) in enumerate(parts) if tuple(shape) in layers]
+        try:
+            torch.manual_seed(seed)
+            model.train(mode == "train")
+            with torch.no_grad():
+                model(*args)
+        finally:
+            for hook in hooks:
+                hook.remove()
+            model.train(was_training)
+        result[mode] = [found.get(i) for i in range(len(parts))]
+    return result
