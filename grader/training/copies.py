@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import torch
 
 COPY_THRESHOLD = 0.07  # RMS pixel distance, images in [0, 1]; see the module docstring
-DUPLICATE_THRESHOLD = 5e-4  # between samples: only a picture returned again (see the module docstring)
+DUPLICATE_THRESHOLD = 1e-5  # between samples: only a picture returned again (see the module docstring)
 MAX_COPIED = 0.01  # share of samples that may be copies or duplicates (chance coincidences)
 _CHUNK_BYTES = 64 * 2**20
 
