@@ -6,12 +6,12 @@ from click.testing import CliRunner
 
 from grader import paths
 from grader.cli import cli
-from grader.plugin import TestOutcome
+from grader.plugin import TestOutcome as Outcome
 from grader.scoring import build_report
 
 
-def outcome(name: str, task: str, status: str, *, style: bool = False) -> TestOutcome:
-    return TestOutcome(nodeid=name, name=name, task=task, points=1, category="values", visibility="hidden",
+def outcome(name: str, task: str, status: str, *, style: bool = False) -> Outcome:
+    return Outcome(nodeid=name, name=name, task=task, points=1, category="values", visibility="hidden",
                        status=status, style=style)
 
 
