@@ -48,26 +48,28 @@ def test_train_step_makes_exactly_one_update(student_session):
           "call loss.backward() and then optimizer.step().")
 
 
-@task("mnist_cnn.3", points=3, category="gradients", visibility="hidden")
-def test_train_step_clears_old_gradients(student_session):
-    probe, _ = _probe_train_step(student_session, batch=16, seed=2, stale_gradient=1.0)
+def _assert_one_correct_step(probe: dict, *, situation: str, hint: str) -> None:
+    """The model's state after train_step equals one correct step's from the same start."""
     for name, expected in probe["expected_after"].items():
         if expected.is_floating_point():
             assert_close(probe["after"][name], expected, atol=1e-5, rtol=1e-4,
-                         call=f"parameter {name!r} after train_step (starting with old gradients of 1.0)",
-                         hint="is optimizer.zero_grad() called before loss.backward()? Without it, the old "
-                              "gradients are added to the new ones.")
+                         call=f"{name!r} after train_step ({situation})", hint=hint)
+
+
+@task("mnist_cnn.3", points=3, category="gradients", visibility="hidden")
+def test_train_step_clears_old_gradients(student_session):
+    probe, _ = _probe_train_step(student_session, batch=16, seed=2, stale_gradient=1.0)
+    _assert_one_correct_step(probe, situation="starting with old gradients of 1.0",
+                             hint="is optimizer.zero_grad() called before loss.backward()? Without it, the old "
+                                  "gradients are added to the new ones.")
 
 
 @task("mnist_cnn.3", points=1, category="values", visibility="hidden")
 def test_train_step_trains_a_model_left_in_eval_mode(student_session):
     probe, _ = _probe_train_step(student_session, batch=16, seed=3, start_in_eval=True)
-    for name, expected in probe["expected_after"].items():
-        if expected.is_floating_point():
-            assert_close(probe["after"][name], expected, atol=1e-5, rtol=1e-4,
-                         call=f"{name!r} after train_step on a model left in eval mode (as evaluate leaves it)",
-                         hint="start train_step with model.train(): in eval mode batch norm uses its running "
-                              "statistics and does not update them.")
+    _assert_one_correct_step(probe, situation="on a model left in eval mode, as evaluate leaves it",
+                             hint="start train_step with model.train(): in eval mode batch norm uses its running "
+                                  "statistics and does not update them.")
 
 
 @task("mnist_cnn.4", points=2, category="values", visibility="public")
