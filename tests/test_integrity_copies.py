@@ -2,7 +2,7 @@
 repeats, and lets new images through.
 
 The threshold (RMS 0.07 on [0, 1] pixels) is set from the reference cGAN's samples, whose nearest
-known digit is at 0.099 or more on the seeds measured (benchmarks/copy_threshold.py), against
+known digit is at 0.087 or more on seeds 0-4 (benchmarks/copy_threshold.py), against
 real digits with noise of std 0.05 (at most 0.042 from their original).
 """
 

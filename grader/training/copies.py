@@ -33,15 +33,15 @@ measured on MNIST digits (below); another data set should state its own, measure
 Threshold, measured on the CPU with `benchmarks/copy_threshold.py` (embedded MNIST, 4,000 train +
 1,000 held-out digits; a loaded 2-core machine): the reference cGAN trained by the convergence
 test's recipe (1,200 steps), 1,000 samples per seed. Nearest known digit, smallest over the
-samples: 0.099, 0.118, 0.101, 0.105 on seeds 0-3 (medians 0.19-0.20). Real digits, train or
+samples: 0.099, 0.118, 0.101, 0.105, 0.087 on seeds 0-4 (medians 0.19-0.20). Real digits, train or
 held-out, with Gaussian noise of std 0.05: 0.032-0.042 from their original, all flagged; with
 std 0.1: 0.065-0.083, about 11% flagged; shifted by one pixel: 0.05-0.25, about 1-11% flagged
 (a shifted or heavily noised digit is, by this measure, a new picture: the check catches copies,
 not every disguise). Distinct real digits: 1% of held-out digits lie within 0.061 of a training
-digit. The threshold 0.07 sits 0.029 below the reference's closest sample on those seeds.
+digit. The threshold 0.07 sits 0.017 below the reference's closest sample on those seeds.
 
 Repeats among samples: the reference cGAN draws nearly the same picture for a label whatever the
-noise (median distance to the nearest other sample 0.009-0.011, the closest pairs under 0.001),
+noise (median distance to the nearest other sample 0.009-0.014, the closest pairs under 0.001),
 so only a picture returned again (distance under 1e-5) counts as a repeat.
 """
 
