@@ -112,10 +112,13 @@ def train_step_probe(model: nn.Module, train_step: Callable, images: torch.Tenso
     step, as a forgotten zero_grad would leave it). Returns: the loss returned; the logits a
     train-mode forward gave before the step; the parameters before and after; the parameters
     one correct step (zero_grad, forward, cross-entropy, backward, SGD step) gives from the same
-    start; and how often step() and zero_grad() ran.
+    start; and how often step() and zero_grad() ran. `start_in_eval`: the model is handed over in
+    eval mode (as evaluate leaves it); the correct step still trains in train mode.
     """
     model.train()
     twin = copy.deepcopy(model)
+    if start_in_eval:
+        model.eval()
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}
     with torch.no_grad():
         logits_before = copy.deepcopy(model)(images)

@@ -1,4 +1,4 @@
-# breaks: mnist_cnn.1 mnist_cnn.2
+# breaks: mnist_cnn.2
 # why: CONV-ReLU-BN instead of CONV-BN-ReLU
 """Practice mnist_cnn: a convolutional classifier for handwritten digits.
 
