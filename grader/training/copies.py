@@ -70,11 +70,11 @@ def nearest_distances(samples: torch.Tensor, known: torch.Tensor, *, exclude_sel
     `exclude_self`: `known` is `samples`, and a sample's distance to itself does not count.
     """
     n, dims = samples.shape
-    best = torch.full((n,), float("inf"))
+    best = torch.full((n,), float("inf"), dtype=samples.dtype)
     if len(known) == 0 or n == 0:
         return best
     sample_norms = (samples * samples).sum(1, keepdim=True)  # (N, 1)
-    chunk = max(1, _CHUNK_BYTES // (4 * max(dims, n)))
+    chunk = max(1, _CHUNK_BYTES // (samples.element_size() * max(dims, n)))
     for start in range(0, len(known), chunk):
         block = known[start:start + chunk]  # (m, D)
         squared = sample_norms + (block * block).sum(1) - 2 * samples @ block.T  # (N, m)
@@ -118,7 +118,8 @@ def find_copies(samples: torch.Tensor, known: list[torch.Tensor], *, threshold: 
             raise ValueError(f"known images of shape {tuple(images.shape[1:])} cannot be compared with samples of "
                              f"shape {tuple(samples.shape[1:])}")
         to_known = torch.minimum(to_known, nearest_distances(flat_samples, flat(images)))
-    to_samples = nearest_distances(flat_samples, flat_samples, exclude_self=True)
+    as_double = flat_samples.double()  # float32 rounding alone puts a repeat ~1e-4 from itself
+    to_samples = nearest_distances(as_double, as_double, exclude_self=True).float()
     return Copies(to_known, to_samples, threshold, duplicate_threshold)
 
 
