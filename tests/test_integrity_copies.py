@@ -11,6 +11,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from grader import paths
+from grader.check import run_suites
 from grader.data import load_mnist
 from grader.testing import GradingFailure
 from grader.training.copies import COPY_THRESHOLD, assert_no_copies, find_copies, nearest_distances
@@ -74,3 +76,32 @@ def test_new_pictures_are_not_copies(data):
 def test_the_grader_refuses_images_of_another_shape(data):
     with pytest.raises(ValueError, match="cannot be compared"):
         find_copies(torch.rand(3, 3, 32, 32), known(data))
+
+
+COPYING_GENERATOR = '''
+
+class Generator(nn.Module):
+    """Draws the last real digit of each class that train_step saw: a copy, not a generator."""
+
+    def __init__(self, nz: int = NZ):
+        super().__init__()
+        self.unused = nn.Linear(1, 1)
+        self.register_buffer("bank", torch.zeros(CLASSES, 1, 28, 28))
+
+    def forward(self, z, labels):
+        return self.bank[labels] + 0 * self.unused.weight.sum()
+
+
+def train_step(G, D, opt_g, opt_d, images, labels, z):
+    with torch.no_grad():
+        G.bank[labels] = images
+    return {"loss_d": 1.0, "loss_g": 1.0, "d_real": 0.5, "d_fake": 0.5}
+'''
+
+
+def test_a_generator_that_returns_real_digits_earns_no_convergence_points(tmp_path):
+    (tmp_path / "cgan.py").write_text((paths.SOLUTIONS_DIR / "cgan.py").read_text() + COPYING_GENERATOR)
+    report = run_suites(tmp_path, ["cgan"], device="cpu", tasks=["cgan.8"])
+    (test,) = [t for p in report.practices for task in p.tasks for t in task.tests]
+    assert test.status == "failed" and test.earned == 0
+    assert "1000 of 1000 are copies of real images" in test.message
