@@ -1,8 +1,8 @@
 """The pytest plugin that turns the grading suites into a grader.
 
-It adds the options (`--submission`, `--public-only`, `--device`, `--call-timeout`), the `task`
-marker, the fixtures the suites use (`student`, `student_session`, `submission`, `device`), a
-derandomized hypothesis profile (so a score never flickers), and `Outcomes`, which records
+It adds the options (`--submission`, `--public-only`, `--task`, `--device`, `--call-timeout`),
+the `task` marker, the fixtures the suites use (`student`, `student_session`, `submission`,
+`device`), a derandomized hypothesis profile (so a score never flickers), and `Outcomes`, which records
 each test's status and a message for the student.
 
 `grader/suites/conftest.py` loads it, so `pytest grader/suites --submission solutions` works as
