@@ -20,9 +20,9 @@ as another one (seed 3: digits 2 and 7; seed 5: digits 1 and 9), so 8 to 10 digi
 at least half their samples. The bar, 60% overall with at least 6 such digits, leaves 13 points
 and 2 digits of room below the worst seed (a correct model built in another order draws other
 initial weights, like another seed) and fails a generator that ignores the label (about 10%, one
-digit). Samples that copy a known digit (train or held-out) or each other earn nothing
-(`grader.training.copies`, threshold and numbers there). On a GPU: 4,000 steps, bar 80% with 8 digits; the same plan run on the CPU for the two
-worst seeds gave 98.2% (seed 5) and 93.5% (seed 3), 9 and 10 digits.
+digit). Samples that copy a known digit (train or held-out), or repeat one another, earn nothing
+(`grader.training.copies`: the threshold and its measurements). On a GPU: 4,000 steps, bar 80%
+with 8 digits; the same plan run on the CPU for the two worst seeds gave 98.2% (seed 5) and 93.5% (seed 3), 9 and 10 digits.
 """
 
 from __future__ import annotations
