@@ -67,9 +67,10 @@ def test_a_hostile_submission_reaches_no_terminal(hostile_report):
         text = console.file.getvalue()
         assert not UNSAFE.search(text)
         assert "[bold red]" in text  # shown as written, not interpreted
-        grader_lines = [line for line in text.splitlines() if line.startswith("Total:")]
-        assert grader_lines == ["Total: 0 / 7 points (public tests only)"] or len(grader_lines) == 1
-        assert all(FORGED not in line or not line.startswith("Total") for line in text.splitlines()[:-1])
+        totals = [line for line in text.splitlines() if line.startswith("Total:")]
+        assert len(totals) == 1 and totals[0].endswith("points (public tests only)") and FORGED not in totals[0]
+        forged = [line for line in text.splitlines() if FORGED in line]
+        assert forged and all(line.startswith("  ") for line in forged)  # indented under the grader's lines
     console = Console(file=io.StringIO(), width=300, force_terminal=True)
     show(hostile_report, console, verbose=True)
     assert "\x1b[2J" not in console.file.getvalue() and "\x1b]52" not in console.file.getvalue()
