@@ -41,6 +41,16 @@ def resolve_practices(requested: tuple[str, ...] | list[str]) -> list[str]:
     return [p for p in available if p in requested]
 
 
+def check_task_ids(tasks: tuple[str, ...] | list[str], practices: list[str]) -> None:
+    """Each of `tasks` must be a task of one of `practices` (as `tasks.py` lists them)."""
+    from grader.testing import suite_settings
+
+    known = [t for p in practices for t in getattr(suite_settings(p), "TASKS", {})]
+    for task_id in tasks:
+        if task_id not in known:
+            raise BadInput(f"unknown task {task_id!r}; the tasks of {', '.join(practices)} are: {', '.join(known)}")
+
+
 def inspect_submission(directory: Path, practices: list[str], *, require_all: bool = True) -> list[str]:
     """Check the folder holds the practice files and that they parse; return the practices found.
 
@@ -125,10 +135,11 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
                device: str = "auto", call_timeout: float | None = None, memory_gib: float | None = None,
                select: str | None = None, hide: list[str] | tuple[str, ...] = (),
                on_test: Callable[[TestOutcome], None] | None = None, in_process: bool = False,
-               sandbox_uid: int | None = None) -> Report:
+               sandbox_uid: int | None = None, tasks: list[str] | tuple[str, ...] = ()) -> Report:
     """Grade `directory` with the suites of `practices`; return the report.
 
-    `select` is a pytest `-k` expression (for running a subset). `on_test` is called after each
+    `select` is a pytest `-k` expression (for running a subset); `tasks`, task ids whose tests
+    alone run (`("basics.3",)`). `on_test` is called after each
     test with its outcome (for progress bars). `hide`: more folders the student's code must not
     read, besides the solutions and the suites (a gradebook, say). `sandbox_uid`: the user the
     workers run as when graded as root (`Limits.uid`; a batch gives each slot its own).
@@ -151,6 +162,8 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
         args += ["--memory-limit", str(memory_gib)]
     if select:
         args += ["-k", select]
+    for task_id in tasks:
+        args += ["--task", task_id]
     if in_process:
         args.append("--in-process")
     if sandbox_uid is not None:

@@ -15,7 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from grader import __version__, paths, withheld
-from grader.check import BadInput, as_practice_folder, collect, inspect_submission, resolve_practices, run_suites
+from grader.check import (BadInput, as_practice_folder, check_task_ids, collect, inspect_submission,
+                          resolve_practices, run_suites)
 from grader.edition import STUDENT
 from grader.report import show
 from grader.scoring import build_report
@@ -70,25 +71,29 @@ def list_command(practices: tuple[str, ...]) -> None:
               help="Also write the report as JSON to this file.")
 @DEVICE
 @click.option("-k", "select", help="Only tests matching this pytest -k expression.")
+@click.option("--task", "tasks", multiple=True, metavar="ID", help="Only the tests of this task (e.g. basics.3).")
 @click.option("-v", "--verbose", is_flag=True, help="Show every failing test and what your code printed.")
 def check(practices: tuple[str, ...], directory: Path, public_only: bool, json_path: Path | None, device: str,
-          select: str | None, verbose: bool) -> None:
+          select: str | None, verbose: bool, tasks: tuple[str, ...] = ()) -> None:
     """Self-grade your practice files (all practices when none are named).
 
     Exit code 0 when every task passes, 1 otherwise, 2 for bad input.
     """
     with contextlib.ExitStack() as stack:
         try:
-            chosen = resolve_practices(practices or ((directory.stem,) if directory.is_file() else ()))
+            named = ((directory.stem,) if directory.is_file()
+                     else tuple(dict.fromkeys(task.partition(".")[0] for task in tasks)))
+            chosen = resolve_practices(practices or named)
             folder, notes = stack.enter_context(as_practice_folder(directory, chosen))
             inspect_submission(folder, chosen)
+            check_task_ids(tasks, chosen)
         except BadInput as error:
             raise _bad_input(error) from None
         console = Console()
         with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                       TimeElapsedColumn(), console=console, transient=True) as progress:
             bar = progress.add_task("", total=None)
-            report = run_suites(folder, chosen, public_only=public_only, device=device, select=select,
+            report = run_suites(folder, chosen, public_only=public_only, device=device, select=select, tasks=tasks,
                                 on_test=lambda test: progress.update(bar, advance=1, description=test.task))
     for note in notes:
         console.print(f"note: {note}", style="dim")

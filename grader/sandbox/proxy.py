@@ -76,7 +76,11 @@ class Session:
         self.output = ""
         self.checked: Remote | None = None  # the last student-defined code this test called
         self._attributes: dict[tuple[int, str], Remote] = {}
-        self.module: Remote = self._request({"op": "import"}, f"import {practice}", name=practice)
+        try:
+            self.module: Remote = self._request({"op": "import"}, f"import {practice}", name=practice)
+        except (errors.WorkerTimeout, errors.WorkerDied) as error:  # it would hang or crash every test the same way
+            submission.failed_imports[practice] = error
+            raise
 
     def getattr(self, remote: Remote, name: str) -> Any:
         """An attribute of a student object; the module's functions and classes are looked up once."""
@@ -195,6 +199,7 @@ class Submission:
                   if not any(_inside(Path(n), p) for n in needed)]
         self.limits = Limits(**{**(limits or Limits()).to_json(), "hide": tuple(str(p) for p in hidden)})
         self.spent = 0.0
+        self.failed_imports: dict[str, errors.SandboxError] = {}  # practice -> how its import hung or crashed
         self._tmp = Path(tempfile.mkdtemp(prefix="bootcamp-"))
         self._student_dir = self._tmp / "student"
         self._workdir = self._tmp / "work"
@@ -246,8 +251,13 @@ class Submission:
         """A fresh worker with the student's `practice` module imported.
 
         `warm`: the practice trains models, so the zygote should initialise torch's optimizers
-        and kernels once before forking (see `zygote._warm_up`).
+        and kernels once before forking (see `zygote._warm_up`). A module whose import timed out or
+        killed its worker once fails every later session at once with the same error, so a hung
+        import costs one timeout per submission, not one per test.
         """
+        failed = self.failed_imports.get(practice)
+        if failed is not None:
+            raise type(failed)(failed.call, failed.message, failed.traceback)
         module_path = self._student_dir / f"{practice}.py"
         shown = _shown_path(self.directory / f"{practice}.py")
         worker = self.zygote().fork(module_path, practice, shown, warm=warm)

@@ -144,7 +144,7 @@ def test_generator_update_uses_the_updated_discriminator(student_session):
                    hint="one opt_g.step() after L_G.backward(), in step 2.")
 
 
-@task("cgan.6", points=2, category="gradients", visibility="hidden")
+@task("cgan.6", points=2, category="gradients", visibility="hidden", style=True)
 def test_train_step_clears_old_gradients(student_session):
     clean, _ = run(student_session, seed=5)
     stale, _ = run(student_session, seed=5, stale_gradient=1.0)
