@@ -20,89 +20,21 @@ and judge, one torch thread, on a shared 2-core CPU loaded by other jobs): SEE M
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import torch
 
-from grader.data import load_mnist
-from grader.testing import check, fail, reference, task
-from grader.training.gan_loop import dcgan_init
-from grader.training.judge import JudgeError, judge
-from grader.training.sample_quality import pad_digits, reference_features, sample_quality
-
-LOOP = "grader.training.gan_loop:train_gan"
-SIZE, NZ, SAMPLES = 32, 100, 1000
-WIDTH = {"cpu": 16, "cuda": 64}
-PLAN = {"cpu": {"steps": 900, "score": 0.0, "distance": 1e9},
-        "cuda": {"steps": 3000, "score": 0.0, "distance": 1e9}}
-
-
-def recipe(device: str = "cpu") -> dict:
-    width = WIDTH["cuda" if device.startswith("cuda") else "cpu"]
-    return {"generator_kwargs": {"nz": NZ, "ngf": width, "nc": 1, "image_size": SIZE},
-            "discriminator_kwargs": {"ndf": width, "nc": 1, "image_size": SIZE},
-            "init": "dcgan", "nz": NZ, "pixel_range": (-1.0, 1.0), "batch_size": 64, "lr": 5e-4, "lr_d": 5e-4,
-            "beta1": 0.5, "decay": True}
-
-
-RECIPE = recipe("cpu")
-
-
-@lru_cache(maxsize=1)
-def mnist():
-    return load_mnist(embedded=True)
-
-
-def training_images() -> torch.Tensor:
-    """The embedded training digits, uint8 (4000, 1, 32, 32)."""
-    return pad_digits(mnist().train_images)
-
-
-def sample_noise(seed: int) -> torch.Tensor:
-    """(1000, 100) noise for the samples that are judged, made here."""
-    return torch.randn(SAMPLES, NZ, generator=torch.Generator().manual_seed(1000 + seed))
-
-
-def trusted_judge() -> torch.nn.Module:
-    try:
-        return judge()
-    except JudgeError as error:
-        fail(f"the grader's digit classifier is not available ({error}); this is a problem of the grader, not of "
-             "your code.")
-
-
-@lru_cache(maxsize=1)
-def held_out_features(classifier: torch.nn.Module) -> torch.Tensor:
-    return reference_features(classifier, mnist().test_images)
-
-
-def quality(classifier: torch.nn.Module, samples: torch.Tensor, held_out: torch.Tensor) -> dict[str, float]:
-    return sample_quality(classifier, samples, held_out, pixel_range=(-1.0, 1.0))
-
-
-def as_generated(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 1, 28, 28) digits as a generator would return them: (N, 1, 32, 32) in [-1, 1]."""
-    return pad_digits(images).float() / 127.5 - 1
-
-
-def impostors(classifier: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """Samples (1000, 1, 32, 32) in [-1, 1] that the bars must reject, and real digits they must not."""
-    data = mnist()
-    generator = torch.Generator().manual_seed(5)
-    ones = data.test_images[data.test_labels == 1]
-    repeat = -(-SAMPLES // len(ones))
-    torch.manual_seed(0)
-    untrained = reference("dcgan").Generator(**RECIPE["generator_kwargs"])
-    untrained.apply(dcgan_init)
-    untrained.eval()
-    with torch.no_grad():
-        untrained_samples = untrained(sample_noise(0))
-    chosen = torch.randperm(len(data.train_images), generator=generator)[:SAMPLES]
-    return {"real training digits": as_generated(data.train_images[chosen]),
-            "uniform noise": torch.rand(SAMPLES, 1, SIZE, SIZE, generator=generator) * 2 - 1,
-            "one digit (held-out 1s)": as_generated(ones.repeat(repeat, 1, 1, 1)[:SAMPLES]),
-            "one image, repeated": as_generated(data.test_images[:1].repeat(SAMPLES, 1, 1, 1)),
-            "untrained generator": untrained_samples}
+from grader.suites.dcgan.judging import (
+    LOOP,
+    PLAN,
+    SAMPLES,
+    SIZE,
+    held_out_features,
+    quality,
+    recipe,
+    sample_noise,
+    training_images,
+    trusted_judge,
+)
+from grader.testing import check, fail, task
 
 
 def converges(student_session, device: str, seed: int) -> dict:
