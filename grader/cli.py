@@ -131,7 +131,7 @@ def release_command(check_only: bool) -> None:
               show_default="mnist_cnn: 10; cgan: enough for 2,500 steps; dcgan: 2,000")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, show_default="64")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
-              show_default="2e-3; cgan: the generator's, the discriminator's is twice it; dcgan: 5e-4 for both")
+              show_default="2e-3; cgan: the generator's, the discriminator's is twice it; dcgan: for both")
 @click.option("--seed", type=int, default=0, show_default=True)
 @DEVICE
 @click.option("--threads", type=click.IntRange(min=0), default=0, help="CPU threads for training (0: torch's default).")

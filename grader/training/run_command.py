@@ -16,7 +16,7 @@ from grader.training.classifier import Run, TrainOptions, train_mnist_cnn
 # Per practice: the defaults of the options left out on the command line.
 DEFAULTS = {"mnist_cnn": {"epochs": 10, "batch_size": 64, "lr": 2e-3},
             "cgan": {"epochs": None, "batch_size": 64, "lr": 2e-3},  # cgan: epochs for about 2,500 steps
-            "dcgan": {"epochs": None, "batch_size": 64, "lr": 5e-4}}  # dcgan: epochs for about 2,000 steps
+            "dcgan": {"epochs": None, "batch_size": 64, "lr": 2e-3}}  # dcgan: epochs for about 2,000 steps
 
 
 def resolve_device(device: str) -> str:

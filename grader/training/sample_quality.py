@@ -72,12 +72,19 @@ def frechet_distance(features: torch.Tensor, reference: torch.Tensor) -> float:
 
 
 def sample_quality(classifier: torch.nn.Module, samples: torch.Tensor, reference_features: torch.Tensor, *,
-                   pixel_range: tuple[float, float] = (-1.0, 1.0)) -> dict[str, float]:
+                   pixel_range: tuple[float, float] = (-1.0, 1.0), digits: bool = True) -> dict[str, float]:
     """{"score": classifier score, "distance": Fréchet distance to `reference_features`} of samples
-    (N, 1, 32 or 28, ...) with values in `pixel_range`; non-finite samples get score 1 and distance inf."""
+    (N, 1, 32 or 28, ...) with values in `pixel_range`, for the digit judge; with `digits` False, of
+    samples (N, C, H, W) for a classifier that takes [0, 1] pixels as they are (the CIFAR-10 judge).
+    Non-finite samples get score 1 and distance inf."""
     if not bool(torch.isfinite(samples).all()):
         return {"score": 1.0, "distance": float("inf")}
-    probabilities, features = judge_features(classifier, judge_pixels(samples, pixel_range))
+    if digits:
+        probabilities, features = judge_features(classifier, judge_pixels(samples, pixel_range))
+    else:
+        low, high = pixel_range
+        probabilities, features = judge_features(classifier, ((samples.float() - low) / (high - low)).clamp(0, 1),
+                                                 normalise=False)
     return {"score": classifier_score(probabilities), "distance": frechet_distance(features, reference_features)}
 
 

@@ -76,15 +76,48 @@ def impostors(classifier: torch.nn.Module) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(5)
     ones = data.test_images[data.test_labels == 1]
     repeat = -(-SAMPLES // len(ones))
-    torch.manual_seed(0)
-    untrained = reference("dcgan").Generator(**RECIPE["generator_kwargs"])
-    untrained.apply(dcgan_init)
-    untrained.eval()
-    with torch.no_grad():
-        untrained_samples = untrained(sample_noise(0))
     chosen = torch.randperm(len(data.train_images), generator=generator)[:SAMPLES]
     return {"real training digits": as_generated(data.train_images[chosen]),
             "uniform noise": torch.rand(SAMPLES, 1, SIZE, SIZE, generator=generator) * 2 - 1,
             "one digit (held-out 1s)": as_generated(ones.repeat(repeat, 1, 1, 1)[:SAMPLES]),
             "one image, repeated": as_generated(data.test_images[:1].repeat(SAMPLES, 1, 1, 1)),
-            "untrained generator": untrained_samples}
+            "untrained generator": untrained_samples(RECIPE["generator_kwargs"], seed=0)}
+
+
+# --- a GPU run: CIFAR-10, judged by the grader's own CIFAR-10 classifier -------------------------
+# Written for a GPU with CIFAR-10 under the data root; the bars are relative to the untrained
+# generator's samples (not yet measured on a GPU): the Fréchet distance must fall to at most
+# CIFAR_PLAN["distance_share"] of the untrained generator's, and the classifier score must reach
+# CIFAR_PLAN["score"] (noise and one repeated image score about 1).
+CIFAR_PLAN = {"steps": 6000, "width": 64, "train_images": 20_000, "distance_share": 0.5, "score": 2.0}
+
+
+def cifar10_or_skip(device: str):
+    """CIFAR-10 for a GPU run; a skip saying why on the CPU or when the archive is missing."""
+    import pytest
+
+    from grader.data import DataError, load_cifar10
+
+    if not device.startswith("cuda"):
+        pytest.skip("CIFAR-10 samples are judged on a GPU run only (--device cuda); on the CPU dcgan.10 judges "
+                    "MNIST digits")
+    try:
+        return load_cifar10()
+    except DataError as error:
+        pytest.skip(f"CIFAR-10 is not under the data root: {error}")
+
+
+def cifar_recipe(nc: int = 3) -> dict:
+    width = CIFAR_PLAN["width"]
+    return {**recipe("cuda"), "generator_kwargs": {"nz": NZ, "ngf": width, "nc": nc, "image_size": SIZE},
+            "discriminator_kwargs": {"ndf": width, "nc": nc, "image_size": SIZE}, "lr": 2e-4, "lr_d": 2e-4}
+
+
+def untrained_samples(generator_kwargs: dict, seed: int) -> torch.Tensor:
+    """The reference generator, freshly initialised as the loop does, drawing `sample_noise(seed)`."""
+    torch.manual_seed(0)
+    untrained = reference("dcgan").Generator(**generator_kwargs)
+    untrained.apply(dcgan_init)
+    untrained.eval()
+    with torch.no_grad():
+        return untrained(sample_noise(seed))

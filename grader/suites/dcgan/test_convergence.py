@@ -23,18 +23,30 @@ from __future__ import annotations
 import torch
 
 from grader.suites.dcgan.judging import (
+    CIFAR_PLAN,
     LOOP,
     PLAN,
     SAMPLES,
     SIZE,
+    cifar10_or_skip,
+    cifar_recipe,
     held_out_features,
     quality,
     recipe,
     sample_noise,
     training_images,
     trusted_judge,
+    untrained_samples,
 )
 from grader.testing import check, fail, task
+from grader.training.cifar_judge import cifar_judge
+from grader.training.judge import JudgeError, judge_features
+from grader.training.sample_quality import sample_quality
+
+
+def reference_features_of(classifier: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """The CIFAR-10 judge's features of real uint8 images (M, 3, 32, 32)."""
+    return judge_features(classifier, images.float() / 255, normalise=False)[1]
 
 
 def converges(student_session, device: str, seed: int) -> dict:
@@ -81,3 +93,33 @@ def converges(student_session, device: str, seed: int) -> dict:
 @task("dcgan.10", points=5, category="convergence", visibility="public", timeout=400)
 def test_generated_digits_look_like_digits(student_session, device):
     converges(student_session, device, seed=0)
+
+
+@task("dcgan.10", points=5, category="convergence", visibility="hidden", timeout=900)
+def test_cifar10_samples_on_a_gpu(student_session, device):
+    data = cifar10_or_skip(device)
+    try:
+        classifier = cifar_judge(device=device)
+    except JudgeError as error:
+        fail(f"the grader's CIFAR-10 classifier is not available ({error}); this is a problem of the grader, not of "
+             "your code.")
+    held_out = reference_features_of(classifier, data.test_images[:SAMPLES])
+    settings = cifar_recipe(nc=3)
+    student = student_session.module
+    record = student_session.run(LOOP, student.Generator, student.Discriminator, student.train_step,
+                                 data.train_images[:CIFAR_PLAN["train_images"]], sample_noise(0), epochs=10**6,
+                                 max_steps=CIFAR_PLAN["steps"], seed=0, device=device, every_epoch=False, **settings)
+    samples = record["samples"]
+    check(isinstance(samples, torch.Tensor) and tuple(samples.shape) == (SAMPLES, 3, SIZE, SIZE),
+          f"Generator(nc=3, image_size=32)(z) returned {getattr(samples, 'shape', type(samples).__name__)} for 1,000 "
+          "samples; expected (1000, 3, 32, 32).")
+    found = sample_quality(classifier, samples, held_out, digits=False)
+    baseline = sample_quality(classifier, untrained_samples(settings["generator_kwargs"], seed=0), held_out,
+                              digits=False)
+    wanted = CIFAR_PLAN["distance_share"] * baseline["distance"]
+    check(found["distance"] <= wanted and found["score"] >= CIFAR_PLAN["score"],
+          f"after {record['steps']:,} steps of your train_step on CIFAR-10, the grader's CIFAR-10 classifier gives your "
+          f"samples a classifier score of {found['score']:.2f} (at least {CIFAR_PLAN['score']:g} needed) and a "
+          f"Fréchet distance to test images of {found['distance']:.1f} (at most {wanted:.1f} allowed, half the "
+          f"untrained generator's {baseline['distance']:.1f}).",
+          "do the train_step, loss and model tests pass, and does the MNIST convergence test pass?")
