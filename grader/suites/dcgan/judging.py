@@ -18,8 +18,8 @@ from grader.training.sample_quality import pad_digits, reference_features, sampl
 LOOP = "grader.training.gan_loop:train_gan"
 SIZE, NZ, SAMPLES = 32, 100, 1000
 WIDTH = {"cpu": 16, "cuda": 64}
-PLAN = {"cpu": {"steps": 1000, "score": 0.0, "distance": 1e9},
-        "cuda": {"steps": 3000, "score": 0.0, "distance": 1e9}}
+PLAN = {"cpu": {"steps": 1000, "score": 2.5, "distance": 500.0},
+        "cuda": {"steps": 3000, "score": 4.0, "distance": 200.0}}
 
 
 def recipe(device: str = "cpu") -> dict:
