@@ -59,7 +59,7 @@ def main() -> None:
               f"score {quality['score']:.2f}  distance {quality['distance']:.1f}", flush=True)
         if args.grid:
             pictures.sample_grid(judge_pixels(record["samples"][:100]), Path(f"{args.grid}-{seed}.png"),
-                                 title=f"seed {seed}")
+                                 title=f"seed {seed}", ylabel=None)
 
 
 if __name__ == "__main__":

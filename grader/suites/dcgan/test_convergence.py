@@ -26,13 +26,13 @@ from grader.suites.dcgan.judging import (
     CIFAR_PLAN,
     LOOP,
     PLAN,
+    RECIPE,
     SAMPLES,
     SIZE,
     cifar10_or_skip,
     cifar_recipe,
     held_out_features,
     quality,
-    recipe,
     sample_noise,
     training_images,
     trusted_judge,
@@ -54,7 +54,7 @@ def converges(student_session, device: str, seed: int) -> dict:
     classifier = trusted_judge()
     held_out = held_out_features(classifier)
     student = student_session.module
-    settings = recipe(device)
+    settings = RECIPE
     record = student_session.run(LOOP, student.Generator, student.Discriminator, student.train_step,
                                  training_images(), sample_noise(seed), epochs=10**6, max_steps=plan["steps"],
                                  seed=seed, device=device, every_epoch=False, **settings)
