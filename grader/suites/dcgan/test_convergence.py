@@ -75,7 +75,10 @@ def converges(student_session, device: str, seed: int) -> dict:
           f"{tuple(samples.shape) if isinstance(samples, torch.Tensor) else type(samples).__name__} for 1,000 "
           f"samples; expected finite images of shape (1000, 1, 32, 32).", "the generator ends in a tanh.")
     verdict = quality(classifier, samples, held_out)
-    if recent.get("d_real", 0) > 0.97 and recent.get("d_fake", 1) < 0.03:
+    if recent.get("d_fake", 0) > 0.9:
+        hint = ("the discriminator calls the generated images real (D(G(z)) near 1): does discriminator_loss give the "
+                "fake logits target 0?")
+    elif recent.get("d_real", 0) > 0.97 and recent.get("d_fake", 1) < 0.03:
         hint = ("the discriminator wins outright (D(x) near 1, D(G(z)) near 0): is the generator updated every step "
                 "with the non-saturating -log D(G(z)) through the updated D?")
     else:
