@@ -93,7 +93,8 @@ def test_classifier_score_and_frechet_distance_on_known_cases():
     x = torch.randn(20000, 3, generator=generator, dtype=torch.float64)
     y = torch.randn(20000, 3, generator=generator, dtype=torch.float64)
     assert frechet_distance(x, y) == pytest.approx(0, abs=0.01)
-    shifted = y * torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64) + torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    scale = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    shifted = y * scale + torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
     # ||(1, 0, 0)||^2 + sum (sqrt(var_x) - sqrt(var_y))^2 = 1 + 0 + 1 + 4 for diagonal covariances
     assert frechet_distance(x, shifted) == pytest.approx(6, rel=0.03)
 

@@ -127,7 +127,8 @@ def init_probe(weights_init: Callable, *, seed: int = 0, progress: Callable) -> 
     ConvTranspose2d(512, 256, 5), BatchNorm2d(512), each with a bias set to 0.3 first. Returns each
     one's weight mean and std, bias mean and std, and whether its values changed."""
     torch.manual_seed(seed)
-    layers = {"Conv2d(256, 512, 5)": nn.Conv2d(256, 512, 5), "ConvTranspose2d(512, 256, 5)": nn.ConvTranspose2d(512, 256, 5),
+    layers = {"Conv2d(256, 512, 5)": nn.Conv2d(256, 512, 5),
+              "ConvTranspose2d(512, 256, 5)": nn.ConvTranspose2d(512, 256, 5),
               "BatchNorm2d(512)": nn.BatchNorm2d(512)}
     with torch.no_grad():
         for layer in layers.values():
@@ -202,7 +203,8 @@ def reference_train_step(generator_state: dict, discriminator_state: dict, real:
     g_grads = {n: p.grad.detach().clone() for n, p in G.named_parameters()}
     opt_g.step()
     return {"d_grads": d_grads, "d_after": d_after, "g_grads": g_grads, "g_after": state_of(G),
-            "stats": {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_real": torch.sigmoid(real_logits).mean().item(),
+            "stats": {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
+                      "d_real": torch.sigmoid(real_logits).mean().item(),
                       "d_fake": torch.sigmoid(fake_logits).mean().item()},
             "d_fake_after_d_step": d_fake_after,
             "g_grads_before_d_step": {n: g.detach().clone() for (n, _), g in zip(G.named_parameters(), g_before)}}

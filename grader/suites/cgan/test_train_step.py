@@ -4,8 +4,9 @@ The student's train_step runs in the worker on a TinyGenerator and a TinyDiscrim
 two linear layers with the practice's interface, no dropout, so every run is deterministic)
 whose weights are made here; the optimizers record, at each step(), every parameter and
 gradient of both models. Here the same step is done correctly from the same weights
-(`grader.training.gan.reference_train_step`) and the two are compared (`grader.suites.gan_train_step`). The student's own
-Generator and Discriminator are not needed, so this task is graded on its own.
+(`grader.training.gan.reference_train_step`) and the two are compared
+(`grader.suites.gan_train_step`). The student's own Generator and Discriminator are not needed,
+so this task is graded on its own.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ VALUES_HINT = ("z -> projection viewed as (B, C, 4, 4) -> BatchNorm2d -> ReLU ->
 
 @task("dcgan.2", points=1, category="shapes", visibility="public")
 def test_generator_parameter_counts(student_session):
-    for kwargs in ({"nz": 100, "ngf": 64, "nc": 3, "image_size": 64}, {"nz": 100, "ngf": 128, "nc": 3, "image_size": 64},
+    for kwargs in ({"nz": 100, "ngf": 64, "nc": 3, "image_size": 64},
+                   {"nz": 100, "ngf": 128, "nc": 3, "image_size": 64},
                    {"nz": 100, "ngf": 64, "nc": 1, "image_size": 32}):
         checks.parameter_count_is(student_session, KIND, kwargs, COUNT_HINT)
 

@@ -12,8 +12,9 @@ import torch
 
 from grader.testing import assert_equal, check, task
 
-HINT = ("out = (in - 1) * stride - 2 * padding + kernel_size + output_padding (conv_shapes.conv_transpose_output_size); "
-        "out = stride * in needs 2 * padding - output_padding = kernel_size - stride with 0 <= output_padding < stride.")
+HINT = ("out = (in - 1) * stride - 2 * padding + kernel_size + output_padding "
+        "(conv_shapes.conv_transpose_output_size); out = stride * in needs 2 * padding - output_padding = "
+        "kernel_size - stride with 0 <= output_padding < stride.")
 
 
 def expected(kernel: int, stride: int) -> tuple[int, int]:

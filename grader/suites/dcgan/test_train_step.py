@@ -5,8 +5,9 @@ The student's train_step runs in the worker on a TinyImageGenerator and a TinyIm
 logits; no batch norm or dropout, so every run is deterministic) whose weights are made here; the
 optimizers record, at each step(), every parameter and gradient of both models. Here the same
 step is done correctly from the same weights (`grader.training.gan_probes.reference_train_step`)
-and the two are compared (`grader.suites.gan_train_step`, shared with cgan). The student's own Generator and Discriminator are not needed, so this
-task is graded on its own (the losses it calls are the student's: a wrong loss also costs here).
+and the two are compared (`grader.suites.gan_train_step`, shared with cgan). The student's own
+Generator and Discriminator are not needed, so this task is graded on its own (the losses it
+calls are the student's: a wrong loss also costs here).
 """
 
 from __future__ import annotations
