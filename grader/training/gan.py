@@ -270,7 +270,17 @@ def train_step_probe(train_step: Callable, generator_state: dict[str, torch.Tens
     would leave it). Returns what train_step returned, the optimizer events in order (each step
     with both models' parameters, gradients and modes just before it) and the final parameters.
     """
-    G, D = TinyGenerator(), TinyDiscriminator()
+    return watched_step(TinyGenerator(), TinyDiscriminator(), generator_state, discriminator_state,
+                        lambda *models_and_optimizers: train_step(*models_and_optimizers, images, labels, z),
+                        lr=lr, stale_gradient=stale_gradient)
+
+
+def watched_step(G: nn.Module, D: nn.Module, generator_state: dict, discriminator_state: dict,
+                 step: Callable[[nn.Module, nn.Module, Any, Any], Any], *, lr: float,
+                 stale_gradient: float | None) -> dict[str, Any]:
+    """Load the states into G and D, hand both over in eval mode (with every .grad at `stale_gradient`
+    if given) to `step(G, D, opt_g, opt_d)` with watched SGD(lr); what it returned, the optimizer
+    events and the final snapshot. Shared by the conditional and the unconditional probes."""
     G.load_state_dict(generator_state)
     D.load_state_dict(discriminator_state)
     G.eval()
@@ -281,7 +291,7 @@ def train_step_probe(train_step: Callable, generator_state: dict[str, torch.Tens
     events: list[dict] = []
     opt_g = _WatchedSGD(G.parameters(), lr, "opt_g", events, (G, D))
     opt_d = _WatchedSGD(D.parameters(), lr, "opt_d", events, (G, D))
-    returned = train_step(G, D, opt_g, opt_d, images, labels, z)
+    returned = step(G, D, opt_g, opt_d)
     return {"returned": returned, "events": events, "after": _snapshot(G, D)}
 
 

@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from grader.sandbox.ops import forbidden_calls, operation
-from grader.training.gan import _snapshot, _WatchedSGD, describe, run_order, state_of
+from grader.training.gan import describe, run_order, state_of, watched_step
 
 NZ, SIDE = 100, 8
 RESIZING = ["torch.nn.functional.max_pool2d", "torch.nn.functional.avg_pool2d",
@@ -156,19 +156,9 @@ def train_step_probe(train_step: Callable, generator_state: dict[str, torch.Tens
     """Call `train_step(G, D, opt_g, opt_d, real, z)` once on TinyImageGenerator and
     TinyImageDiscriminator with the given states, both handed over in eval mode, with watched
     SGD(lr); as `grader.training.gan.train_step_probe` does for a conditional GAN."""
-    G, D = TinyImageGenerator(), TinyImageDiscriminator()
-    G.load_state_dict(generator_state)
-    D.load_state_dict(discriminator_state)
-    G.eval()
-    D.eval()
-    if stale_gradient is not None:
-        for p in [*G.parameters(), *D.parameters()]:
-            p.grad = torch.full_like(p, stale_gradient)
-    events: list[dict] = []
-    opt_g = _WatchedSGD(G.parameters(), lr, "opt_g", events, (G, D))
-    opt_d = _WatchedSGD(D.parameters(), lr, "opt_d", events, (G, D))
-    returned = train_step(G, D, opt_g, opt_d, real, z)
-    return {"returned": returned, "events": events, "after": _snapshot(G, D)}
+    return watched_step(TinyImageGenerator(), TinyImageDiscriminator(), generator_state, discriminator_state,
+                        lambda *models_and_optimizers: train_step(*models_and_optimizers, real, z),
+                        lr=lr, stale_gradient=stale_gradient)
 
 
 def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
