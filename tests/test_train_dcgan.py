@@ -117,3 +117,28 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_finished_epochs(tmp_path):
     record, folder = interrupt_after_one_epoch("dcgan", tmp_path)
     assert record["interrupted"] is True and len(record["epochs"]) >= 1
     assert (folder / "checkpoint.pt").is_file() and (folder / "interpolation.png").is_file()
+
+
+def test_the_cifar10_judge_is_trained_cached_and_refused_when_weak(tmp_path, monkeypatch):
+    """The GPU check's CIFAR-10 judge, trained here on a tiny archive on the CPU: too weak to grade,
+    then (with the bar lowered) its features give finite measures of colour samples."""
+    from grader.training import cifar_judge as module
+    from grader.training.judge import CACHE_ENV, JudgeError
+    from grader.training.sample_quality import sample_quality
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    write_cifar(tmp_path / "data" / "cifar10" / "cifar-10-python.tar.gz", per_batch=16)
+    root = str(tmp_path / "data")
+    module.cifar_judge.cache_clear()
+    try:
+        with pytest.raises(JudgeError, match="recognises only"):
+            module.cifar_judge(root, device="cpu")
+        assert len(list((tmp_path / "cache").glob("judge-cifar10-*.pt"))) == 1
+        monkeypatch.setattr(module, "MIN_TEST_ACCURACY", 0.0)
+        module.cifar_judge.cache_clear()
+        classifier = module.cifar_judge(root, device="cpu")  # from the cache
+        real = torch.rand(40, 3, 32, 32) * 2 - 1
+        held_out = sample_quality(classifier, real, torch.randn(40, 256).double(), digits=False)
+        assert 1 <= held_out["score"] <= 10 and held_out["distance"] >= 0
+    finally:
+        module.cifar_judge.cache_clear()
