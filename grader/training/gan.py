@@ -7,15 +7,16 @@
   (`grader.training.judge`), which never enters the worker.
 - `train_step_probe`: one call of the student's `train_step` on two small grader-made models
   (`TinyGenerator`, `TinyDiscriminator`, deterministic, built from states the trusted side sent)
-  with watched SGD optimizers: what every parameter and gradient was at each optimizer step.
-  The trusted side repeats the step correctly and compares.
-- `load_layers`, `forward`, `dropout_probe`, `gradient_probe`: loading weights into a conditional
-  model's parameterised layers (matched by their shapes, so names, grouping and the order of the
-  two input paths are free), forward passes, how many inputs dropout zeroes, which parameters
+  with watched SGD optimizers (`watched_step`, which the unconditional probe in
+  `grader.training.gan_probes` uses too): what every parameter and gradient was at each
+  optimizer step. The trusted side repeats the step correctly and compares.
+- `load_layers`, `forward`, `dropout_probe`, `gradient_probe`: loading weights into a model's
+  parameterised layers (matched by their shapes, so names, grouping and the order of a
+  conditional model's two input paths are free; any argument list), forward passes, how many inputs dropout zeroes, which parameters
   get gradients.
 - `maxout_probe`, `loss_gradient`, `sample_probe`: the student's Maxout with given weights,
-  its output and gradients; a loss's gradient with respect to the discriminator's logit; the
-  student's `sample` watched.
+  its output and gradients; a loss's gradient with respect to the discriminator's logit (for
+  losses on probabilities or, without `squash`, on logits); the student's `sample` watched.
 
 Everything returned is data; the trusted side judges it.
 """

@@ -113,7 +113,7 @@ def converges(student_session, device: str, seed: int) -> dict:
     return verdict
 
 
-@task("dcgan.10", points=5, category="convergence", visibility="public", timeout=400)
+@task("dcgan.10", points=5, category="convergence", visibility="public", timeout=600)
 def test_generated_digits_look_like_digits(student_session, device):
     converges(student_session, device, seed=0)
 
