@@ -142,3 +142,15 @@ def test_the_cifar10_judge_is_trained_cached_and_refused_when_weak(tmp_path, mon
         assert 1 <= held_out["score"] <= 10 and held_out["distance"] >= 0
     finally:
         module.cifar_judge.cache_clear()
+
+
+def test_images_of_the_wrong_shape_stop_the_run_with_one_line(tmp_path):
+    source = (paths.SOLUTIONS_DIR / "dcgan.py").read_text()
+    cropped = source.replace("return torch.tanh(self.out(h))  # (B, nc, S, S)",
+                             "return torch.tanh(self.out(h))[..., :28, :28]  # wrong: (B, nc, 28, 28)")
+    assert cropped != source
+    (tmp_path / "dcgan.py").write_text(cropped)
+    result = CliRunner().invoke(cli, ["train", "dcgan", "--path", str(tmp_path), "--epochs", "1", "--threads", "1",
+                                      "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 1 and "training stopped" in result.output, result.output
+    assert "(1080, 1, 28, 28)" in result.output and "Traceback" not in result.output

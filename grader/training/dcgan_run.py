@@ -34,6 +34,7 @@ import torch
 
 from grader import paths
 from grader.data import load_cifar10, load_mnist
+from grader.sandbox import SandboxError
 from grader.training import pictures
 from grader.training.classifier import new_run_folder
 from grader.training.gan_run import GanRun, epoch_summary, train_in_sandbox
@@ -125,6 +126,11 @@ def train_dcgan(directory: Path, options: DcganOptions, *, out: Path = paths.RUN
             on_step(record)
             return
         samples = record["samples"]  # (JUDGED + PAIRS * STEPS, nc, 32, 32) in [-1, 1]
+        wanted = (len(noise), channels, SIZE, SIZE)
+        if not isinstance(samples, torch.Tensor) or tuple(samples.shape) != wanted:
+            found = tuple(samples.shape) if isinstance(samples, torch.Tensor) else type(samples).__name__
+            raise SandboxError(f"Generator(ngf={options.width}, nc={channels}, image_size=32)(z)",
+                               f"returned images of shape {found} for {len(noise)} noise vectors; expected {wanted}")
         summary = {**epoch_summary(run, record, options.batch_size), "score": None, "distance": None}
         if classifier is not None:
             quality = sample_quality(classifier, samples[:JUDGED], held_out_features)
