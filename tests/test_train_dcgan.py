@@ -150,7 +150,7 @@ def test_images_of_the_wrong_shape_stop_the_run_with_one_line(tmp_path):
                              "return torch.tanh(self.out(h))[..., :28, :28]  # wrong: (B, nc, 28, 28)")
     assert cropped != source
     (tmp_path / "dcgan.py").write_text(cropped)
-    result = CliRunner().invoke(cli, ["train", "dcgan", "--path", str(tmp_path), "--epochs", "1", "--threads", "1",
-                                      "--out", str(tmp_path / "runs")])
+    result = CliRunner().invoke(cli, ["train", "dcgan", "--path", str(tmp_path), "--epochs", "1", "--batch-size", "400",
+                                      "--threads", "1", "--out", str(tmp_path / "runs")])
     assert result.exit_code == 1 and "training stopped" in result.output, result.output
     assert "(1080, 1, 28, 28)" in result.output and "Traceback" not in result.output
