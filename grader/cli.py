@@ -152,15 +152,15 @@ def release_command(check_only: bool, student_dir: Path | None, student_zip: Pat
 
 
 @cli.command()
-@click.argument("practice", type=click.Choice(["mnist_cnn", "cgan"]))
+@click.argument("practice", type=click.Choice(["mnist_cnn", "cgan", "dcgan"]))
 @click.option("--path", "directory", type=click.Path(path_type=Path), default=paths.ASSIGNMENTS_DIR,
               show_default="assignments/",
               help="Folder with the practice file" + ("." if STUDENT else " (solutions/ for the reference)."))
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              show_default="mnist_cnn: 10; cgan: enough for 2,500 steps")
+              show_default="mnist_cnn: 10; cgan: enough for 2,500 steps; dcgan: 2,000")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, show_default="64")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
-              show_default="2e-3; cgan: the generator's, the discriminator's is twice it")
+              show_default="2e-3; cgan: the generator's, the discriminator's is twice it; dcgan: for both")
 @click.option("--seed", type=int, default=0, show_default=True)
 @DEVICE
 @click.option("--threads", type=click.IntRange(min=0), default=0, help="CPU threads for training (0: torch's default).")
@@ -168,17 +168,21 @@ def release_command(check_only: bool, student_dir: Path | None, student_zip: Pat
               help="Where the datasets are (default: datasets/, or $BOOTCAMP_DATA).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=paths.RUNS_DIR,
               show_default="runs/", help="Runs are written to OUT/<practice>/<timestamp>/.")
+@click.option("--dataset", type=click.Choice(["mnist", "cifar10"]), default=None,
+              help="dcgan only: MNIST digits padded to 32 x 32 (default) or CIFAR-10 (32 x 32 colour).")
 def train(practice: str, directory: Path, epochs: int | None, batch_size: int | None, lr: float | None, seed: int,
-          device: str, threads: int, data_root: Path | None, out: Path) -> None:
+          device: str, threads: int, data_root: Path | None, out: Path, dataset: str | None) -> None:
     """Train a practice's model (yours, or the reference with --path solutions) and record the run."""
     from grader.training.run_command import train_command
 
+    if dataset is not None and practice != "dcgan":
+        raise click.UsageError(f"--dataset is for dcgan only; {practice} trains on MNIST")
     try:
         inspect_submission(directory, [practice])
     except BadInput as error:
         raise _bad_input(error) from None
     sys.exit(train_command(practice, directory, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                           device=device, threads=threads, data_root=data_root, out=out))
+                           device=device, threads=threads, data_root=data_root, out=out, dataset=dataset))
 
 
 def _register_groups() -> None:

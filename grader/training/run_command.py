@@ -15,7 +15,8 @@ from grader.training.classifier import Run, TrainOptions, train_mnist_cnn
 
 # Per practice: the defaults of the options left out on the command line.
 DEFAULTS = {"mnist_cnn": {"epochs": 10, "batch_size": 64, "lr": 2e-3},
-            "cgan": {"epochs": None, "batch_size": 64, "lr": 2e-3}}  # cgan: epochs for about 2,500 steps
+            "cgan": {"epochs": None, "batch_size": 64, "lr": 2e-3},  # cgan: epochs for about 2,500 steps
+            "dcgan": {"epochs": None, "batch_size": 64, "lr": 2e-3}}  # dcgan: epochs for about 2,000 steps
 
 
 def resolve_device(device: str) -> str:
@@ -27,16 +28,24 @@ def resolve_device(device: str) -> str:
 
 
 def train_command(practice: str, directory: Path, *, epochs: int | None, batch_size: int | None, lr: float | None,
-                  seed: int, device: str, threads: int, data_root: Path | None, out: Path) -> int:
-    """Run the training with live output; returns the exit code (0 done, 1 failed, 130 Ctrl-C)."""
+                  seed: int, device: str, threads: int, data_root: Path | None, out: Path,
+                  dataset: str | None = None) -> int:
+    """Run the training with live output; returns the exit code (0 done, 1 failed, 130 Ctrl-C).
+
+    `dataset` (mnist or cifar10) is for dcgan only; None is the practice's default."""
     given = {"epochs": epochs, "batch_size": batch_size, "lr": lr}
     chosen = {key: value if value is not None else DEFAULTS[practice][key] for key, value in given.items()}
     common = dict(seed=seed, device=resolve_device(device), threads=threads,
                   data_root=str(data_root) if data_root else None)
     if practice == "cgan":
-        from grader.training.cgan_run import GanOptions
+        from grader.training.cgan_run import GanOptions, train_cgan
 
-        return _train_cgan(directory, GanOptions(**chosen, **common), out=out)
+        return _train_gan(directory, GanOptions(**chosen, **common), train_cgan, out=out)
+    if practice == "dcgan":
+        from grader.training.dcgan_run import DcganOptions, train_dcgan
+
+        return _train_gan(directory, DcganOptions(**chosen, **common, dataset=dataset or "mnist"), train_dcgan,
+                          out=out)
     return _train_mnist_cnn(directory, TrainOptions(**chosen, **common), out=out)
 
 
@@ -72,8 +81,18 @@ def _train_mnist_cnn(directory: Path, options: TrainOptions, *, out: Path) -> in
     return 0
 
 
-def _train_cgan(directory: Path, options, *, out: Path) -> int:
-    from grader.training.cgan_run import GanRun, train_cgan
+def _judged(summary: dict) -> str:
+    """How the epoch's samples were judged, for its line: cgan's recognised share, dcgan's score and distance."""
+    if summary.get("judge_accuracy") is not None:
+        return f"  recognised {summary['judge_accuracy']:.0%}"
+    if summary.get("score") is not None:
+        return f"  score {summary['score']:.2f}  distance {summary['distance']:.1f}"
+    return ""
+
+
+def _train_gan(directory: Path, options, train: Callable, *, out: Path) -> int:
+    """A GAN practice's run (`train` is `train_cgan` or `train_dcgan`) with a bar and a line per epoch."""
+    from grader.training.gan_run import GanRun
 
     console = Console()
     console.print("preparing the digit classifier that judges the samples (trained once, about 30 s, then cached)")
@@ -96,21 +115,23 @@ def _train_cgan(directory: Path, options, *, out: Path) -> int:
 
         def on_epoch(summary: dict) -> None:
             progress.update(bar, completed=summary["steps"])
-            recognised = (f"  recognised {summary['judge_accuracy']:.0%}" if summary["judge_accuracy"] is not None
-                          else "")
             console.print(f"epoch {summary['epoch'] + 1:>3}/{state['epochs']}  loss D {summary['loss_d']:.3f}  "
                           f"G {summary['loss_g']:.3f}  D(x) {summary['d_real']:.2f}  D(G(z)) {summary['d_fake']:.2f}"
-                          f"{recognised}  ({summary['images_per_second']:.0f} images/s)")
+                          f"{_judged(summary)}  ({summary['images_per_second']:.0f} images/s)")
 
-        run, code = _run(console, progress, lambda: train_cgan(
+        run, code = _run(console, progress, lambda: train(
             directory, options, out=out, on_start=on_start, on_step=on_step, on_epoch=on_epoch))
     if code is not None:
         return code
     last = run.history[-1]
-    recognised = (f"the digit classifier recognised {last['judge_accuracy']:.0%} of the samples as the digit asked "
-                  f"for; " if last["judge_accuracy"] is not None else "")
-    console.print(f"[green]done:[/green] {recognised}samples (samples.png), curves, metrics and checkpoint in "
-                  f"{run.folder}")
+    if last.get("judge_accuracy") is not None:
+        judged = f"the digit classifier recognised {last['judge_accuracy']:.0%} of the samples as the digit asked for; "
+    elif last.get("score") is not None:
+        judged = (f"classifier score {last['score']:.2f} (at most 10), Fréchet distance to held-out digits "
+                  f"{last['distance']:.1f}; ")
+    else:
+        judged = ""
+    console.print(f"[green]done:[/green] {judged}samples (samples.png), curves, metrics and checkpoint in {run.folder}")
     return 0
 
 

@@ -1,0 +1,144 @@
+"""The grader's GAN training loop, run in the worker on a student's models; it returns evidence.
+
+One loop for every GAN practice. The grader decides the data order, the optimizers, the noise
+and the seed; the student's `train_step` does each step on the student's generator and
+discriminator. A conditional GAN (cgan) gets `train_labels` and `sample_labels` and its
+`train_step(G, D, opt_g, opt_d, images, labels, z)`; an unconditional one (dcgan) gets none and
+its `train_step(G, D, opt_g, opt_d, real, z)`. Samples come back as tensors; the trusted side
+judges them (`grader.training.judge`), and the judge never enters the worker.
+
+The images arrive from the trusted side as uint8 (N, C, H, W), already padded to the size the
+models expect; here they are scaled to [0, 1] (`pixel_range=(0, 1)`) or [-1, 1] (`(-1, 1)`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+
+from grader.data import batches
+from grader.sandbox.ops import operation
+
+STATS = ("loss_d", "loss_g", "d_real", "d_fake")
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """The grader's own copy of DCGAN's initialisation (conv weights N(0, 0.02), batch norm N(1, 0.02)
+    and 0), so that a convergence check does not depend on the student's `weights_init`."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+INITS: dict[str, Callable[[nn.Module], None]] = {"dcgan": dcgan_init}
+
+
+def as_stats(value: Any) -> dict[str, float]:
+    """train_step's dict of four numbers as floats; a TypeError that speaks to the student otherwise."""
+    if not isinstance(value, dict) or not all(k in value for k in STATS):
+        raise TypeError(f"train_step returned {type(value).__name__}"
+                        f"{' with keys ' + repr(sorted(map(str, value))) if isinstance(value, dict) else ''}; "
+                        f"it should return a dict with the floats {', '.join(STATS)}")
+    stats = {}
+    for key in STATS:
+        number = value[key]
+        if isinstance(number, torch.Tensor) and number.numel() == 1:
+            number = number.item()
+        if not isinstance(number, (int, float)) or isinstance(number, bool):
+            raise TypeError(f"train_step returned {key}={type(number).__name__}; it should be a float (.item())")
+        stats[key] = float(number)
+    return stats
+
+
+def samples_of(G: nn.Module, noise: torch.Tensor, labels: torch.Tensor | None, device: str) -> torch.Tensor:
+    """G's images for `noise` (and `labels`, for a conditional G), in eval mode, on the CPU, in chunks
+    of 500; G back in train mode."""
+    G.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(noise), 500):
+            args = [noise[start:start + 500].to(device)]
+            if labels is not None:
+                args.append(labels[start:start + 500].to(device))
+            out.append(G(*args).float().cpu())
+    G.train()
+    return torch.cat(out)
+
+
+@operation
+def train_gan(generator_class: Callable[..., nn.Module], discriminator_class: Callable[..., nn.Module],
+              train_step: Callable, train_images: torch.Tensor, sample_noise: torch.Tensor, *,
+              train_labels: torch.Tensor | None = None, sample_labels: torch.Tensor | None = None,
+              generator_kwargs: dict | None = None, discriminator_kwargs: dict | None = None,
+              init: str | None = None, nz: int = 100, pixel_range: tuple[float, float] = (0.0, 1.0),
+              epochs: int = 1, max_steps: int | None = None, batch_size: int = 32, lr: float = 2e-3,
+              lr_d: float | None = None, beta1: float = 0.0, decay: bool = True, seed: int = 0, device: str = "cpu",
+              report_every: int = 25, every_epoch: bool = True, send_weights: bool = False,
+              progress: Callable[[Any], None]) -> dict[str, Any]:
+    """Train a fresh `generator_class(**generator_kwargs)` and `discriminator_class(**discriminator_kwargs)`
+    with the student's `train_step`.
+
+    With `init` ("dcgan"), the grader's initialisation is applied to both models first. Adam(betas=
+    (beta1, 0.999)) for each, the generator's at `lr`, the discriminator's at `lr_d` (default 2 * lr);
+    with `decay`, both fall linearly to 0 over the run (epochs, or max_steps if fewer). Real images
+    are uint8 (N, C, H, W) scaled to `pixel_range`, shuffled by a generator seeded with `seed`, in
+    full batches; noise z ~ N(0, 1) of size `nz` from torch's generator seeded with `seed`.
+    `max_steps` stops early, and so does a statistic that is not finite. Streams, through
+    `progress`, {"step", "epoch", loss_d, loss_g, d_real, d_fake} every `report_every` steps and,
+    after each epoch (only the last one unless `every_epoch`), {"epoch", "steps", "seconds",
+    "stats": {name: [one value per step]}, "samples": G's eval-mode images for `sample_noise` (and
+    `sample_labels`)} (plus "generator" and "discriminator" state_dicts when `send_weights`).
+    Returns the last epoch record.
+    """
+    conditional = train_labels is not None
+    torch.manual_seed(seed)
+    G = generator_class(**(generator_kwargs or {})).to(device)
+    D = discriminator_class(**(discriminator_kwargs or {})).to(device)
+    if init is not None:
+        G.apply(INITS[init])
+        D.apply(INITS[init])
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(beta1, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr_d if lr_d is not None else 2 * lr, betas=(beta1, 0.999))
+    low, high = pixel_range  # x in [0, 1] -> (x - mean) / std in [low, high]
+    loader = batches(train_images, train_labels if conditional else torch.zeros(len(train_images), dtype=torch.int64),
+                     batch_size, generator=torch.Generator().manual_seed(seed), device=device, drop_last=True,
+                     mean=-low / (high - low), std=1 / (high - low))
+    total = min(epochs * len(loader), max_steps or epochs * len(loader))
+    schedules = [torch.optim.lr_scheduler.LambdaLR(o, lambda k: max(0.0, 1 - k / total)) for o in (opt_g, opt_d)]
+    step, record, started = 0, {}, time.perf_counter()
+    for epoch in range(epochs):
+        history: dict[str, list[float]] = {key: [] for key in STATS}
+        finished = False
+        for images, labels in loader:
+            z = torch.randn(len(labels), nz, device=device)
+            returned = train_step(G, D, opt_g, opt_d, images, labels, z) if conditional else \
+                train_step(G, D, opt_g, opt_d, images, z)
+            stats = as_stats(returned)
+            if decay:
+                for schedule in schedules:
+                    schedule.step()
+            for key in STATS:
+                history[key].append(stats[key])
+            step += 1
+            if step % report_every == 0:
+                progress({"step": step, "epoch": epoch, **stats})
+            if not all(math.isfinite(v) for v in stats.values()) or (max_steps is not None and step >= max_steps):
+                finished = True
+                break
+        last = finished or epoch == epochs - 1
+        if every_epoch or last:
+            record = {"epoch": epoch, "steps": step, "seconds": time.perf_counter() - started, "stats": history,
+                      "samples": samples_of(G, sample_noise, sample_labels, device)}
+            if send_weights:
+                record["generator"] = {k: v.detach().cpu() for k, v in G.state_dict().items()}
+                record["discriminator"] = {k: v.detach().cpu() for k, v in D.state_dict().items()}
+            progress(record)
+        if last:
+            break
+    return record
