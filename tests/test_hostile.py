@@ -120,7 +120,7 @@ def test_reading_the_solutions_fails_in_the_worker(tmp_path):
     report = grade(tmp_path, SKELETON + READ_SOLUTIONS)
     assert report.points == 0
     assert set(statuses(report).values()) == {"not implemented"}
-    assert any("secret folders covered" in measure for measure in report.isolation)
+    assert any("secret folders out of view" in measure for measure in report.isolation)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="secret folders are covered only when the grader runs as root")
