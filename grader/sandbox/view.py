@@ -52,8 +52,9 @@ MS_REC = 16384
 MS_PRIVATE = 1 << 18
 MS_RELATIME = 1 << 21
 MNT_DETACH = 2
-_STATVFS_TO_MOUNT = {os.ST_NOSUID: MS_NOSUID, os.ST_NODEV: MS_NODEV, os.ST_NOEXEC: MS_NOEXEC,
-                     os.ST_NOATIME: MS_NOATIME, os.ST_NODIRATIME: MS_NODIRATIME, os.ST_RELATIME: MS_RELATIME}
+_STATVFS_TO_MOUNT = {getattr(os, f"ST_{name}", 0): flag for name, flag in (  # the ST_ names are Linux's
+    ("NOSUID", MS_NOSUID), ("NODEV", MS_NODEV), ("NOEXEC", MS_NOEXEC), ("NOATIME", MS_NOATIME),
+    ("NODIRATIME", MS_NODIRATIME), ("RELATIME", MS_RELATIME))}
 _PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217}
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 PACKAGE_FOLDERS = ("site-packages", "dist-packages")
