@@ -288,6 +288,19 @@ def test_leftover_processes_are_killed(submission):
     assert not named_alive(name)
 
 
+def test_a_daemon_left_by_one_test_is_killed_before_the_next(submission):
+    """Orphans are adopted by process 1 of the submission's PID namespace, which kills them at
+    the next fork request: no test's leftovers run beside the next test."""
+    name = _unique_name()
+    with submission.session("demo") as session:
+        session.module.daemon(name)  # a double fork into its own session
+    with submission.session("demo") as session:
+        deadline = time.monotonic() + 30
+        while named_alive(name) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not named_alive(name)
+
+
 _names = iter(range(10**6))
 
 

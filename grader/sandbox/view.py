@@ -34,6 +34,7 @@ keeping the flags the kernel locks (nosuid, nodev, noexec, atime), as bubblewrap
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import platform
 import sys
@@ -63,6 +64,7 @@ SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 TEMP_FOLDERS = {"tmp": "/tmp", "var-tmp": "/var/tmp", "shm": "/dev/shm"}
 
 
+@functools.lru_cache(maxsize=None)
 def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
@@ -194,10 +196,11 @@ class NewRoot:
         if os.path.isfile(config):
             self.bind(config)
         folders = {os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)} - {os.path.abspath(f) for f in own}
-        for folder in sorted(f for f in folders if os.path.basename(f) in PACKAGE_FOLDERS):
+        installed = {f for f in folders if os.path.basename(f) in PACKAGE_FOLDERS}
+        for folder in sorted(installed):
             if not self._covered(folder):
                 self.bind(folder)
-        for folder, names in sorted(imported_packages(stdlib | folders, own).items()):
+        for folder, names in sorted(imported_packages(folders - installed - stdlib).items()):
             if self._covered(folder):  # inside a bound tree already
                 continue
             self._place(folder, folder=True)
@@ -237,23 +240,14 @@ class NewRoot:
         os.chdir(workdir)
 
 
-def imported_packages(folders: set[str], own: tuple[str, ...]) -> dict[str, set[str]]:
-    """For each folder of `sys.path` that is not a folder of installed packages, nor inside one
-    of `folders`, nor one of `own`: the names of its top-level packages and modules that this
-    process has imported."""
-    bound = {f for f in folders if os.path.basename(f) in PACKAGE_FOLDERS} | {os.path.abspath(f) for f in own}
-    candidates = sorted({os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)}, key=len, reverse=True)
+def imported_packages(folders: set[str]) -> dict[str, set[str]]:
+    """For each of `folders`: the names of its entries that are top-level packages or modules
+    this process has imported from there."""
     found: dict[str, set[str]] = {}
-    files = []
-    for module in list(sys.modules.values()):
-        file = getattr(module, "__file__", None)
-        files.extend([file] if file else list(getattr(module, "__path__", None) or []))
-    for file in files:
-        if not isinstance(file, str) or not os.path.isabs(file):
-            continue
-        for folder in candidates:
-            if file.startswith(folder + os.sep):
-                if folder not in bound:
-                    found.setdefault(folder, set()).add(file[len(folder) + 1:].split(os.sep)[0])
-                break
+    for folder in folders:
+        for name in os.listdir(folder):
+            module = sys.modules.get(name.split(".")[0] if name.endswith((".py", ".so")) else name)
+            places = [getattr(module, "__file__", None), *(getattr(module, "__path__", None) or [])]
+            if any(isinstance(p, str) and p.startswith(os.path.join(folder, name)) for p in places):
+                found.setdefault(folder, set()).add(name)
     return found
