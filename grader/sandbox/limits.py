@@ -183,7 +183,7 @@ def isolate(limits: Limits, layout: dict) -> Isolation:
     root.users(worker_uid, worker_gid, layout["work"])
     hidden = root.hide(limits.hide)
     root.enter(layout["work"])
-    measures.append("sees an allowlist of the file system: Python and the packages it imported (read-only), "
+    measures.append("sees an allowlist of the file system: Python and the installed packages (read-only), "
                     f"its own copy of the submission, a private {limits.temp_bytes // 2**20} MiB /tmp, "
                     f"/dev/shm and /var/tmp{', its own /proc' if isolation.reaper.proc_mounted else ''}")
     if hidden:
