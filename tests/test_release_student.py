@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import re
 import shutil
 import subprocess
 import zipfile
@@ -189,7 +190,7 @@ def test_the_edition_installs_and_checks_in_a_fresh_venv(edition, tmp_path):
     report = json.loads((tmp_path / "skel.json").read_text())
     statuses = {t["status"] for p in report["practices"] for task in p["tasks"] for t in task["tests"]}
     assert statuses == {"not implemented"} and report["max_score"] > 0
-    assert "basics.1: 5 more tests graded by the instructor: 5 hidden (7 points)" in skeletons.stdout
+    assert re.search(r"basics\.1: (\d+) more tests graded by the instructor: \1 hidden \(\d+ points\)", skeletons.stdout)
     assert "compared with the reference solution" in skeletons.stdout
 
     solutions = tmp_path / "mine"

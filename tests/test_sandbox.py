@@ -485,6 +485,7 @@ def test_a_worker_that_stops_every_process_it_sees_stalls_only_itself_and_pays_f
     reaches only the submission's own next worker (forked ahead), and the wait it causes is
     charged to the submission's budget."""
     (tmp_path / "demo.py").write_text(STUDENT)
+    (tmp_path / "other.py").write_text(STUDENT)
     with Submission(tmp_path, Limits(call_timeout=2.0)) as graded:
         zygote = psutil.Process(graded.zygote().pid)
         with graded.session("demo") as session:
@@ -495,7 +496,9 @@ def test_a_worker_that_stops_every_process_it_sees_stalls_only_itself_and_pays_f
         with pytest.raises(WorkerTimeout), graded.session("demo") as session:
             pass  # the stopped spare never answers the import
         assert graded.spent - before >= 2.0, "the stall is charged to the submission"
-        with graded.session("demo") as session:  # the same zygote serves the next test
+        with pytest.raises(WorkerTimeout), graded.session("demo") as session:
+            pass  # an import that timed out once fails every later session of its module at once
+        with graded.session("other") as session:  # the same zygote serves the next test
             assert session.module.relu(torch.tensor([-1.0])).tolist() == [0.0]
         assert graded.zygote().pid == zygote.pid
 

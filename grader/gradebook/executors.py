@@ -28,7 +28,7 @@ from typing import Iterable, Iterator
 
 from grader import paths
 from grader.gradebook.one import PARENT_ENV
-from grader.gradebook.slots import Slot
+from grader.sandbox.slots import Slot
 
 _STARTUP_SECONDS = 300.0
 

@@ -89,7 +89,7 @@ class Limits:
         a folder it is given (the suites inside the grader package).
     uid: the unprivileged user and group the workers run as, when the grader runs as root. A batch
         gives each grading slot its own (`slot_uid`); None: the submission leases a slot of its
-        own (`grader.gradebook.slots.Slot`), so no two checks on one machine share a user.
+        own (`grader.sandbox.slots.Slot`), so no two checks on one machine share a user.
     """
 
     call_timeout: float = 20.0

@@ -214,7 +214,7 @@ class Submission:
         limits = Limits(**{**(limits or Limits()).to_json(), "hide": tuple(str(p) for p in hidden)})
         self._slot = None
         if limits.uid is None:  # a user of its own, held while it is graded (see `Limits.uid`)
-            from grader.gradebook.slots import Slot
+            from grader.sandbox.slots import Slot
 
             self._slot = Slot() if os.geteuid() == 0 and limits.drop_privileges else None
             limits = replace(limits, uid=self._slot.uid if self._slot is not None else NOBODY_UID)

@@ -46,8 +46,8 @@ def same(a: dict, b: dict) -> bool:
 def returns_the_four_statistics(probe: dict, expected: dict, words: dict) -> None:
     call, returned = words["call"], probe["returned"]
     check(isinstance(returned, dict), f"{call} returned {type(returned).__name__}; expected a dict with "
-          f"{', '.join(STATS)}.", 'return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_real": ..., '
-                                  '"d_fake": ...}.')
+          f"{', '.join(STATS)}.", 'return a dict of floats (tensor.item()) with the keys loss_d, loss_g, '
+                                  'd_real and d_fake.')
     missing = [k for k in STATS if k not in returned]
     check(not missing, f"{call} returned a dict without {missing}; its keys are {sorted(map(str, returned))}.",
           f"the dict has exactly these keys: {', '.join(STATS)}.")

@@ -37,12 +37,12 @@ class CifarJudge(nn.Module):
         for cin, cout in ((3, 64), (64, 128), (128, 256)):
             stages += [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
                        nn.MaxPool2d(2)]
-        self.features = nn.Sequential(*stages)  # (B, 256, 4, 4)
+        self.stages = nn.Sequential(*stages)  # (B, 256, 4, 4)
         self.hidden = nn.Linear(256 * 16, 256)
         self.out = nn.Linear(256, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(F.relu(self.hidden(self.features(x * 2 - 1).flatten(1))))
+        return self.out(F.relu(self.hidden(self.stages(x * 2 - 1).flatten(1))))
 
 
 def _key(images: torch.Tensor) -> str:

@@ -26,13 +26,16 @@ from grader.sandbox.ops import operation
 STATS = ("loss_d", "loss_g", "d_real", "d_fake")
 
 
+CONVOLUTIONS = (nn.Conv2d, nn.ConvTranspose2d)
+
+
 def dcgan_init(module: nn.Module) -> None:
     """The grader's own copy of DCGAN's initialisation (conv weights N(0, 0.02), batch norm N(1, 0.02)
     and 0), so that a convergence check does not depend on the student's `weights_init`."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
+    if isinstance(module, CONVOLUTIONS):
+        nn.init.normal_(module.weight, mean=0.0, std=0.02)
     elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
-        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.normal_(module.weight, mean=1.0, std=0.02)
         nn.init.zeros_(module.bias)
 
 

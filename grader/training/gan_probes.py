@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from grader.sandbox.ops import forbidden_calls, operation
 from grader.training.gan import describe, run_order, state_of, watched_step
+from grader.training.gan_loop import CONVOLUTIONS
 
 NZ, SIDE = 100, 8
 RESIZING = ["torch.nn.functional.max_pool2d", "torch.nn.functional.avg_pool2d",
@@ -99,7 +100,7 @@ def architecture_probe(model: nn.Module, args: list[Any], *, progress: Callable)
         entry = {"type": type(module).__name__,
                  "in_shape": tuple(inputs[0].shape) if inputs and isinstance(inputs[0], torch.Tensor) else None,
                  "out_shape": tuple(output.shape) if isinstance(output, torch.Tensor) else None}
-        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        if isinstance(module, CONVOLUTIONS):
             entry.update(kernel=tuple(module.kernel_size), stride=tuple(module.stride))
         run.append(entry)
 

@@ -15,9 +15,8 @@ from grader.testing import check, task
 
 CONVS = ("Conv2d(256, 512, 5)", "ConvTranspose2d(512, 256, 5)")
 NORM = "BatchNorm2d(512)"
-HINT = ("in weights_init: if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)): nn.init.normal_(module.weight, "
-        "0.0, 0.02); elif isinstance(module, nn.BatchNorm2d): nn.init.normal_(module.weight, 1.0, 0.02) and "
-        "nn.init.zeros_(module.bias).")
+HINT = ("model.apply calls weights_init on every submodule: give the weight of each convolution and transposed "
+        "convolution N(0, 0.02), and each batch norm a weight from N(1, 0.02) and a bias of 0 (torch.nn.init).")
 
 
 def probe(student_session, seed: int = 0) -> dict:
@@ -49,7 +48,7 @@ def test_batch_norm_weights_normal_1_002_and_biases_zero(student_session):
           HINT)
 
 
-@task("dcgan.4", points=1, category="values", visibility="hidden")
+@task("dcgan.4", points=1, category="values", visibility="hidden", style=True)
 def test_convolution_biases_are_left_alone(student_session):
     found = probe(student_session, seed=2)
     for layer in CONVS:
