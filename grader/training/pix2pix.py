@@ -1,0 +1,346 @@
+"""Trusted pix2pix operations, run in the worker on a student's objects; they return evidence.
+
+- `train_pix2pix`: the grader's training loop (pair order, Adam, seed, model sizes); the
+  student's `train_step` does each step on the student's `UNetGenerator` and
+  `PatchDiscriminator`. Training pairs come in as uint8 tensors; held-out inputs come in, G's
+  outputs for them go back, and their targets never enter the worker: the trusted side scores
+  the outputs (`grader.training.pix2pix_metrics`).
+- `train_step_probe`: one call of the student's `train_step` on two small grader-made models
+  (`TinyTranslator`, `TinyPatchCritic`) with the watched SGD optimizers of the cGAN practice
+  (`grader.training.gan`); the trusted side repeats the step correctly and compares.
+- `skip_probe`, `dropout_blocks_probe`, `patch_gradient`: what the student's U-Net does when its
+  innermost block is silenced, which decoder blocks draw random numbers, and which input pixels
+  one of the student's patch logits depends on.
+
+Everything returned is data; the trusted side judges it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from grader.sandbox.ops import operation
+from grader.training.gan import _snapshot, _WatchedSGD, state_of
+
+STATS = ("loss_d", "loss_g", "loss_g_gan", "loss_g_l1")
+
+
+def to_unit(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, 3, H, W) -> float32 in [-1, 1] (pixels / 127.5 - 1)."""
+    return images.float() / 127.5 - 1
+
+
+# --- small grader-made models with the practice's interface, for train_step ---------------------
+
+class TinyTranslator(nn.Module):
+    """G(x) -> (B, 3, H, W) in (-1, 1): one 3x3 convolution and a tanh; no batch norm. With
+    `dropout` > 0, dropout on the input, so evaluation mode is visible in the output."""
+
+    def __init__(self, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.conv(self.dropout(x)))
+
+
+class TinyPatchCritic(nn.Module):
+    """D(x, y) -> (B, 1, H/2, W/2) logits: Conv2d(6, 4, 4, 2, 1), tanh, Conv2d(4, 1, 1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = nn.Conv2d(6, 4, 4, 2, 1)
+        self.out = nn.Conv2d(4, 1, 1)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.tanh(self.hidden(torch.cat([x, y], dim=1))))
+
+
+def tiny_models(seed: int) -> tuple[TinyTranslator, TinyPatchCritic]:
+    torch.manual_seed(seed)
+    return TinyTranslator(), TinyPatchCritic()
+
+
+@operation
+def train_step_probe(train_step: Callable, generator_state: dict[str, torch.Tensor],
+                     discriminator_state: dict[str, torch.Tensor], inputs: torch.Tensor, targets: torch.Tensor, *,
+                     lr: float = 0.05, stale_gradient: float | None = None, progress: Callable) -> dict[str, Any]:
+    """Call `train_step(G, D, opt_g, opt_d, inputs, targets)` once on a TinyTranslator and a
+    TinyPatchCritic with the given states, both handed over in eval mode, with watched SGD(lr).
+
+    With `stale_gradient`, every parameter's .grad starts at that value. Returns what train_step
+    returned, the optimizer events in order (each step with both models' parameters, gradients and
+    modes just before it) and the final state.
+    """
+    G, D = TinyTranslator(), TinyPatchCritic()
+    G.load_state_dict(generator_state)
+    D.load_state_dict(discriminator_state)
+    G.eval()
+    D.eval()
+    if stale_gradient is not None:
+        for p in [*G.parameters(), *D.parameters()]:
+            p.grad = torch.full_like(p, stale_gradient)
+    events: list[dict] = []
+    opt_g = _WatchedSGD(G.parameters(), lr, "opt_g", events, (G, D))
+    opt_d = _WatchedSGD(D.parameters(), lr, "opt_d", events, (G, D))
+    returned = train_step(G, D, opt_g, opt_d, inputs, targets)
+    return {"returned": returned, "events": events, "after": _snapshot(G, D)}
+
+
+def reference_train_step(generator_state: dict, discriminator_state: dict, inputs: torch.Tensor,
+                         targets: torch.Tensor, *, lr: float = 0.05, lambda_l1: float = 100.0) -> dict[str, Any]:
+    """The trusted side of `train_step_probe`: the correct step on the same tiny models.
+
+    Returns the discriminator's gradient and parameters after its step, the generator's gradient
+    (against the updated D) and parameters after its step, and the four statistics.
+    """
+    G, D = TinyTranslator(), TinyPatchCritic()
+    G.load_state_dict(generator_state)
+    D.load_state_dict(discriminator_state)
+    opt_g, opt_d = torch.optim.SGD(G.parameters(), lr=lr), torch.optim.SGD(D.parameters(), lr=lr)
+    fake = G(inputs)
+    real_logits, fake_logits = D(inputs, targets), D(inputs, fake.detach())
+    loss_d = 0.5 * (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+                    + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+    opt_d.zero_grad()
+    loss_d.backward()
+    d_grads = {n: p.grad.detach().clone() for n, p in D.named_parameters()}
+    opt_d.step()
+    d_after = state_of(D)
+    opt_g.zero_grad()
+    logits = D(inputs, fake)
+    gan = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+    l1 = (fake - targets).abs().mean()
+    loss_g = gan + lambda_l1 * l1
+    loss_g.backward()
+    g_grads = {n: p.grad.detach().clone() for n, p in G.named_parameters()}
+    opt_g.step()
+    return {"d_grads": d_grads, "d_after": d_after, "g_grads": g_grads, "g_after": state_of(G),
+            "stats": {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "loss_g_gan": gan.item(),
+                      "loss_g_l1": l1.item()}}
+
+
+@operation
+def translate_probe(translate: Callable, generator_state: dict[str, torch.Tensor], inputs: torch.Tensor, *,
+                    dropout: float = 0.5, progress: Callable) -> dict[str, Any]:
+    """Call the student's `translate(G, inputs)` twice on a TinyTranslator with dropout, handed over
+    in train mode: what it returned, whether it carries a graph, G's mode after, G's eval output."""
+    G = TinyTranslator(dropout=dropout)
+    G.load_state_dict(generator_state)
+    G.train()
+    first = translate(G, inputs)
+    training_after = G.training
+    second = translate(G, inputs)
+    G.eval()
+    with torch.no_grad():
+        expected = G(inputs)
+    return {"first": first, "second": second, "training_after": training_after,
+            "has_graph": isinstance(first, torch.Tensor) and first.requires_grad, "expected": expected}
+
+
+@operation
+def loss_gradient(loss_fn: Callable, args: list[torch.Tensor], *, progress: Callable) -> dict[str, Any]:
+    """loss_fn(*args) (its first element when it returns a tuple) and its gradients with respect to
+    the first two arguments (the logits and the generated images)."""
+    leaves = [a.detach().clone().requires_grad_(i < 2) for i, a in enumerate(args)]
+    loss = loss_fn(*leaves)
+    loss = loss[0] if isinstance(loss, (tuple, list)) and loss else loss
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1 or not loss.requires_grad:
+        return {"loss": loss, "grads": None}
+    grads = torch.autograd.grad(loss.reshape(()), leaves[:2], allow_unused=True)
+    return {"loss": loss, "grads": list(grads)}
+
+
+# --- the student's U-Net and PatchGAN, observed --------------------------------------------------
+
+def convolutions_in_run_order(model: nn.Module, args: list[Any]) -> list[nn.Module]:
+    """Modules with a 4-d weight (convolutions of any kind), in the order an eval-mode pass calls them."""
+    order: list[nn.Module] = []
+    hooks = [m.register_forward_pre_hook(lambda m, _: order.append(m) if m not in order else None)
+             for m in model.modules()
+             if isinstance(getattr(m, "weight", None), torch.Tensor) and m.weight.dim() == 4]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(*args)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    return order
+
+
+@operation
+def skip_probe(model: nn.Module, x: torch.Tensor, row: int, column: int, *, silence: int,
+               progress: Callable) -> dict[str, Any]:
+    """With convolution number `silence` (run order) zeroed, eval-mode outputs for x and for x with
+    pixel (row, column) changed in every channel; returns both and how many convolutions ran."""
+    convolutions = convolutions_in_run_order(model, [x])
+    if silence < len(convolutions):
+        with torch.no_grad():
+            for parameter in convolutions[silence].parameters(recurse=False):
+                parameter.zero_()
+    changed = x.clone()
+    changed[:, :, row, column] = -changed[:, :, row, column] + 0.5
+    model.eval()
+    with torch.no_grad():
+        return {"convolutions": len(convolutions), "output": model(x), "changed": model(changed)}
+
+
+@operation
+def dropout_blocks_probe(model: nn.Module, x: torch.Tensor, *, progress: Callable) -> dict[str, Any]:
+    """Which stretches between the student's convolutions are random in train mode.
+
+    Two train-mode passes; in the second, each convolution's input is first recorded, then
+    replaced by the first pass's input to that convolution, so a difference at convolution k
+    comes only from what runs between convolution k - 1 and k. For each convolution (run order):
+    the share of input values that differ, and among the values the first pass left non-zero, the
+    share the second pass zeroed (a dropout rate) where anything differs. Also whether two
+    eval-mode passes agree.
+    """
+    convolutions = convolutions_in_run_order(model, [x])
+    first: dict[int, torch.Tensor] = {}
+    second: dict[int, torch.Tensor] = {}
+
+    def record(index: int):
+        def hook(module, inputs):
+            first[index] = inputs[0].detach().clone()
+        return hook
+
+    def replace(index: int):
+        def hook(module, inputs):
+            second[index] = inputs[0].detach().clone()
+            return (first[index],) + tuple(inputs[1:])
+        return hook
+
+    model.train()
+    with torch.no_grad():
+        for make in (record, replace):
+            hooks = [m.register_forward_pre_hook(make(i)) for i, m in enumerate(convolutions)]
+            try:
+                model(x)
+            finally:
+                for hook in hooks:
+                    hook.remove()
+        model.eval()
+        same_in_eval = bool(torch.equal(model(x), model(x)))
+    differ, rates = [], []
+    for index in range(len(convolutions)):
+        a, b = first.get(index), second.get(index)
+        if a is None or b is None or a.shape != b.shape:
+            differ.append(None)
+            rates.append(None)
+            continue
+        differ.append((a != b).float().mean().item())
+        kept = (a != 0) & (a != b) | (a != 0) & (b != 0)  # non-zero in the first pass, where things differ
+        channels = (a != b).flatten(2).any(-1, keepdim=True).unsqueeze(-1)  # (B, C, 1, 1): channels that vary
+        base = (a != 0) & channels
+        rates.append(((base & (b == 0)).sum() / base.sum().clamp_min(1)).item() if bool(kept.any()) else 0.0)
+    return {"differ": differ, "rates": rates, "eval_same": same_in_eval, "convolutions": len(convolutions)}
+
+
+@operation
+def patch_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, row: int, column: int, *,
+                   progress: Callable) -> dict[str, Any]:
+    """D(x, y) in eval mode; the gradient of logit (0, 0, row, column) with respect to x and to y."""
+    model.eval()
+    x, y = x.detach().clone().requires_grad_(True), y.detach().clone().requires_grad_(True)
+    logits = model(x, y)
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 4 or row >= logits.shape[2] or \
+            column >= logits.shape[3] or not logits.requires_grad:
+        return {"shape": tuple(logits.shape) if isinstance(logits, torch.Tensor) else None, "x": None, "y": None}
+    grad_x, grad_y = torch.autograd.grad(logits[0, 0, row, column], [x, y], allow_unused=True)
+    return {"shape": tuple(logits.shape), "x": grad_x, "y": grad_y}
+
+
+# --- the training loop ----------------------------------------------------------------------------
+
+def _as_stats(value: Any) -> dict[str, float]:
+    if not isinstance(value, dict) or not all(k in value for k in STATS):
+        raise TypeError(f"train_step returned {type(value).__name__}"
+                        f"{' with keys ' + repr(sorted(map(str, value))) if isinstance(value, dict) else ''}; "
+                        f"it should return a dict with the floats {', '.join(STATS)}")
+    stats = {}
+    for key in STATS:
+        number = value[key]
+        if isinstance(number, torch.Tensor) and number.numel() == 1:
+            number = number.item()
+        if not isinstance(number, (int, float)) or isinstance(number, bool):
+            raise TypeError(f"train_step returned {key}={type(number).__name__}; it should be a float (.item())")
+        stats[key] = float(number)
+    return stats
+
+
+def _outputs(G: nn.Module, inputs: torch.Tensor, device: str) -> torch.Tensor:
+    """G's eval-mode outputs (N, 3, H, W) for uint8 inputs, on the CPU; G back in train mode."""
+    G.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(inputs), 16):
+            out.append(G(to_unit(inputs[start:start + 16]).to(device)).float().cpu())
+    G.train()
+    return torch.cat(out)
+
+
+@operation
+def train_pix2pix(generator_class: Callable[..., nn.Module], discriminator_class: Callable[..., nn.Module],
+                  train_step: Callable, train_inputs: torch.Tensor, train_targets: torch.Tensor,
+                  held_out_inputs: torch.Tensor, *, generator: dict[str, int], discriminator: dict[str, int],
+                  epochs: int = 1, max_steps: int | None = None, batch_size: int = 4, lr: float = 2e-4,
+                  beta1: float = 0.5, seed: int = 0, device: str = "cpu", report_every: int = 10,
+                  every_epoch: bool = True, send_weights: bool = False,
+                  progress: Callable[[Any], None]) -> dict[str, Any]:
+    """Train a fresh `generator_class(**generator)` and `discriminator_class(**discriminator)` with
+    the student's `train_step`.
+
+    Adam(lr, betas=(beta1, 0.999)) for each, as in the paper. Pairs are uint8 (N, 3, H, W),
+    scaled to [-1, 1], shuffled by a generator seeded with `seed`, in full batches; `max_steps`
+    stops early. Streams, through `progress`, {"step", "epoch", **stats} every `report_every`
+    steps and, after each epoch (only the last one unless `every_epoch`), {"epoch", "steps",
+    "seconds", "stats": {name: [one value per step]}, "outputs": G's eval-mode outputs for
+    `held_out_inputs`} (plus "generator" and "discriminator" state_dicts when `send_weights`).
+    Returns the last epoch record.
+    """
+    torch.manual_seed(seed)
+    G = generator_class(**generator).to(device)
+    D = discriminator_class(**discriminator).to(device)
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(beta1, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(beta1, 0.999))
+    order = torch.Generator().manual_seed(seed)
+    per_epoch = len(train_inputs) // batch_size
+    step, record, started = 0, {}, time.perf_counter()
+    for epoch in range(epochs):
+        history: dict[str, list[float]] = {key: [] for key in STATS}
+        finished = False
+        permutation = torch.randperm(len(train_inputs), generator=order)
+        for index in permutation[:per_epoch * batch_size].view(per_epoch, batch_size):
+            x = to_unit(train_inputs[index]).to(device)  # (B, 3, H, W)
+            y = to_unit(train_targets[index]).to(device)
+            stats = _as_stats(train_step(G, D, opt_g, opt_d, x, y))
+            for key in STATS:
+                history[key].append(stats[key])
+            step += 1
+            if step % report_every == 0:
+                progress({"step": step, "epoch": epoch, **stats})
+            if not all(math.isfinite(v) for v in stats.values()) or (max_steps is not None and step >= max_steps):
+                finished = True
+                break
+        last = finished or epoch == epochs - 1
+        if every_epoch or last:
+            record = {"epoch": epoch, "steps": step, "seconds": time.perf_counter() - started, "stats": history,
+                      "outputs": _outputs(G, held_out_inputs, device)}
+            if send_weights:
+                record["generator"] = {k: v.detach().cpu() for k, v in G.state_dict().items()}
+                record["discriminator"] = {k: v.detach().cpu() for k, v in D.state_dict().items()}
+            progress(record)
+        if last:
+            break
+    return record
