@@ -124,14 +124,15 @@ def release_command(check_only: bool) -> None:
 
 
 @cli.command()
-@click.argument("practice", type=click.Choice(["mnist_cnn", "cgan"]))
+@click.argument("practice", type=click.Choice(["mnist_cnn", "cgan", "pix2pix"]))
 @click.option("--path", "directory", type=click.Path(path_type=Path), default=paths.ASSIGNMENTS_DIR,
               show_default="assignments/", help="Folder with the practice file (solutions/ for the reference).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              show_default="mnist_cnn: 10; cgan: enough for 2,500 steps")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, show_default="64")
+              show_default="mnist_cnn: 10; cgan: enough for 2,500 steps; pix2pix: 10 (paired), 200 (facades)")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              show_default="64; pix2pix: 4 (paired), 1 (facades)")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
-              show_default="2e-3; cgan: the generator's, the discriminator's is twice it")
+              show_default="2e-3; cgan: the generator's, the discriminator's is twice it; pix2pix: 5e-4")
 @click.option("--seed", type=int, default=0, show_default=True)
 @DEVICE
 @click.option("--threads", type=click.IntRange(min=0), default=0, help="CPU threads for training (0: torch's default).")
@@ -139,8 +140,14 @@ def release_command(check_only: bool) -> None:
               help="Where the datasets are (default: datasets/, or $BOOTCAMP_DATA).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=paths.RUNS_DIR,
               show_default="runs/", help="Runs are written to OUT/<practice>/<timestamp>/.")
+@click.option("--dataset", type=click.Choice(["paired", "facades"]), default=None,
+              help="pix2pix: the pairs to train on (default: facades when present under the data root, else the "
+                   "embedded paired set).")
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default=None,
+              help="pix2pix: A (photo) to B (map), or back (default: AtoB for paired, BtoA for facades).")
 def train(practice: str, directory: Path, epochs: int | None, batch_size: int | None, lr: float | None, seed: int,
-          device: str, threads: int, data_root: Path | None, out: Path) -> None:
+          device: str, threads: int, data_root: Path | None, out: Path, dataset: str | None,
+          direction: str | None) -> None:
     """Train a practice's model (yours, or the reference with --path solutions) and record the run."""
     from grader.training.run_command import train_command
 
@@ -148,8 +155,11 @@ def train(practice: str, directory: Path, epochs: int | None, batch_size: int | 
         inspect_submission(directory, [practice])
     except BadInput as error:
         raise _bad_input(error) from None
+    if practice != "pix2pix" and (dataset or direction):
+        raise click.UsageError("--dataset and --direction are options of `bootcamp train pix2pix`")
     sys.exit(train_command(practice, directory, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                           device=device, threads=threads, data_root=data_root, out=out))
+                           device=device, threads=threads, data_root=data_root, out=out, dataset=dataset,
+                           direction=direction))
 
 
 def _register_groups() -> None:

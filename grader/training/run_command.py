@@ -27,8 +27,16 @@ def resolve_device(device: str) -> str:
 
 
 def train_command(practice: str, directory: Path, *, epochs: int | None, batch_size: int | None, lr: float | None,
-                  seed: int, device: str, threads: int, data_root: Path | None, out: Path) -> int:
+                  seed: int, device: str, threads: int, data_root: Path | None, out: Path,
+                  dataset: str | None = None, direction: str | None = None) -> int:
     """Run the training with live output; returns the exit code (0 done, 1 failed, 130 Ctrl-C)."""
+    if practice == "pix2pix":
+        from grader.training.pix2pix_run import Pix2pixOptions, train_pix2pix_command
+
+        return train_pix2pix_command(directory, Pix2pixOptions(
+            epochs=epochs, batch_size=batch_size, lr=lr or Pix2pixOptions.lr, seed=seed,
+            device=resolve_device(device), threads=threads, data_root=str(data_root) if data_root else None,
+            dataset=dataset, direction=direction), out=out)
     given = {"epochs": epochs, "batch_size": batch_size, "lr": lr}
     chosen = {key: value if value is not None else DEFAULTS[practice][key] for key, value in given.items()}
     common = dict(seed=seed, device=resolve_device(device), threads=threads,
