@@ -196,35 +196,31 @@ def skip_probe(model: nn.Module, x: torch.Tensor, row: int, column: int, *, sile
 
 
 @operation
-def dropout_blocks_probe(model: nn.Module, x: torch.Tensor, *, progress: Callable) -> dict[str, Any]:
+def dropout_blocks_probe(model: nn.Module, x: torch.Tensor, *, seed: int = 0, progress: Callable) -> dict[str, Any]:
     """Which stretches between the student's convolutions are random in train mode.
 
-    Two train-mode passes; in the second, each convolution's input is first recorded, then
-    replaced by the first pass's input to that convolution, so a difference at convolution k
+    Three train-mode passes; in the second and third, each convolution's input is first recorded,
+    then replaced by the first pass's input to that convolution, so a difference at convolution k
     comes only from what runs between convolution k - 1 and k. For each convolution (run order):
-    the share of input values that differ, and among the values the first pass left non-zero, the
-    share the second pass zeroed (a dropout rate) where anything differs. Also whether two
-    eval-mode passes agree.
+    the share of input values that differ between the first two passes, and a dropout rate: in the
+    channels where the third pass differs from the first, the share of the first pass's non-zero
+    values that the second pass zeroed (choosing the channels with another pass keeps the rate
+    unbiased). Also whether two eval-mode passes agree. Seeded, so a result never flickers.
     """
+    torch.manual_seed(seed)
     convolutions = convolutions_in_run_order(model, [x])
-    first: dict[int, torch.Tensor] = {}
-    second: dict[int, torch.Tensor] = {}
+    passes: list[dict[int, torch.Tensor]] = [{}, {}, {}]
 
-    def record(index: int):
+    def hook_for(index: int, number: int):
         def hook(module, inputs):
-            first[index] = inputs[0].detach().clone()
-        return hook
-
-    def replace(index: int):
-        def hook(module, inputs):
-            second[index] = inputs[0].detach().clone()
-            return (first[index],) + tuple(inputs[1:])
+            passes[number][index] = inputs[0].detach().clone()
+            return None if number == 0 else (passes[0][index],) + tuple(inputs[1:])
         return hook
 
     model.train()
     with torch.no_grad():
-        for make in (record, replace):
-            hooks = [m.register_forward_pre_hook(make(i)) for i, m in enumerate(convolutions)]
+        for number in range(3):
+            hooks = [m.register_forward_pre_hook(hook_for(i, number)) for i, m in enumerate(convolutions)]
             try:
                 model(x)
             finally:
@@ -234,16 +230,15 @@ def dropout_blocks_probe(model: nn.Module, x: torch.Tensor, *, progress: Callabl
         same_in_eval = bool(torch.equal(model(x), model(x)))
     differ, rates = [], []
     for index in range(len(convolutions)):
-        a, b = first.get(index), second.get(index)
-        if a is None or b is None or a.shape != b.shape:
+        a, b, c = (found.get(index) for found in passes)
+        if a is None or b is None or c is None or a.shape != b.shape or a.shape != c.shape or a.dim() != 4:
             differ.append(None)
             rates.append(None)
             continue
         differ.append((a != b).float().mean().item())
-        kept = (a != 0) & (a != b) | (a != 0) & (b != 0)  # non-zero in the first pass, where things differ
-        channels = (a != b).flatten(2).any(-1, keepdim=True).unsqueeze(-1)  # (B, C, 1, 1): channels that vary
+        channels = (a != c).any(0, keepdim=True).any(-1, keepdim=True).any(-2, keepdim=True)  # (1, C, 1, 1)
         base = (a != 0) & channels
-        rates.append(((base & (b == 0)).sum() / base.sum().clamp_min(1)).item() if bool(kept.any()) else 0.0)
+        rates.append(((base & (b == 0)).sum() / base.sum().clamp_min(1)).item())
     return {"differ": differ, "rates": rates, "eval_same": same_in_eval, "convolutions": len(convolutions)}
 
 
