@@ -273,6 +273,14 @@ def train_step_probe(train_step: Callable, generator_state: dict[str, torch.Tens
     G, D = TinyGenerator(), TinyDiscriminator()
     G.load_state_dict(generator_state)
     D.load_state_dict(discriminator_state)
+    return watched_train_step(train_step, G, D, [images, labels, z], lr=lr, stale_gradient=stale_gradient)
+
+
+def watched_train_step(train_step: Callable, G: nn.Module, D: nn.Module, batch: list[Any], *, lr: float,
+                       stale_gradient: float | None) -> dict[str, Any]:
+    """`train_step(G, D, opt_g, opt_d, *batch)` once with watched SGD(lr), both models handed over
+    in eval mode (and, with `stale_gradient`, every .grad starting at that value): what it returned,
+    the optimizer events in order and the final state. Shared by the GAN practices' probes."""
     G.eval()
     D.eval()
     if stale_gradient is not None:
@@ -281,7 +289,7 @@ def train_step_probe(train_step: Callable, generator_state: dict[str, torch.Tens
     events: list[dict] = []
     opt_g = _WatchedSGD(G.parameters(), lr, "opt_g", events, (G, D))
     opt_d = _WatchedSGD(D.parameters(), lr, "opt_d", events, (G, D))
-    returned = train_step(G, D, opt_g, opt_d, images, labels, z)
+    returned = train_step(G, D, opt_g, opt_d, *batch)
     return {"returned": returned, "events": events, "after": _snapshot(G, D)}
 
 
@@ -333,13 +341,13 @@ def _generator_gradient(generator_state: dict, discriminator_state: dict, labels
 
 # --- the training loop --------------------------------------------------------------------------
 
-def _as_stats(value: Any) -> dict[str, float]:
-    if not isinstance(value, dict) or not all(k in value for k in STATS):
+def _as_stats(value: Any, keys: tuple[str, ...] = STATS) -> dict[str, float]:
+    if not isinstance(value, dict) or not all(k in value for k in keys):
         raise TypeError(f"train_step returned {type(value).__name__}"
                         f"{' with keys ' + repr(sorted(map(str, value))) if isinstance(value, dict) else ''}; "
-                        f"it should return a dict with the floats {', '.join(STATS)}")
+                        f"it should return a dict with the floats {', '.join(keys)}")
     stats = {}
-    for key in STATS:
+    for key in keys:
         number = value[key]
         if isinstance(number, torch.Tensor) and number.numel() == 1:
             number = number.item()

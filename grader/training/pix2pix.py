@@ -26,14 +26,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from grader.sandbox.ops import operation
-from grader.training.gan import _snapshot, _WatchedSGD, state_of
+from grader.training.gan import _as_stats, state_of, watched_train_step
+from grader.training.pix2pix_metrics import to_unit
 
 STATS = ("loss_d", "loss_g", "loss_g_gan", "loss_g_l1")
-
-
-def to_unit(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (B, 3, H, W) -> float32 in [-1, 1] (pixels / 127.5 - 1)."""
-    return images.float() / 127.5 - 1
 
 
 # --- small grader-made models with the practice's interface, for train_step ---------------------
@@ -82,16 +78,7 @@ def train_step_probe(train_step: Callable, generator_state: dict[str, torch.Tens
     G, D = TinyTranslator(), TinyPatchCritic()
     G.load_state_dict(generator_state)
     D.load_state_dict(discriminator_state)
-    G.eval()
-    D.eval()
-    if stale_gradient is not None:
-        for p in [*G.parameters(), *D.parameters()]:
-            p.grad = torch.full_like(p, stale_gradient)
-    events: list[dict] = []
-    opt_g = _WatchedSGD(G.parameters(), lr, "opt_g", events, (G, D))
-    opt_d = _WatchedSGD(D.parameters(), lr, "opt_d", events, (G, D))
-    returned = train_step(G, D, opt_g, opt_d, inputs, targets)
-    return {"returned": returned, "events": events, "after": _snapshot(G, D)}
+    return watched_train_step(train_step, G, D, [inputs, targets], lr=lr, stale_gradient=stale_gradient)
 
 
 def reference_train_step(generator_state: dict, discriminator_state: dict, inputs: torch.Tensor,
@@ -258,22 +245,6 @@ def patch_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, row: int,
 
 # --- the training loop ----------------------------------------------------------------------------
 
-def _as_stats(value: Any) -> dict[str, float]:
-    if not isinstance(value, dict) or not all(k in value for k in STATS):
-        raise TypeError(f"train_step returned {type(value).__name__}"
-                        f"{' with keys ' + repr(sorted(map(str, value))) if isinstance(value, dict) else ''}; "
-                        f"it should return a dict with the floats {', '.join(STATS)}")
-    stats = {}
-    for key in STATS:
-        number = value[key]
-        if isinstance(number, torch.Tensor) and number.numel() == 1:
-            number = number.item()
-        if not isinstance(number, (int, float)) or isinstance(number, bool):
-            raise TypeError(f"train_step returned {key}={type(number).__name__}; it should be a float (.item())")
-        stats[key] = float(number)
-    return stats
-
-
 def _outputs(G: nn.Module, inputs: torch.Tensor, device: str) -> torch.Tensor:
     """G's eval-mode outputs (N, 3, H, W) for uint8 inputs, on the CPU; G back in train mode."""
     G.eval()
@@ -319,7 +290,7 @@ def train_pix2pix(generator_class: Callable[..., nn.Module], discriminator_class
         for index in permutation[:per_epoch * batch_size].view(per_epoch, batch_size):
             x = to_unit(train_inputs[index]).to(device)  # (B, 3, H, W)
             y = to_unit(train_targets[index]).to(device)
-            stats = _as_stats(train_step(G, D, opt_g, opt_d, x, y))
+            stats = _as_stats(train_step(G, D, opt_g, opt_d, x, y), STATS)
             for key in STATS:
                 history[key].append(stats[key])
             step += 1

@@ -41,6 +41,7 @@ def _smooth(values: list[float]) -> list[float]:
 def translation_curves(steps: dict[str, list[float]], history: list[dict], path: Path, *, title: str) -> None:
     """Four panels: D's loss, G's GAN term and G's L1 term per step; held-out L1 and PSNR per epoch."""
     figure, axes = plt.subplots(1, 4, figsize=(18, 3.6))
+    figure.subplots_adjust(wspace=0.4)
     for axis, (key, label) in zip(axes, (("loss_d", "D loss"), ("loss_g_gan", "G: GAN term"),
                                          ("loss_g_l1", "G: L1 term (train)"))):
         values = steps.get(key, [])

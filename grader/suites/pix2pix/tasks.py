@@ -8,6 +8,6 @@ TASKS = {
     "pix2pix.5": "generator_loss: non-saturating cGAN term + lambda * L1",
     "pix2pix.6": "train_step: D update on real and detached fake pairs, then G update",
     "pix2pix.7": "translate: G's outputs in eval mode, without gradients",
-    "pix2pix.8": "training translates held-out edge maps better than the baselines",
+    "pix2pix.8": "training: held-out photos turned into edge maps beat the baselines",
 }
 WARM_UP = True  # the practice trains models: workers start with torch optimizers initialised
