@@ -262,7 +262,7 @@ def train_pix2pix(generator_class: Callable[..., nn.Module], discriminator_class
                   held_out_inputs: torch.Tensor, *, generator: dict[str, int], discriminator: dict[str, int],
                   epochs: int = 1, max_steps: int | None = None, batch_size: int = 4, lr: float = 2e-4,
                   beta1: float = 0.5, seed: int = 0, device: str = "cpu", report_every: int = 10,
-                  every_epoch: bool = True, send_weights: bool = False,
+                  every_epoch: bool = True, send_weights: bool = False, send_initial: bool = False,
                   progress: Callable[[Any], None]) -> dict[str, Any]:
     """Train a fresh `generator_class(**generator)` and `discriminator_class(**discriminator)` with
     the student's `train_step`.
@@ -272,8 +272,9 @@ def train_pix2pix(generator_class: Callable[..., nn.Module], discriminator_class
     stops early. Streams, through `progress`, {"step", "epoch", **stats} every `report_every`
     steps and, after each epoch (only the last one unless `every_epoch`), {"epoch", "steps",
     "seconds", "stats": {name: [one value per step]}, "outputs": G's eval-mode outputs for
-    `held_out_inputs`} (plus "generator" and "discriminator" state_dicts when `send_weights`).
-    Returns the last epoch record.
+    `held_out_inputs`} (plus "generator" and "discriminator" state_dicts when `send_weights`, and
+    "initial_outputs", G's outputs before the first step, when `send_initial`: they draw no random
+    numbers, so the run is the same either way). Returns the last epoch record.
     """
     torch.manual_seed(seed)
     G = generator_class(**generator).to(device)
@@ -281,6 +282,7 @@ def train_pix2pix(generator_class: Callable[..., nn.Module], discriminator_class
     opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(beta1, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(beta1, 0.999))
     order = torch.Generator().manual_seed(seed)
+    initial = _outputs(G, held_out_inputs, device) if send_initial else None
     per_epoch = len(train_inputs) // batch_size
     step, record, started = 0, {}, time.perf_counter()
     for epoch in range(epochs):
@@ -303,6 +305,8 @@ def train_pix2pix(generator_class: Callable[..., nn.Module], discriminator_class
         if every_epoch or last:
             record = {"epoch": epoch, "steps": step, "seconds": time.perf_counter() - started, "stats": history,
                       "outputs": _outputs(G, held_out_inputs, device)}
+            if initial is not None:
+                record["initial_outputs"] = initial
             if send_weights:
                 record["generator"] = {k: v.detach().cpu() for k, v in G.state_dict().items()}
                 record["discriminator"] = {k: v.detach().cpu() for k, v in D.state_dict().items()}

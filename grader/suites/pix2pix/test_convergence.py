@@ -79,7 +79,8 @@ def converges(student_session, device: str, seed: int) -> dict:
                                  pairs.train_inputs, pairs.train_targets, pairs.held_out_inputs,
                                  generator=generator, discriminator=discriminator, epochs=10**6,
                                  max_steps=recipe["steps"], batch_size=recipe["batch_size"], lr=recipe["lr"],
-                                 beta1=recipe["beta1"], seed=seed, device=device, every_epoch=False)
+                                 beta1=recipe["beta1"], seed=seed, device=device, every_epoch=False,
+                                 send_initial=True)
     stats = record["stats"]
     recent = {k: sum(v[-50:]) / len(v[-50:]) for k, v in stats.items() if v}
     means = ", ".join(f"{k} {v:.3f}" for k, v in recent.items())
@@ -96,6 +97,14 @@ def converges(student_session, device: str, seed: int) -> dict:
           f"{tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__} for the "
           f"held-out inputs; expected finite images of shape {expected_shape}.", "G ends in tanh.")
     got = scores(outputs, pairs.held_out_targets)
+    initial = record.get("initial_outputs")
+    check(isinstance(initial, torch.Tensor) and tuple(initial.shape) == expected_shape,
+          "the grader did not get your untrained UNetGenerator's outputs for the held-out inputs.")
+    before = scores(initial, pairs.held_out_targets)
+    check(before["l1"] > l1_bar or before["psnr"] < psnr_bar,
+          f"your UNetGenerator, before the first training step, already scores L1 {before['l1']:.3f} and PSNR "
+          f"{before['psnr']:.1f} dB: this check measures what your train_step teaches a fresh U-Net, so an untrained "
+          "one must not meet the bar.", "build the U-Net of the docstring; the translation is learned, not built in.")
     table = "; ".join(f"{name} {b['l1']:.3f} / {b['psnr']:.1f} dB" for name, b in baselines.items())
     hint = ("the L1 term drives the translation: is generator_loss's total gan + 100 * l1, with l1 the mean "
             "absolute error, and does train_step update G with it every step? Do the U-Net's skip connections "
