@@ -96,7 +96,8 @@ def test_metrics_and_blur():
     edge = torch.zeros(1, 1, 16, 16)
     edge[..., 8:] = 1
     assert 0 < blur(edge)[0, 0, 0, 7].item() < blur(edge)[0, 0, 0, 8].item() < 1
-    assert psnr(torch.zeros(1, 3, 4, 4), torch.full((1, 3, 4, 4), 0.2)) == pytest.approx(20, abs=1e-3)  # 0.1 apart in [0, 1]
+    half, off = torch.zeros(1, 3, 4, 4), torch.full((1, 3, 4, 4), 0.2)  # 0.5 and 0.6 in [0, 1]
+    assert psnr(half, off) == pytest.approx(20, abs=1e-3)
     assert grid_indices(80).tolist() == [0, 11, 23, 34, 45, 56, 68, 79] and grid_indices(3).tolist() == [0, 1, 2]
 
 

@@ -180,7 +180,8 @@ def train_pix2pix_command(directory: Path, options: Pix2pixOptions, *, out: Path
             console.print(f"data: {run.data_source}")
             console.print("baselines on the held-out pairs (L1 / PSNR): " + "; ".join(
                 f"{name} {b['l1']:.3f} / {b['psnr']:.1f} dB" for name, b in run.baselines.items()))
-            console.print(f"device: {run.options.device}; {run.epochs} epochs, {steps:,} steps; writing to {run.folder}")
+            console.print(f"device: {run.options.device}; {run.epochs} epochs, {steps:,} steps; "
+                          f"writing to {run.folder}")
             progress.update(bar, total=steps, description="training")
 
         def on_step(step: dict) -> None:
