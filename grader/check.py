@@ -3,6 +3,8 @@
 `run_suites` is what `bootcamp check`, `bootcamp validate` and the batch grader call. The suites
 run in this (trusted) process under pytest; the student's code runs only in sandbox workers.
 `inspect_submission` turns bad input into one clear `BadInput` line before anything runs.
+`as_practice_folder` lets a notebook (`basics.ipynb`) or a single file stand where a folder of
+practice modules is expected: it is graded as the module its code cells make.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -36,6 +39,16 @@ def resolve_practices(requested: tuple[str, ...] | list[str]) -> list[str]:
     if unknown:
         raise BadInput(f"unknown practice {unknown[0]!r}; choose from: {', '.join(available)}")
     return [p for p in available if p in requested]
+
+
+def check_task_ids(tasks: tuple[str, ...] | list[str], practices: list[str]) -> None:
+    """Each of `tasks` must be a task of one of `practices` (as `tasks.py` lists them)."""
+    from grader.testing import suite_settings
+
+    known = [t for p in practices for t in getattr(suite_settings(p), "TASKS", {})]
+    for task_id in tasks:
+        if task_id not in known:
+            raise BadInput(f"unknown task {task_id!r}; the tasks of {', '.join(practices)} are: {', '.join(known)}")
 
 
 def inspect_submission(directory: Path, practices: list[str], *, require_all: bool = True) -> list[str]:
@@ -62,6 +75,44 @@ def inspect_submission(directory: Path, practices: list[str], *, require_all: bo
     return found
 
 
+@contextlib.contextmanager
+def as_practice_folder(path: Path, practices: list[str]) -> Iterator[tuple[Path, list[str]]]:
+    """Yield (folder, notes): `path` itself when it is a folder of `<practice>.py` files; else a
+    temporary folder with `<practice>.py` for the file `path` (`basics.py` or `basics.ipynb`) or
+    for each `<practice>.ipynb` of the folder `path` that has no `.py` (see `grader.notebook_source`).
+    """
+    from grader.notebook_source import NotebookError, notebook_to_source
+
+    path = Path(path)
+    if path.is_file():
+        if path.suffix not in (".py", ".ipynb"):
+            raise BadInput(f"{path}: not a practice file (basics.py or basics.ipynb) or a folder of them")
+        sources = {path.stem: path}
+    else:
+        sources = {}
+        for practice in practices if path.is_dir() else []:
+            for suffix in (".py", ".ipynb"):
+                if (path / f"{practice}{suffix}").is_file():
+                    sources[practice] = path / f"{practice}{suffix}"
+                    break
+        if all(source.suffix == ".py" for source in sources.values()):
+            yield path, []
+            return
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bootcamp-notebooks-") as temporary:
+        for practice, source in sources.items():
+            if source.suffix == ".ipynb":
+                try:
+                    text, more = notebook_to_source(source.read_bytes(), _shown(source))
+                except NotebookError as error:
+                    raise BadInput(str(error)) from None
+                notes += more
+            else:
+                text = source.read_text(errors="replace")
+            (Path(temporary) / f"{practice}.py").write_text(text)
+        yield Path(temporary), notes
+
+
 def _shown(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd()))
@@ -84,10 +135,11 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
                device: str = "auto", call_timeout: float | None = None, memory_gib: float | None = None,
                select: str | None = None, hide: list[str] | tuple[str, ...] = (),
                on_test: Callable[[TestOutcome], None] | None = None, in_process: bool = False,
-               sandbox_uid: int | None = None) -> Report:
+               sandbox_uid: int | None = None, tasks: list[str] | tuple[str, ...] = ()) -> Report:
     """Grade `directory` with the suites of `practices`; return the report.
 
-    `select` is a pytest `-k` expression (for running a subset). `on_test` is called after each
+    `select` is a pytest `-k` expression (for running a subset); `tasks`, task ids whose tests
+    alone run (`("basics.3",)`). `on_test` is called after each
     test with its outcome (for progress bars). `hide`: more folders the student's code must not
     read, besides the solutions and the suites (a gradebook, say). `sandbox_uid`: the user the
     workers run as when graded as root (`Limits.uid`; a batch gives each slot its own).
@@ -110,6 +162,8 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
         args += ["--memory-limit", str(memory_gib)]
     if select:
         args += ["-k", select]
+    for task_id in tasks:
+        args += ["--task", task_id]
     if in_process:
         args.append("--in-process")
     if sandbox_uid is not None:

@@ -5,6 +5,7 @@ User errors (an unknown practice, a missing file, a syntax error) are one line a
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -13,12 +14,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from grader import __version__, paths
-from grader.check import BadInput, collect, inspect_submission, resolve_practices, run_suites
-from grader.release import ReleaseError, release, stale
+from grader import __version__, paths, withheld
+from grader.check import (BadInput, as_practice_folder, check_task_ids, collect, inspect_submission,
+                          resolve_practices, run_suites)
+from grader.edition import STUDENT
 from grader.report import show
 from grader.scoring import build_report
-from grader.validate import validate
 
 DEVICE = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
                       help="Where training and convergence checks run.")
@@ -53,38 +54,52 @@ def list_command(practices: tuple[str, ...]) -> None:
             table.add_column(column, justify="right" if column in ("points", "public", "hidden") else "left")
         for task in practice.tasks:
             public = sum(t.visibility == "public" for t in task.tests)
-            table.add_row(task.id, task.title, f"{task.max_points:g}", str(public), str(len(task.tests) - public))
+            hidden = len(task.tests) - public + withheld.count(practice.name, task.id)
+            table.add_row(task.id, task.title, f"{task.max_points:g}", str(public), str(hidden))
         console.print(table)
+    for line in withheld.lines(chosen):
+        console.print(line)
 
 
 @cli.command()
 @click.argument("practices", nargs=-1)
 @click.option("--path", "directory", type=click.Path(path_type=Path), default=paths.ASSIGNMENTS_DIR,
-              show_default="assignments/", help="Folder with your practice files.")
+              show_default="assignments/",
+              help="Folder with your practice files (.py, or .ipynb notebooks), or one such file.")
 @click.option("--public-only", is_flag=True, help="Run only the public tests.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report as JSON to this file.")
 @DEVICE
 @click.option("-k", "select", help="Only tests matching this pytest -k expression.")
+@click.option("--task", "tasks", multiple=True, metavar="ID", help="Only the tests of this task (e.g. basics.3).")
 @click.option("-v", "--verbose", is_flag=True, help="Show every failing test and what your code printed.")
 def check(practices: tuple[str, ...], directory: Path, public_only: bool, json_path: Path | None, device: str,
-          select: str | None, verbose: bool) -> None:
+          select: str | None, verbose: bool, tasks: tuple[str, ...] = ()) -> None:
     """Self-grade your practice files (all practices when none are named).
 
     Exit code 0 when every task passes, 1 otherwise, 2 for bad input.
     """
-    try:
-        chosen = resolve_practices(practices)
-        inspect_submission(directory, chosen)
-    except BadInput as error:
-        raise _bad_input(error) from None
-    console = Console()
-    with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
-        bar = progress.add_task("", total=None)
-        report = run_suites(directory, chosen, public_only=public_only, device=device, select=select,
-                            on_test=lambda test: progress.update(bar, advance=1, description=test.task))
+    with contextlib.ExitStack() as stack:
+        try:
+            named = ((directory.stem,) if directory.is_file()
+                     else tuple(dict.fromkeys(task.partition(".")[0] for task in tasks)))
+            chosen = resolve_practices(practices or named)
+            folder, notes = stack.enter_context(as_practice_folder(directory, chosen))
+            inspect_submission(folder, chosen)
+            check_task_ids(tasks, chosen)
+        except BadInput as error:
+            raise _bad_input(error) from None
+        console = Console()
+        with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                      TimeElapsedColumn(), console=console, transient=True) as progress:
+            bar = progress.add_task("", total=None)
+            report = run_suites(folder, chosen, public_only=public_only, device=device, select=select, tasks=tasks,
+                                on_test=lambda test: progress.update(bar, advance=1, description=test.task))
+    for note in notes:
+        console.print(f"note: {note}", style="dim")
     show(report, console, verbose=verbose)
+    for line in withheld.lines(chosen):
+        console.print(line, style="dim")
     if json_path:
         report.save(json_path)
     sys.exit(0 if report.all_passed else 1)
@@ -94,6 +109,8 @@ def check(practices: tuple[str, ...], directory: Path, public_only: bool, json_p
 @DEVICE
 def validate_command(device: str) -> None:
     """CI's check: solutions/ scores 100%, and assignments/ scores 0 with every task not implemented."""
+    from grader.validate import validate
+
     console = Console()
     problems = validate(device=device, say=console.print)
     for problem in problems:
@@ -104,35 +121,64 @@ def validate_command(device: str) -> None:
 
 
 @cli.command("release")
-@click.option("--check", "check_only", is_flag=True, help="Only check: exit 1 if assignments/ is stale.")
-def release_command(check_only: bool) -> None:
-    """Generate assignments/ (the student skeletons) from solutions/."""
+@click.option("--check", "check_only", is_flag=True,
+              help="Only check: exit 1 if assignments/ (or the --student folder) is stale.")
+@click.option("--student", "student_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the student edition into this folder (no solution, no hidden test).")
+@click.option("--student-zip", type=click.Path(dir_okay=False, path_type=Path), help="The student edition as a .zip.")
+@click.option("--gradescope", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a Gradescope autograder .zip (setup.sh, run_autograder, the grader).")
+@click.option("-p", "--practice", "practices", multiple=True, help="Gradescope: only these practices (repeatable).")
+@click.option("--hidden-visibility", type=click.Choice(["hidden", "after_due_date", "after_published", "visible"]),
+              default="after_due_date", show_default=True, help="Gradescope: when students see the hidden tests.")
+@click.option("--notebooks", "notebooks_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write one nbgrader-style notebook per practice into this folder.")
+def release_command(check_only: bool, student_dir: Path | None, student_zip: Path | None, gradescope: Path | None,
+                    practices: tuple[str, ...], hidden_visibility: str, notebooks_dir: Path | None) -> None:
+    """Generate assignments/ (the student skeletons) from solutions/, and what students are handed."""
+    from grader.handout import release_all
+    from grader.release import ReleaseError
+
     try:
-        if check_only:
-            outdated = stale()
-            if outdated:
-                click.echo(f"assignments/ is stale: {', '.join(outdated)} differ from solutions/; "
-                           "run `bootcamp release`", err=True)
-                sys.exit(1)
-            click.echo("assignments/ is up to date with solutions/")
-            return
-        written = release()
-    except ReleaseError as error:
+        problems = release_all(check_only=check_only, student_dir=student_dir, student_zip=student_zip,
+                               gradescope=gradescope, practices=list(practices),
+                               hidden_visibility=hidden_visibility, notebooks_dir=notebooks_dir, say=click.echo)
+    except (ReleaseError, BadInput) as error:
         raise _bad_input(error) from None
-    click.echo(f"wrote {', '.join('assignments/' + name for name in written)}" if written
-               else "assignments/ is already up to date")
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(1)
+
+
+# `bootcamp train --dataset`: the values each practice accepts (the first is dcgan's default)
+TRAIN_DATASETS = {"dcgan": ("mnist", "cifar10"), "pix2pix": ("paired", "facades")}
+
+
+def check_train_dataset(practice: str, dataset: str | None, direction: str | None) -> None:
+    """A UsageError (one line) for --dataset or --direction given to a practice that has no such choice."""
+    if dataset is not None and dataset not in TRAIN_DATASETS.get(practice, ()):
+        if practice not in TRAIN_DATASETS:
+            raise click.UsageError(f"--dataset is for dcgan and pix2pix only; {practice} trains on MNIST")
+        raise click.UsageError(f"--dataset {dataset} is not a {practice} dataset; choose one of "
+                               f"{', '.join(TRAIN_DATASETS[practice])}")
+    if direction is not None and practice != "pix2pix":
+        raise click.UsageError(f"--direction is for pix2pix only; {practice} has no translation direction")
 
 
 @cli.command()
-@click.argument("practice", type=click.Choice(["mnist_cnn", "cgan", "pix2pix"]))
+@click.argument("practice", type=click.Choice(["mnist_cnn", "cgan", "dcgan", "pix2pix"]))
 @click.option("--path", "directory", type=click.Path(path_type=Path), default=paths.ASSIGNMENTS_DIR,
-              show_default="assignments/", help="Folder with the practice file (solutions/ for the reference).")
+              show_default="assignments/",
+              help="Folder with the practice file" + ("." if STUDENT else " (solutions/ for the reference)."))
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              show_default="mnist_cnn: 10; cgan: enough for 2,500 steps; pix2pix: 10 (paired), 200 (facades)")
+              show_default="mnist_cnn: 10; cgan: enough for 2,500 steps; dcgan: 2,000; "
+                           "pix2pix: 10 (paired), 200 (facades)")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               show_default="64; pix2pix: 4 (paired), 1 (facades)")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
-              show_default="2e-3; cgan: the generator's, the discriminator's is twice it; pix2pix: 5e-4")
+              show_default="2e-3; cgan: the generator's, the discriminator's is twice it; dcgan: for both; "
+                           "pix2pix: 5e-4")
 @click.option("--seed", type=int, default=0, show_default=True)
 @DEVICE
 @click.option("--threads", type=click.IntRange(min=0), default=0, help="CPU threads for training (0: torch's default).")
@@ -140,34 +186,41 @@ def release_command(check_only: bool) -> None:
               help="Where the datasets are (default: datasets/, or $BOOTCAMP_DATA).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=paths.RUNS_DIR,
               show_default="runs/", help="Runs are written to OUT/<practice>/<timestamp>/.")
-@click.option("--dataset", type=click.Choice(["paired", "facades"]), default=None,
-              help="pix2pix: the pairs to train on (default: facades when present under the data root, else the "
-                   "embedded paired set).")
+@click.option("--dataset", type=click.Choice([name for names in TRAIN_DATASETS.values() for name in names]),
+              default=None, help="dcgan: mnist (digits padded to 32 x 32, the default) or cifar10 (32 x 32 "
+                                 "colour); pix2pix: paired (the embedded set) or facades (the default when present "
+                                 "under the data root).")
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default=None,
-              help="pix2pix: A (photo) to B (map), or back (default: AtoB for paired, BtoA for facades).")
+              help="pix2pix only: A (photo) to B (map), or back (default: AtoB for paired, BtoA for facades).")
 def train(practice: str, directory: Path, epochs: int | None, batch_size: int | None, lr: float | None, seed: int,
           device: str, threads: int, data_root: Path | None, out: Path, dataset: str | None,
           direction: str | None) -> None:
     """Train a practice's model (yours, or the reference with --path solutions) and record the run."""
     from grader.training.run_command import train_command
 
+    check_train_dataset(practice, dataset, direction)
     try:
         inspect_submission(directory, [practice])
     except BadInput as error:
         raise _bad_input(error) from None
-    if practice != "pix2pix" and (dataset or direction):
-        raise click.UsageError("--dataset and --direction are options of `bootcamp train pix2pix`")
     sys.exit(train_command(practice, directory, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                            device=device, threads=threads, data_root=data_root, out=out, dataset=dataset,
                            direction=direction))
 
 
 def _register_groups() -> None:
-    """Command groups that live beside their logic."""
+    """Command groups that live beside their logic; the student edition has no instructor commands."""
     from grader.data.cli import data
+
+    cli.add_command(data)
+    if STUDENT:
+        for name in ("validate", "release"):
+            cli.commands.pop(name, None)
+        train.help = "Train a practice's model (yours, from assignments/ or --path) and record the run."
+        return
     from grader.gradebook.cli import export_command, grade_command, gradebook
 
-    for command in (data, grade_command, export_command, gradebook):
+    for command in (grade_command, export_command, gradebook):
         cli.add_command(command)
 
 

@@ -1,8 +1,8 @@
 """The pytest plugin that turns the grading suites into a grader.
 
-It adds the options (`--submission`, `--public-only`, `--device`, `--call-timeout`), the `task`
-marker, the fixtures the suites use (`student`, `student_session`, `submission`, `device`), a
-derandomized hypothesis profile (so a score never flickers), and `Outcomes`, which records
+It adds the options (`--submission`, `--public-only`, `--task`, `--device`, `--call-timeout`),
+the `task` marker, the fixtures the suites use (`student`, `student_session`, `submission`,
+`device`), a derandomized hypothesis profile (so a score never flickers), and `Outcomes`, which records
 each test's status and a message for the student.
 
 `grader/suites/conftest.py` loads it, so `pytest grader/suites --submission solutions` works as
@@ -23,6 +23,7 @@ from grader import paths
 from grader.sandbox import Limits, SandboxError, Submission
 from grader.sandbox.proxy import default_secrets
 from grader.sandbox.local import InProcessSubmission
+from grader.student_text import visible
 from grader.testing import GradingFailure, suite_settings
 
 settings.register_profile(
@@ -39,6 +40,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--submission", default=str(paths.ASSIGNMENTS_DIR),
                     help="folder with the student's practice files (default: assignments/)")
     group.addoption("--public-only", action="store_true", help="run only the public tests")
+    group.addoption("--task", action="append", default=[], metavar="ID",
+                    help="run only the tests of this task (e.g. basics.3); may be given more than once")
     group.addoption("--device", default="auto", choices=["auto", "cpu", "cuda"],
                     help="where training and convergence checks run")
     group.addoption("--call-timeout", type=float, default=None, help="seconds for one call into student code")
@@ -53,16 +56,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "task(id, points, category, visibility, timeout): the graded task a test belongs to")
+        "markers", "task(id, points, category, visibility, timeout, style): the graded task a test belongs to")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.getoption("--public-only"):
-        return
-    hidden = [item for item in items if task_of(item).get("visibility") == "hidden"]
-    if hidden:
-        config.hook.pytest_deselected(items=hidden)
-        items[:] = [item for item in items if item not in hidden]
+    """--public-only drops the hidden tests; --task keeps only the named tasks' tests."""
+    tasks = set(config.getoption("--task", default=[]) or [])
+    public_only = config.getoption("--public-only", default=False)
+    dropped = [item for item in items
+               if (public_only and task_of(item).get("visibility") == "hidden")
+               or (tasks and task_of(item).get("id") not in tasks)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        kept = set(map(id, items)) - set(map(id, dropped))
+        items[:] = [item for item in items if id(item) in kept]
 
 
 def task_of(item: pytest.Item) -> dict[str, Any]:
@@ -152,6 +159,7 @@ class TestOutcome:
     message: str = ""
     output: str = ""
     seconds: float = 0.0
+    style: bool = False  # judges how the code is written: counts only if the task's other tests pass
 
     @property
     def earned(self) -> float:
@@ -181,7 +189,7 @@ class Outcomes:
             self.tests[item.nodeid] = TestOutcome(
                 nodeid=item.nodeid, name=item.name, task=info["id"], points=float(info.get("points", 1)),
                 category=info.get("category", "values"), visibility=info.get("visibility", "public"),
-                status="error", message=NOT_RUN)
+                status="error", message=NOT_RUN, style=bool(info.get("style", False)))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -214,7 +222,8 @@ class Outcomes:
             outcome.seconds = time.perf_counter() - self._started.pop(item.nodeid, time.perf_counter())
             session = getattr(item, "funcargs", {}).get("student_session")
             if session is not None:
-                outcome.output = session.output
+                outcome.output = visible(session.output)
+            outcome.message = visible(outcome.message)  # it quotes the student's exceptions
             graded = item.config.stash.get(_SUBMISSION, None)
             if graded is not None and not self.isolation:
                 self.isolation = graded.isolation

@@ -1,4 +1,10 @@
-"""Show a report in the terminal: a table per practice, then what to fix, then the total."""
+"""Show a report in the terminal: a table per practice, then what to fix, then the total.
+
+Student text (messages quoting their exceptions, what their code printed, the `where` column)
+goes through `student_text.visible` and is printed as rich `Text`, never parsed as markup; what
+their code printed is set apart behind "  | " under a label, so nothing it prints can pass for
+the grader's own lines.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.scoring import PracticeResult, Report, TaskResult
+from grader.student_text import student_block, visible
 
 STYLES = {"passed": "green", "failed": "red", "error": "red", "timeout": "yellow",
           "not implemented": "dim", "skipped": "dim"}
@@ -26,20 +33,21 @@ def practice_table(practice: PracticeResult) -> Table:
     table.add_column("where", no_wrap=True)
     for task in practice.tasks:
         table.add_row(task.id, task.title, f"{_points(task.points)}/{_points(task.max_points)}",
-                      Text(task.status, style=STYLES.get(task.status, "")), task.where)
+                      Text(task.status, style=STYLES.get(task.status, "")), Text(visible(task.where)))
     return table
 
 
 def problem_text(task: TaskResult, verbose: bool) -> Text:
     """What went wrong in a task: its first problem, or every problem when verbose."""
-    problems = [t for t in task.tests if t.status not in ("passed", "skipped")]
+    problems = sorted((t for t in task.tests if t.status not in ("passed", "skipped")), key=lambda t: t.style)
     text = Text()
     for test in problems if verbose else problems[:1]:
         text.append(f"{task.id} ", style="bold")
         text.append(f"({test.visibility} test {test.name}, {test.status})\n", style="dim")
-        text.append(_indent(test.message.strip() or test.status) + "\n")
+        text.append(_indent(visible(test.message.strip()) or test.status) + "\n")
         if verbose and test.output.strip():
-            text.append(_indent("your code printed:\n" + test.output.strip()[-2000:]) + "\n", style="dim")
+            printed = student_block("what your code printed (its text, not the grader's):", test.output.strip()[-2000:])
+            text.append(_indent(printed) + "\n", style="dim")
     if not verbose and len(problems) > 1:
         text.append(f"  ({len(problems) - 1} more failing test(s) in {task.id}; -v shows all)\n", style="dim")
     return text

@@ -1,7 +1,10 @@
 """From test outcomes to scores: tasks, practices, a report that can be printed or saved.
 
 A task's points are the sum of its tests' points; a student earns the points of each test that
-passed. A task's status is "passed" when every test passed, else the most telling status among
+passed. A style test (how the code is written: no torch.sigmoid, no autograd in a manual
+backward) passes for code that does nothing at all, so it counts only when every other test of
+its task that ran passed too; otherwise it is marked failed with `STYLE_WITHOUT_BEHAVIOUR`
+(`require_behaviour`). A task's status is "passed" when every test passed, else the most telling status among
 its tests: not implemented, then timeout, then error, then failed.
 """
 
@@ -19,6 +22,19 @@ from grader.testing import suite_settings
 
 STATUS_ORDER = ("not implemented", "timeout", "error", "failed", "skipped", "passed")
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+STYLE_WITHOUT_BEHAVIOUR = ("this check of how {task} is written counts only once {task}'s other tests pass; "
+                           "fix those first")
+
+
+def require_behaviour(tests: list[TestOutcome]) -> None:
+    """Fail each passed style test whose task has another test (not skipped) that did not pass."""
+    unmet = {t.task for t in tests if not t.style and t.status not in ("passed", "skipped")}
+    unmet |= {t.task for t in tests if t.style} - {t.task for t in tests if not t.style}
+    for test in tests:
+        if test.style and test.status == "passed" and test.task in unmet:
+            test.status, test.message = "failed", STYLE_WITHOUT_BEHAVIOUR.format(task=test.task)
 
 
 def _rank(status: str) -> int:
@@ -48,7 +64,7 @@ class TaskResult:
     @property
     def first_problem(self) -> TestOutcome | None:
         problems = [t for t in self.tests if t.status not in ("passed", "skipped")]
-        return min(problems, key=lambda t: _rank(t.status)) if problems else None
+        return min(problems, key=lambda t: (_rank(t.status), t.style)) if problems else None  # a style test last
 
     @property
     def where(self) -> str:
@@ -127,7 +143,10 @@ def task_sort_key(task_id: str) -> tuple[str, int]:
 
 
 def build_report(submission: str, practices: list[str], tests: list[TestOutcome], **details) -> Report:
-    """Group test outcomes into tasks and practices, in course order and task-number order."""
+    """Group test outcomes into tasks and practices, in course order and task-number order.
+
+    Style tests are resolved first (`require_behaviour`)."""
+    require_behaviour(tests)
     results = []
     for practice in practices:
         titles = task_titles(practice)

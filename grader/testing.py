@@ -25,23 +25,28 @@ import torch
 
 from grader import paths
 from grader.sandbox import Session, StudentException
+from grader.sandbox.proxy import Remote
 
 CATEGORIES = ("shapes", "values", "gradients", "convergence")
 VISIBILITIES = ("public", "hidden")
 
 
 def task(task_id: str, *, points: float = 1, category: str, visibility: str = "public",
-         timeout: float | None = None) -> pytest.MarkDecorator:
+         timeout: float | None = None, style: bool = False) -> pytest.MarkDecorator:
     """Mark a test as part of a task: `task("conv_shapes.4", points=2, category="values")`.
 
     The practice is the part of the id before the dot. `timeout` overrides the per-call limit.
+    `style=True` marks a test that code doing nothing would pass: one that judges how the code is
+    written (no torch.sigmoid, no autograd in a manual backward) or what it must not do (no graph,
+    no stale gradients) rather than what it computes. Its points count only when every other test
+    of the task passed too (`scoring.require_behaviour`).
     """
     if category not in CATEGORIES:
         raise ValueError(f"category must be one of {CATEGORIES}, not {category!r}")
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {VISIBILITIES}, not {visibility!r}")
     return pytest.mark.task(task_id, points=points, category=category, visibility=visibility,
-                            timeout=timeout)
+                            timeout=timeout, style=style)
 
 
 class GradingFailure(AssertionError):
@@ -161,8 +166,9 @@ def _is_float(value: Any) -> bool:
 def _kind(value: Any) -> str:
     if value is None:
         return "None"
-    article = "an" if type(value).__name__[0].lower() in "aeiou" else "a"
-    return f"{article} {type(value).__name__}"
+    name = value._type if isinstance(value, Remote) else type(value).__name__  # an object kept in the worker
+    article = "an" if name[:1].lower() in "aeiou" else "a"
+    return f"{article} {name} object" if isinstance(value, Remote) else f"{article} {name}"
 
 
 def _short(value: Any) -> str:

@@ -32,8 +32,8 @@ def test_missing_folder(tmp_path):
 
 
 def test_a_file_is_not_a_submission(tmp_path):
-    (tmp_path / "basics.py").write_text("x = 1\n")
-    assert "not a folder" in one_line_error(run("check", "basics", "--path", str(tmp_path / "basics.py")))
+    (tmp_path / "basics.txt").write_text("x = 1\n")
+    assert "not a practice file" in one_line_error(run("check", "basics", "--path", str(tmp_path / "basics.txt")))
 
 
 def test_a_folder_without_the_practice_file(tmp_path):

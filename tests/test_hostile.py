@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -115,33 +116,46 @@ def test_a_printed_fake_report_changes_nothing(tmp_path, reference_report):
     assert set(statuses(report).values()) == {"not implemented"}
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="secret folders are covered only when the grader runs as root")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the allowlist view needs Linux namespaces")
 def test_reading_the_solutions_fails_in_the_worker(tmp_path):
     report = grade(tmp_path, SKELETON + READ_SOLUTIONS)
     assert report.points == 0
     assert set(statuses(report).values()) == {"not implemented"}
-    assert any("secret folders covered" in measure for measure in report.isolation)
+    assert any("allowlist" in measure for measure in report.isolation)
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="secret folders are covered only when the grader runs as root")
-def test_a_folder_passed_to_hide_is_covered_too(tmp_path):
+def _peeking_relu(path: Path) -> str:
+    """The reference basics, whose relu fails if the worker could read `path`."""
+    peek = f"\ntry:\n    LEAK = open({str(path)!r}).read()\nexcept OSError:\n    LEAK = None\n"
+    return SOLUTION + peek + "\ndef relu(x):\n    assert LEAK is None, LEAK\n    return x.clamp(min=0)\n"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the allowlist view needs Linux namespaces")
+def test_a_gradebook_is_out_of_view_and_a_folder_passed_to_hide_is_covered(tmp_path):
+    """A gradebook (anywhere the view does not include) is out of reach with or without --hide;
+    a --hide folder inside what the worker is given (here, part of the grader package) is
+    covered."""
     with tempfile.TemporaryDirectory() as readable:  # under /tmp, open to everyone, like many a --out
         gradebook = Path(readable)
         gradebook.chmod(0o755)
         (gradebook / "grades.csv").write_text("student,score\n")
         (gradebook / "grades.csv").chmod(0o644)
-        peek = f"\ntry:\n    LEAK = open({str(gradebook / 'grades.csv')!r}).read()\nexcept OSError:\n    LEAK = None\n"
-        (tmp_path / "basics.py").write_text(SOLUTION + peek + "\ndef relu(x):\n    assert LEAK is None, LEAK\n"
-                                            "    return x.clamp(min=0)\n")
-        exposed = run_suites(tmp_path, ["basics"], public_only=True, select="relu")
-        covered = run_suites(tmp_path, ["basics"], public_only=True, select="relu", hide=[str(gradebook)])
-    assert statuses(exposed)["basics.1"] == "error", "the worker should have read the open folder"
-    assert covered.all_passed, [t.first_problem.message for t in covered.practices[0].tasks if t.first_problem]
-    assert any(str(gradebook) in measure for measure in covered.isolation)
+        (tmp_path / "basics.py").write_text(_peeking_relu(gradebook / "grades.csv"))
+        anywhere = run_suites(tmp_path, ["basics"], public_only=True, select="relu")
+        listed = run_suites(tmp_path, ["basics"], public_only=True, select="relu", hide=[str(gradebook)])
+    inside = paths.PACKAGE_DIR / "gradebook"
+    (tmp_path / "basics.py").write_text(_peeking_relu(inside / "__init__.py"))
+    exposed = run_suites(tmp_path, ["basics"], public_only=True, select="relu")
+    covered = run_suites(tmp_path, ["basics"], public_only=True, select="relu", hide=[str(inside)])
+    for report in (anywhere, listed, covered):
+        assert report.all_passed, [t.first_problem.message for t in report.practices[0].tasks if t.first_problem]
+    assert statuses(exposed)["basics.1"] == "error", "the worker should have read the grader package"
+    assert any(str(gradebook) in measure for measure in listed.isolation)
+    assert any(str(inside) in measure for measure in covered.isolation)
 
 
 def test_reading_the_solutions_would_have_worked_without_the_cover(tmp_path):
-    """The same theft scores full marks in-process: the cover above is what stops it."""
+    """The same theft scores full marks in-process: the view above is what stops it."""
     (tmp_path / "basics.py").write_text(SKELETON + READ_SOLUTIONS)
     report = run_suites(tmp_path, ["basics"], public_only=True, in_process=True)
     assert report.all_passed

@@ -12,6 +12,10 @@ student (`Rejected`), or a note, never an error of the batch:
 - names that are not UTF-8, two submissions with the same id, no practice file at all;
 - files for practices the course does not have (ignored, with a note).
 
+A `<practice>.ipynb` stands for `<practice>.py` when there is no `.py` of that practice: its code
+cells become the module (`grader.notebook_source`; magics dropped with a note, a cell that does not
+parse is the practice's reason, by cell number), and its outputs are never read.
+
 The practice files are taken at the shallowest depth where they appear, so `alice.zip` holding
 `alice/basics.py` (a zipped folder) works like a folder `alice/` holding `basics.py`.
 """
@@ -127,6 +131,10 @@ def unpack(found: Found, practices: list[str], known: list[str], max_bytes: int 
         for practice, entry in chosen.items():
             data = members.read(entry, max_bytes - total)
             total += len(data)
+            if entry.parts[-1].endswith(".ipynb"):
+                data = _notebook_module(data, "/".join(entry.parts), practice, result)
+                if data is None:
+                    continue
             result.files[f"{practice}.py"] = data
     finally:
         members.close()
@@ -160,17 +168,32 @@ class _Members:
     close: object = lambda: None
 
 
+def _notebook_module(data: bytes, shown: str, practice: str, result: Unpacked) -> bytes | None:
+    """A submitted `<practice>.ipynb` as the module it stands for; None (and a problem) if it cannot be."""
+    from grader.notebook_source import NotebookError, notebook_to_source
+
+    try:
+        source, notes = notebook_to_source(data, shown)
+    except NotebookError as error:
+        result.problems[practice] = str(error)
+        return None
+    result.notes += notes
+    return source.encode()
+
+
 def _choose(entries: list[_Entry], practices: list[str], result: Unpacked) -> dict[str, _Entry]:
+    """Each practice's file: `<practice>.py`, else `<practice>.ipynb`, at the shallowest depth."""
     chosen: dict[str, _Entry] = {}
     for practice in practices:
-        matches = [e for e in entries if e.parts[-1] == f"{practice}.py"]
+        matches = [e for e in entries if e.parts[-1] == f"{practice}.py"] or \
+            [e for e in entries if e.parts[-1] == f"{practice}.ipynb"]
         if not matches:
             continue
         depth = min(len(e.parts) for e in matches)
         shallowest = [e for e in matches if len(e.parts) == depth]
         if len(shallowest) > 1:
             where = ", ".join("/".join(e.parts) for e in shallowest[:3])
-            result.problems[practice] = f"{practice}.py appears more than once ({where}): keep one"
+            result.problems[practice] = f"{shallowest[0].parts[-1]} appears more than once ({where}): keep one"
         elif shallowest[0].kind == "link":
             result.problems[practice] = f"{'/'.join(shallowest[0].parts)} is a symbolic link: submit the file itself"
         elif shallowest[0].kind != "file":
@@ -187,10 +210,11 @@ def _note_strangers(entries: list[_Entry], known: list[str], result: Unpacked) -
         shown = ", ".join(strangers[:5]) + (f" and {len(strangers) - 5} more" if len(strangers) > 5 else "")
         result.notes.append(f"ignored {shown}: not a practice of this course "
                             f"(practice files are {', '.join(p + '.py' for p in known)})")
+    has_module = {e.parts[-1][:-3] for e in entries if e.parts[-1].endswith(".py")}
     notebooks = sorted("/".join(e.parts) for e in entries
-                       if e.parts[-1].endswith(".ipynb") and e.parts[-1][:-6] in known)
+                       if e.parts[-1].endswith(".ipynb") and e.parts[-1][:-6] in has_module & set(known))
     if notebooks:
-        result.notes.append(f"ignored {', '.join(notebooks[:5])}: notebooks are not graded; submit the .py file")
+        result.notes.append(f"ignored {', '.join(notebooks[:5])}: the .py file of the same practice is graded")
 
 
 def _skipped(parts: tuple[str, ...]) -> bool:

@@ -2,29 +2,34 @@
 
 `Limits` is the policy (plain numbers, set by the grader). `isolate()` runs inside the worker's
 zygote, before it forks the processes that import student code, and applies what the operating
-system allows:
+system allows. On Linux, as root or as an ordinary user (in a user namespace):
 
-- a private network namespace with no interfaces but loopback (`unshare`), so no network;
-- when the grader runs as root on Linux: a private mount namespace where the secret folders
-  (`solutions/`, the grading suites, the gradebook) are covered by empty read-only tmpfs mounts,
-  then a switch to an unprivileged user with no capabilities, so it can neither read them nor
-  unmount the covers;
-- resource limits: no core files, a cap on file size, a cap on processes when unprivileged.
+- private mount, PID and network namespaces (`unshare`): no network but loopback;
+- an allowlist view of the file system (`view.py`): a fresh root holding the interpreter and the
+  packages it imported (read-only), the submission's own copy, a private size-capped /tmp,
+  /var/tmp and /dev/shm, /dev essentials and the namespace's own /proc; no checkout, no `.git`,
+  no home, no caches, no data. Secret folders inside what is bound (the suites in the grader
+  package, `Limits.hide`) are covered;
+- process 1 of the PID namespace (`reaper.py`) adopts orphans; when the check ends, however it
+  ends, the kernel kills every process of the namespace, and no worker can name, signal or
+  ptrace a process outside it (the zygote, the grader, another check);
+- no privilege left: as root, a switch to an unprivileged user of its own (`uid`); in a user
+  namespace, every capability dropped. Either way no exec can gain privileges again;
+- resource limits: no core files, a cap on file size, a cap on processes when root.
 
 Memory is capped from outside, by the grader watching the worker's resident memory (see
 `Worker`). An address-space limit (RLIMIT_AS) is deliberately not used: the CUDA build of torch
 reserves far more address space than it uses and fails to import under a few GiB.
 
-`isolate()` returns the list of measures that took effect; the report shows it.
+`isolate()` returns the measures that took effect; the report shows them.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import stat
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 NOBODY_UID = 65534
@@ -58,14 +63,13 @@ def _mapped(uid: int) -> bool:
     return True
 
 _CLONE_NEWNS = 0x00020000
+_CLONE_NEWPID = 0x20000000
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
-_MS_RDONLY = 1
-_MS_NOSUID = 2
-_MS_NODEV = 4
-_MS_BIND = 4096
-_MS_REC = 16384
-_MS_PRIVATE = 1 << 18
+_PR_CAPBSET_DROP = 24
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_CAP_AMBIENT = 47
+_PR_CAP_AMBIENT_CLEAR_ALL = 4
 
 
 @dataclass(frozen=True)
@@ -80,10 +84,12 @@ class Limits:
     file_bytes: the largest file the worker may write.
     threads: torch intra-op threads in each worker (0: torch's default). One by default: the
         same arithmetic on every machine, and parallel graders do not oversubscribe the cores.
-    hide: folders the worker must not read (covered when the grader runs as root on Linux).
+    temp_bytes: the size of the private tmpfs behind /tmp, /var/tmp and /dev/shm.
+    hide: folders the worker must not read: out of its view, and covered where they lie inside
+        a folder it is given (the suites inside the grader package).
     uid: the unprivileged user and group the workers run as, when the grader runs as root. A batch
-        gives each grading slot its own (`slot_uid`), so the workers of two students graded at
-        the same time can neither signal each other's processes nor read each other's files.
+        gives each grading slot its own (`slot_uid`); None: the submission leases a slot of its
+        own (`grader.gradebook.slots.Slot`), so no two checks on one machine share a user.
     """
 
     call_timeout: float = 20.0
@@ -95,11 +101,12 @@ class Limits:
     threads: int = 1
     isolate_network: bool = True
     drop_privileges: bool = True
+    temp_bytes: int = 256 * 2**20
     hide: tuple[str, ...] = field(default_factory=tuple)
-    uid: int = NOBODY_UID
+    uid: int | None = None
 
     def __post_init__(self) -> None:
-        if not 0 < self.uid < 2**32 - 1:
+        if self.uid is not None and not 0 < self.uid < 2**32 - 1:
             raise ValueError(f"uid {self.uid}: the workers must run as an unprivileged user")
 
     def to_json(self) -> dict:
@@ -110,57 +117,112 @@ def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
 
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{what}: {os.strerror(errno)}")
-
-
 def _unshare(flags: int) -> None:
-    _check(_libc().unshare(flags), "unshare")
+    if ctypes.CDLL(None, use_errno=True).unshare(flags) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"unshare: {os.strerror(errno)}")
 
 
-def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    encode = lambda s: s.encode() if s is not None else None  # noqa: E731
-    _check(_libc().mount(encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags),
-                         encode(data)), f"mount {target}")
+@dataclass
+class Isolation:
+    """What `isolate` set up: the measures in force, and process 1 of the submission's PID
+    namespace (None where the kernel gave none)."""
+
+    measures: list[str]
+    reaper: "reaper_module.Reaper | None" = None
 
 
-def isolate(limits: Limits, needed: list[str]) -> list[str]:
+def isolate(limits: Limits, layout: dict) -> Isolation:
     """Apply every measure the OS allows; return a description of each one that took effect.
 
-    `needed` are paths the worker must still reach after dropping privileges (the Python
-    installation, the grader's sandbox package, the student's copy, its working folder).
+    `layout`: the submission's folders, {"student": read-only copy, "work": writable working
+    folder, "stage": an empty folder where the new root is built}. On Linux, as root or (in a
+    user namespace) as an ordinary user: private mount, PID and network namespaces, the
+    allowlist view of `view.py`, then no privilege left (another user as root; no capability in
+    the user namespace otherwise). Where the kernel refuses namespaces, only the limits and, as
+    root, the change of user remain; the measures say so.
     """
-    measures: list[str] = []
+    from grader.sandbox import reaper as reaper_module
+    from grader.sandbox import view
+
+    isolation = Isolation([])
+    measures = isolation.measures
     _set_rlimits(limits, measures)
     if not sys.platform.startswith("linux"):
-        return measures
+        return isolation
     is_root = os.geteuid() == 0
-    if is_root:
-        flags = _CLONE_NEWNS | (_CLONE_NEWNET if limits.isolate_network else 0)
-        try:
-            _unshare(flags)
-        except OSError:
-            return measures
-        if limits.isolate_network:
-            measures.append("no network (private network namespace)")
-        _mount("none", "/", None, _MS_REC | _MS_PRIVATE)
-        hidden = _hide(limits.hide)
-        if hidden:
-            measures.append("secret folders covered: " + ", ".join(hidden))
-        if limits.drop_privileges:
-            _expose(needed)
+    uid, gid = os.getuid(), os.getgid()
+    if limits.uid is None:
+        limits = replace(limits, uid=NOBODY_UID)
+    flags = _CLONE_NEWNS | _CLONE_NEWPID | (_CLONE_NEWNET if limits.isolate_network else 0)
+    try:
+        if not is_root and not enter_user_namespace():
+            raise OSError("no user namespace")
+        _unshare(flags)
+    except OSError:
+        if is_root and limits.drop_privileges:
             _drop_privileges(limits.uid)
             measures.append(f"runs as unprivileged uid {limits.uid}, no capabilities")
-            _set_process_cap(measures)
-    elif limits.isolate_network:
-        try:  # an unprivileged user namespace, where the kernel allows one
-            _unshare(_CLONE_NEWUSER | _CLONE_NEWNET)
-            measures.append("no network (private user and network namespace)")
+        return isolation
+    if limits.isolate_network:
+        measures.append("no network (private network namespace)")
+    view.make_private()
+    root = view.NewRoot(layout["stage"])
+    drop_root = is_root and limits.drop_privileges
+    isolation.reaper = reaper_module.start(
+        root.inside("/proc"), (lambda: _drop_privileges(limits.uid)) if drop_root else _drop_capabilities)
+    measures.append("own PID namespace: sees and signals only its own processes, all killed when the check ends")
+    worker_uid = limits.uid if is_root and limits.drop_privileges else uid
+    worker_gid = limits.uid if is_root and limits.drop_privileges else gid
+    root.system()
+    root.devices()
+    root.temp(limits.temp_bytes)
+    root.python(own=(layout["student"], layout["work"]))
+    root.bind(layout["student"])
+    root.bind(layout["work"], writable=True)
+    root.users(worker_uid, worker_gid, layout["work"])
+    hidden = root.hide(limits.hide)
+    root.enter(layout["work"])
+    measures.append("sees an allowlist of the file system: Python and the installed packages (read-only), "
+                    f"its own copy of the submission, a private {limits.temp_bytes // 2**20} MiB /tmp, "
+                    f"/dev/shm and /var/tmp{', its own /proc' if isolation.reaper.proc_mounted else ''}")
+    if hidden:
+        measures.append("secret folders out of view: " + ", ".join(hidden))
+    if is_root and limits.drop_privileges:
+        _drop_privileges(limits.uid)
+        measures.append(f"runs as unprivileged uid {limits.uid}, no capabilities")
+        _set_process_cap(measures)
+    else:
+        _drop_capabilities()
+        measures.append("no capabilities (user namespace)")
+    return isolation
+
+
+_in_user_namespace = False
+
+
+def enter_user_namespace() -> bool:
+    """Move this process (not root) into a user namespace of its own, keeping its user and group
+    ids; True if it is in one. The kernel allows it only while the process has one thread, so a
+    zygote started on its own calls this before it imports torch (whose libraries start threads);
+    `isolate` calls it again, and then it does nothing."""
+    global _in_user_namespace
+    if not _in_user_namespace and os.geteuid() != 0 and sys.platform.startswith("linux"):
+        uid, gid = os.getuid(), os.getgid()
+        try:
+            _unshare(_CLONE_NEWUSER)
+            _map_user(uid, gid)
+            _in_user_namespace = True
         except OSError:
             pass
-    return measures
+    return _in_user_namespace
+
+
+def _map_user(uid: int, gid: int) -> None:
+    """In a fresh user namespace: keep our own user and group ids, and only those."""
+    Path("/proc/self/setgroups").write_text("deny")
+    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
 
 
 def _set_rlimits(limits: Limits, measures: list[str]) -> None:
@@ -178,50 +240,28 @@ def _set_process_cap(measures: list[str]) -> None:
     measures.append("at most 512 processes")
 
 
-def _hide(folders: tuple[str, ...]) -> list[str]:
-    hidden = []
-    for folder in folders:
-        if os.path.isdir(folder):
-            _mount("tmpfs", folder, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
-            hidden.append(folder)
-    return hidden
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
 
 
-def _traversable_by_others(path: Path) -> bool:
-    return bool(os.stat(path).st_mode & stat.S_IXOTH)
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
 
-def _expose(needed: list[str]) -> None:
-    """Make every needed path reachable by an unprivileged user, in this mount namespace only.
-
-    A folder on the way that others may not enter (a 0700 home, say) is covered by a
-    world-enterable tmpfs that holds just the needed children, bind-mounted from the originals.
-    The real folder's mode is never changed, and nothing else in it becomes visible.
-    """
-    blocked: dict[Path, set[str]] = {}
-    for target in {Path(p).resolve() for p in needed}:
-        for depth in range(2, len(target.parts)):
-            folder = Path(*target.parts[:depth])
-            if not _traversable_by_others(folder):
-                blocked.setdefault(folder, set()).add(target.parts[depth])
-    for folder in sorted(blocked, key=lambda f: len(f.parts)):
-        _cover_keeping(folder, sorted(blocked[folder]))
-
-
-def _cover_keeping(folder: Path, children: list[str]) -> None:
-    handles = {name: os.open(folder / name, os.O_PATH) for name in children}
-    try:
-        _mount("tmpfs", str(folder), "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=755")
-        for name, handle in handles.items():
-            original = f"/proc/self/fd/{handle}"
-            (folder / name).mkdir() if os.path.isdir(original) else (folder / name).touch()
-            _mount(original, str(folder / name), None, _MS_BIND | _MS_REC)
-    finally:
-        for handle in handles.values():
-            os.close(handle)
+def _drop_capabilities() -> None:
+    """Give up every capability (those a user namespace grants its creator included), for good:
+    the bounding and ambient sets are emptied and no exec can gain privileges again."""
+    libc = _libc()
+    for capability in range(64):
+        libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0)
+    libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    if libc.capset(ctypes.byref(_CapHeader(0x20080522, 0)), (_CapData * 2)()) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
 
 def _drop_privileges(uid: int) -> None:
     os.setgroups([])
     os.setresgid(uid, uid, uid)  # the group of the same number (65534: nogroup)
     os.setresuid(uid, uid, uid)  # clears every capability
+    _libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)

@@ -41,8 +41,8 @@ class Zygote:
     """
 
     def __init__(self, limits: Limits, workdir: Path, student_dir: Path):
-        self._config = {"limits": limits.to_json(), "needed": needed_paths(workdir, student_dir),
-                        "workdir": str(workdir)}
+        layout = {"student": str(student_dir), "work": str(workdir), "stage": str(workdir.parent / "stage")}
+        self._config = {"limits": limits.to_json(), "layout": layout, "workdir": str(workdir)}
         self._env = worker_environment(workdir)
         self._stderr = tempfile.TemporaryFile()
         self.process: subprocess.Popen | None = None  # when started on its own
@@ -101,8 +101,9 @@ class Zygote:
             try:
                 self._measures = self._receive(_STARTUP_SECONDS)["ready"]
             except (OSError, EOFError, KeyError, wire.WireError) as error:
+                log = self._startup_log()
                 self.close()
-                raise RuntimeError(f"the sandbox worker failed to start: {self._startup_log() or error}") from None
+                raise RuntimeError(f"the sandbox worker failed to start: {log or error}") from None
         return self._measures
 
     def fork(self, module_path: Path, module_name: str, shown_path: str, *, warm: bool = False) -> "Worker":
@@ -339,7 +340,7 @@ def kill_descendants(process: int | psutil.Process) -> None:
 
 
 def needed_paths(*folders: Path) -> list[str]:
-    """Paths a worker must reach after dropping privileges: Python, its packages, and `folders`."""
+    """Paths a worker must reach: Python, its packages, and `folders` (never hidden from it)."""
     candidates = {sys.prefix, sys.exec_prefix, sys.base_prefix, str(Path(sys.executable).resolve().parent),
                   str(paths.PACKAGE_DIR.parent), *(str(folder) for folder in folders)}
     candidates.update(p for p in sys.path if p)

@@ -18,18 +18,32 @@ import shutil
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from grader import paths
 from grader.sandbox import errors, wire
-from grader.sandbox.limits import Limits
+from grader.sandbox.limits import NOBODY_UID, Limits
 from grader.sandbox.processes import Worker, Zygote, needed_paths
 
 
 def default_secrets() -> tuple[str, ...]:
-    """Folders a worker must never read: the reference solutions and the grading suites."""
-    return (str(paths.SOLUTIONS_DIR), str(paths.SUITES_DIR))
+    """Folders a worker must never read: the reference solutions, the grading suites, and the
+    installed packages the grader's embedded data sets come from (the digits and photos the
+    judge trains and tests on; a worker gets the data it needs as tensors)."""
+    import importlib.util
+
+    from grader.data.embedded import MNIST_PACKAGE, PHOTOS_PACKAGE
+
+    found = []
+    for package in (MNIST_PACKAGE, PHOTOS_PACKAGE):
+        try:
+            spec = importlib.util.find_spec(package)  # finds, does not import
+        except (ImportError, ValueError):
+            spec = None
+        found += list(spec.submodule_search_locations or []) if spec is not None else []
+    return (str(paths.SOLUTIONS_DIR), str(paths.SUITES_DIR), *found)
 
 
 class Remote:
@@ -76,7 +90,11 @@ class Session:
         self.output = ""
         self.checked: Remote | None = None  # the last student-defined code this test called
         self._attributes: dict[tuple[int, str], Remote] = {}
-        self.module: Remote = self._request({"op": "import"}, f"import {practice}", name=practice)
+        try:
+            self.module: Remote = self._request({"op": "import"}, f"import {practice}", name=practice)
+        except (errors.WorkerTimeout, errors.WorkerDied) as error:  # it would hang or crash every test the same way
+            submission.failed_imports[practice] = error
+            raise
 
     def getattr(self, remote: Remote, name: str) -> Any:
         """An attribute of a student object; the module's functions and classes are looked up once."""
@@ -193,8 +211,16 @@ class Submission:
         hidden = [Path(p).resolve() for p in (secrets if secrets is not None else default_secrets())]
         hidden = [p for p in dict.fromkeys(hidden + [self.directory])  # never a folder Python needs
                   if not any(_inside(Path(n), p) for n in needed)]
-        self.limits = Limits(**{**(limits or Limits()).to_json(), "hide": tuple(str(p) for p in hidden)})
+        limits = Limits(**{**(limits or Limits()).to_json(), "hide": tuple(str(p) for p in hidden)})
+        self._slot = None
+        if limits.uid is None:  # a user of its own, held while it is graded (see `Limits.uid`)
+            from grader.gradebook.slots import Slot
+
+            self._slot = Slot() if os.geteuid() == 0 and limits.drop_privileges else None
+            limits = replace(limits, uid=self._slot.uid if self._slot is not None else NOBODY_UID)
+        self.limits = limits
         self.spent = 0.0
+        self.failed_imports: dict[str, errors.SandboxError] = {}  # practice -> how its import hung or crashed
         self._tmp = Path(tempfile.mkdtemp(prefix="bootcamp-"))
         self._student_dir = self._tmp / "student"
         self._workdir = self._tmp / "work"
@@ -246,11 +272,22 @@ class Submission:
         """A fresh worker with the student's `practice` module imported.
 
         `warm`: the practice trains models, so the zygote should initialise torch's optimizers
-        and kernels once before forking (see `zygote._warm_up`).
+        and kernels once before forking (see `zygote._warm_up`). A module whose import timed out or
+        killed its worker once fails every later session at once with the same error, so a hung
+        import costs one timeout per submission, not one per test.
         """
+        failed = self.failed_imports.get(practice)
+        if failed is not None:
+            raise type(failed)(failed.call, failed.message, failed.traceback)
         module_path = self._student_dir / f"{practice}.py"
         shown = _shown_path(self.directory / f"{practice}.py")
-        worker = self.zygote().fork(module_path, practice, shown, warm=warm)
+        zygote = self.zygote()
+        _ = zygote.measures  # its start is the grader's cost; what follows is the submission's
+        started = time.monotonic()
+        try:
+            worker = zygote.fork(module_path, practice, shown, warm=warm)
+        finally:  # a fork the submission slowed down (a zygote it stopped, say) is charged to it
+            self.spent += time.monotonic() - started
         session = None
         try:
             session = Session(self, worker, practice, timeout or self.limits.call_timeout)
@@ -277,6 +314,10 @@ class Submission:
         if self._zygote is not None:
             self._zygote.close()
             self._zygote = None
+        if self._slot is not None:
+            self._slot.clear()  # nothing of this submission may run on as its user
+            self._slot.release()
+            self._slot = None
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> "Submission":

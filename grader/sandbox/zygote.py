@@ -43,14 +43,24 @@ import socket
 import sys
 import traceback
 
-import psutil
-
 from grader.sandbox import limits as limits_module
-from grader.sandbox import wire
+
+if __name__ == "__main__" and sys.argv[1:2] != ["--mother"]:
+    # A zygote started on its own: into its user namespace while it has one thread, before
+    # torch (imported by `wire`) starts any. A mother's zygotes are forks: one thread each.
+    limits_module.enter_user_namespace()
+
+import psutil  # noqa: E402
+
+from grader.sandbox import reaper as reaper_module  # noqa: E402
+from grader.sandbox import wire  # noqa: E402
 
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_PDEATHSIG = 1
 _MAX_CONTROL_BYTES = 1 << 20
+# Process 1 of the submission's PID namespace (see `reaper`); None where the kernel gave none.
+# With it, this process sees the namespace's /proc, not its own: it tracks its children itself.
+_reaper: reaper_module.Reaper | None = None
 
 
 def main(control_fd: int, config: dict) -> None:
@@ -64,13 +74,15 @@ def main(control_fd: int, config: dict) -> None:
 def become_zygote(control: socket.socket, config: dict, *, warm: bool) -> None:
     """Isolate this process, say so, and serve fork requests until the grader hangs up."""
     limits = limits_module.Limits(**{**config["limits"], "hide": tuple(config["limits"]["hide"])})
-    measures = limits_module.isolate(limits, config["needed"])
+    isolation = limits_module.isolate(limits, config["layout"])
+    global _reaper
+    _reaper = isolation.reaper
     # After isolate (a change of user clears the parent-death signal). Not SIGKILL: the zygote
     # first kills the orphans it has adopted, which would otherwise outlive the submission.
     signal.signal(signal.SIGTERM, _end_with_everything_below)
     _die_with_parent(signal.SIGTERM)
     _become_subreaper()
-    send(control, {"ready": measures})
+    send(control, {"ready": isolation.measures})
     serve(control, limits, warm=warm)
 
 
@@ -216,6 +228,8 @@ class _Spare:
         if self.pid == 0:
             control.close()
             ours.close()
+            if _reaper is not None:
+                os.close(_reaper.command_fd)
             for fd in inherited:
                 os.close(fd)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the zygote's clean-up is not the worker's
@@ -260,7 +274,15 @@ def _discard(spare: _Spare | None, dying: set[int]) -> None:
 
 def _kill_descendants() -> None:
     """SIGKILL every process below this one, until none is left alive (a subreaper adopts the
-    orphans of its workers, so a double fork does not escape; RLIMIT_NPROC bounds a fork loop)."""
+    orphans of its workers, so a double fork does not escape; RLIMIT_NPROC bounds a fork loop).
+
+    With a PID namespace, killing its process 1 kills every process in it (workers, spares and
+    their orphans: all there is below this one)."""
+    if _reaper is not None:
+        _reaper.kill_everything()
+        while _reap_any(block=True):
+            pass
+        return
     for _ in range(100):
         alive = []
         for child in psutil.Process().children(recursive=True):
@@ -277,9 +299,9 @@ def _kill_descendants() -> None:
             pass
 
 
-def _reap_any() -> bool:
+def _reap_any(*, block: bool = False) -> bool:
     try:
-        return os.waitpid(-1, os.WNOHANG)[0] != 0
+        return os.waitpid(-1, 0 if block else os.WNOHANG)[0] != 0
     except ChildProcessError:
         return False
 
@@ -302,16 +324,25 @@ def _release(workers: set[int], dying: set[int], finished: list[int], keep: set[
     for pid in finished:
         workers.discard(pid)
         dying.add(pid)
-    for child in psutil.Process().children():
-        if child.pid not in workers and child.pid not in keep:
-            dying.add(child.pid)
-            try:
-                child.kill()
-            except psutil.Error:
-                pass
+    if _reaper is not None:  # the orphans are process 1's; finished workers die here
+        _reaper.kill_orphans()
+        for pid in finished:
+            _kill(pid)
+    else:
+        for child in psutil.Process().children():
+            if child.pid not in workers and child.pid not in keep:
+                dying.add(child.pid)
+                _kill(child.pid)
     for pid in list(dying):
         if _wait(pid, block=False) is not None:
             dying.discard(pid)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def send(control: socket.socket, message: dict, fds: tuple[int, ...] = ()) -> None:

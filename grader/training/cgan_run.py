@@ -19,9 +19,8 @@ run stopped by Ctrl-C keeps everything up to its last finished epoch:
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,12 +28,10 @@ import torch
 
 from grader import paths
 from grader.data import load_mnist
-from grader.release import write_atomically
-from grader.sandbox import Limits, Submission
-from grader.sandbox.ctrl_c import deferred_ctrl_c
 from grader.training import pictures
-from grader.training.classifier import new_run_folder, save_checkpoint
-from grader.training.gan import NZ, STATS
+from grader.training.classifier import new_run_folder
+from grader.training.gan import NZ
+from grader.training.gan_run import GanRun, epoch_summary, train_in_sandbox
 from grader.training.judge import JudgeError, judge, judge_accuracy
 
 LOOP = "grader.training.gan:train_cgan"
@@ -56,27 +53,6 @@ class GanOptions:
     device: str = "cpu"
     threads: int = 0
     data_root: str | None = None
-
-
-@dataclass
-class GanRun:
-    """A cGAN training run's folder and what it has recorded so far."""
-
-    folder: Path
-    options: GanOptions
-    data_source: str
-    submission: str
-    epochs: int
-    judge_note: str = ""
-    history: list[dict] = field(default_factory=list)
-    steps: dict[str, list[float]] = field(default_factory=lambda: {key: [] for key in STATS})
-    interrupted: bool = False
-
-    def save_metrics(self) -> None:
-        record = {"practice": "cgan", "submission": self.submission, "data": self.data_source,
-                  "options": {**asdict(self.options), "epochs": self.epochs}, "judge": self.judge_note,
-                  "interrupted": self.interrupted, "epochs": self.history}
-        write_atomically(self.folder / "metrics.json", json.dumps(record, indent=2) + "\n")
 
 
 def sample_inputs(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,26 +93,17 @@ def train_cgan(directory: Path, options: GanOptions, *, out: Path = paths.RUNS_D
     on_start(run, steps_per_epoch * epochs)
     run.save_metrics()
     sample_labels, sample_noise = sample_inputs(options.seed)
-    limits = Limits(call_timeout=7 * 24 * 3600.0, budget=7 * 24 * 3600.0, threads=options.threads)
 
     def epoch_done(record: dict[str, Any]) -> None:
         if "samples" not in record:
             on_step(record)
             return
-        stats = record["stats"]
-        for key in STATS:
-            run.steps[key].extend(stats[key])
-        summary = {"epoch": record["epoch"], "steps": record["steps"],
-                   **{key: sum(stats[key]) / max(1, len(stats[key])) for key in STATS},
-                   "judge_accuracy": None, "per_digit": None, "seconds": round(record["seconds"], 2),
-                   "images_per_second": round(record["steps"] * options.batch_size / max(record["seconds"], 1e-9), 1)}
+        summary = {**epoch_summary(run, record, options.batch_size), "judge_accuracy": None, "per_digit": None}
         if classifier is not None:
             verdict = judge_accuracy(classifier, record["samples"], sample_labels)
             summary["judge_accuracy"] = round(verdict["accuracy"], 4)
             summary["per_digit"] = [round(rate, 3) for rate in verdict["per_digit"]]
         run.history.append(summary)
-        save_checkpoint({"generator": record["generator"], "discriminator": record["discriminator"]},
-                        run.folder / "checkpoint.pt")
         recognised = (f", {summary['judge_accuracy']:.0%} recognised" if summary["judge_accuracy"] is not None
                       else "")
         title = f"cgan after epoch {record['epoch'] + 1} ({record['steps']:,} steps{recognised}); row k: digit k"
@@ -148,15 +115,9 @@ def train_cgan(directory: Path, options: GanOptions, *, out: Path = paths.RUNS_D
         run.save_metrics()  # last: an epoch in metrics.json has its checkpoint and pictures
         on_epoch(summary)
 
-    try:
-        with (deferred_ctrl_c(), Submission(directory, limits) as submission,
-              submission.session("cgan", warm=True) as session):
-            student = session.module
-            session.run(LOOP, student.Generator, student.Discriminator, student.train_step, data.train_images,
-                        data.train_labels, sample_labels, sample_noise, epochs=epochs,
-                        batch_size=options.batch_size, lr=options.lr, lr_d=2 * options.lr, beta1=0.0, decay=True,
-                        seed=options.seed, device=options.device, send_weights=True, on_progress=epoch_done)
-    except KeyboardInterrupt:
-        run.interrupted = True
-        run.save_metrics()
-    return run
+    return train_in_sandbox(
+        run, directory, options.threads, LOOP,
+        lambda student: [student.Generator, student.Discriminator, student.train_step, data.train_images,
+                         data.train_labels, sample_labels, sample_noise],
+        dict(epochs=epochs, batch_size=options.batch_size, lr=options.lr, lr_d=2 * options.lr, beta1=0.0,
+             decay=True, seed=options.seed, device=options.device, send_weights=True), epoch_done)

@@ -1,39 +1,38 @@
 """Trusted GAN operations, run in the worker on a student's cgan objects; they return evidence.
 
-- `train_cgan`: the grader's training loop (data order, Adam, noise, seed); the student's
-  `train_step` does each step on the student's `Generator` and `Discriminator`. Samples for
+- `train_cgan`: the grader's training loop (data order, Adam, noise, seed; the GAN practices'
+  shared loop, `grader.training.gan_loop`); the student's `train_step` does each step on the
+  student's `Generator` and `Discriminator`. Samples for
   chosen digits come back as tensors; the trusted side judges them with its own classifier
   (`grader.training.judge`), which never enters the worker.
 - `train_step_probe`: one call of the student's `train_step` on two small grader-made models
   (`TinyGenerator`, `TinyDiscriminator`, deterministic, built from states the trusted side sent)
-  with watched SGD optimizers: what every parameter and gradient was at each optimizer step.
-  The trusted side repeats the step correctly and compares.
-- `load_layers`, `forward`, `dropout_probe`, `gradient_probe`: loading weights into a conditional
-  model's parameterised layers (matched by their shapes, so names, grouping and the order of the
-  two input paths are free), forward passes, how many inputs dropout zeroes, which parameters
+  with watched SGD optimizers (`watched_step`, which the unconditional probe in
+  `grader.training.gan_probes` uses too): what every parameter and gradient was at each
+  optimizer step. The trusted side repeats the step correctly and compares.
+- `load_layers`, `forward`, `dropout_probe`, `gradient_probe`: loading weights into a model's
+  parameterised layers (matched by their shapes, so names, grouping and the order of a
+  conditional model's two input paths are free; any argument list), forward passes, how many inputs dropout zeroes, which parameters
   get gradients.
 - `maxout_probe`, `loss_gradient`, `sample_probe`: the student's Maxout with given weights,
-  its output and gradients; a loss's gradient with respect to the discriminator's logit; the
-  student's `sample` watched.
+  its output and gradients; a loss's gradient with respect to the discriminator's logit (for
+  losses on probabilities or, without `squash`, on logits); the student's `sample` watched.
 
 Everything returned is data; the trusted side judges it.
 """
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Any, Callable
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grader.data import batches
 from grader.sandbox.ops import operation
+from grader.training.gan_loop import STATS, train_gan  # noqa: F401 (STATS: the suites import it from here)
 
 NZ, CLASSES = 100, 10
-STATS = ("loss_d", "loss_g", "d_real", "d_fake")
 
 
 # --- small grader-made models with the practice's interface, for train_step and sample --------
@@ -205,10 +204,12 @@ def maxout_probe(maxout_class: Callable, in_features: int, units: int, pieces: i
 
 
 @operation
-def loss_gradient(loss_fn: Callable, logits: list[torch.Tensor], *, progress: Callable) -> dict[str, Any]:
-    """loss_fn(sigmoid(logits[0]), sigmoid(logits[1]), ...) and its gradients with respect to each logit."""
+def loss_gradient(loss_fn: Callable, logits: list[torch.Tensor], *, squash: bool = True,
+                  progress: Callable) -> dict[str, Any]:
+    """loss_fn(sigmoid(logits[0]), sigmoid(logits[1]), ...) (loss_fn(logits[0], ...) without `squash`,
+    for losses that take logits) and its gradients with respect to each logit."""
     leaves = [a.detach().clone().requires_grad_(True) for a in logits]
-    loss = loss_fn(*[torch.sigmoid(a) for a in leaves])
+    loss = loss_fn(*[torch.sigmoid(a) if squash else a for a in leaves])
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1 or not loss.requires_grad:
         return {"loss": loss, "grads": None}
     grads = torch.autograd.grad(loss.reshape(()), leaves, allow_unused=True)
@@ -270,17 +271,19 @@ def train_step_probe(train_step: Callable, generator_state: dict[str, torch.Tens
     would leave it). Returns what train_step returned, the optimizer events in order (each step
     with both models' parameters, gradients and modes just before it) and the final parameters.
     """
-    G, D = TinyGenerator(), TinyDiscriminator()
+    return watched_step(TinyGenerator(), TinyDiscriminator(), generator_state, discriminator_state,
+                        lambda *models_and_optimizers: train_step(*models_and_optimizers, images, labels, z),
+                        lr=lr, stale_gradient=stale_gradient)
+
+
+def watched_step(G: nn.Module, D: nn.Module, generator_state: dict, discriminator_state: dict,
+                 step: Callable[[nn.Module, nn.Module, Any, Any], Any], *, lr: float,
+                 stale_gradient: float | None) -> dict[str, Any]:
+    """Load the states into G and D, hand both over in eval mode (with every .grad at `stale_gradient`
+    if given) to `step(G, D, opt_g, opt_d)` with watched SGD(lr); what it returned, the optimizer
+    events and the final snapshot. Shared by the conditional and the unconditional probes."""
     G.load_state_dict(generator_state)
     D.load_state_dict(discriminator_state)
-    return watched_train_step(train_step, G, D, [images, labels, z], lr=lr, stale_gradient=stale_gradient)
-
-
-def watched_train_step(train_step: Callable, G: nn.Module, D: nn.Module, batch: list[Any], *, lr: float,
-                       stale_gradient: float | None) -> dict[str, Any]:
-    """`train_step(G, D, opt_g, opt_d, *batch)` once with watched SGD(lr), both models handed over
-    in eval mode (and, with `stale_gradient`, every .grad starting at that value): what it returned,
-    the optimizer events in order and the final state. Shared by the GAN practices' probes."""
     G.eval()
     D.eval()
     if stale_gradient is not None:
@@ -289,7 +292,7 @@ def watched_train_step(train_step: Callable, G: nn.Module, D: nn.Module, batch: 
     events: list[dict] = []
     opt_g = _WatchedSGD(G.parameters(), lr, "opt_g", events, (G, D))
     opt_d = _WatchedSGD(D.parameters(), lr, "opt_d", events, (G, D))
-    returned = train_step(G, D, opt_g, opt_d, *batch)
+    returned = step(G, D, opt_g, opt_d)
     return {"returned": returned, "events": events, "after": _snapshot(G, D)}
 
 
@@ -341,33 +344,6 @@ def _generator_gradient(generator_state: dict, discriminator_state: dict, labels
 
 # --- the training loop --------------------------------------------------------------------------
 
-def _as_stats(value: Any, keys: tuple[str, ...] = STATS) -> dict[str, float]:
-    if not isinstance(value, dict) or not all(k in value for k in keys):
-        raise TypeError(f"train_step returned {type(value).__name__}"
-                        f"{' with keys ' + repr(sorted(map(str, value))) if isinstance(value, dict) else ''}; "
-                        f"it should return a dict with the floats {', '.join(keys)}")
-    stats = {}
-    for key in keys:
-        number = value[key]
-        if isinstance(number, torch.Tensor) and number.numel() == 1:
-            number = number.item()
-        if not isinstance(number, (int, float)) or isinstance(number, bool):
-            raise TypeError(f"train_step returned {key}={type(number).__name__}; it should be a float (.item())")
-        stats[key] = float(number)
-    return stats
-
-
-def _samples(G: nn.Module, noise: torch.Tensor, labels: torch.Tensor, device: str) -> torch.Tensor:
-    """G's images (N, 1, 28, 28) for `labels` and `noise`, in eval mode, on the CPU; G back in train mode."""
-    G.eval()
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(labels), 500):
-            out.append(G(noise[start:start + 500].to(device), labels[start:start + 500].to(device)).float().cpu())
-    G.train()
-    return torch.cat(out)
-
-
 @operation
 def train_cgan(generator_class: Callable[[], nn.Module], discriminator_class: Callable[[], nn.Module],
                train_step: Callable, train_images: torch.Tensor, train_labels: torch.Tensor,
@@ -376,53 +352,13 @@ def train_cgan(generator_class: Callable[[], nn.Module], discriminator_class: Ca
                beta1: float = 0.0, decay: bool = True, seed: int = 0, device: str = "cpu", report_every: int = 25,
                every_epoch: bool = True, send_weights: bool = False,
                progress: Callable[[Any], None]) -> dict[str, Any]:
-    """Train a fresh `generator_class()` and `discriminator_class()` with the student's `train_step`.
-
-    Adam(betas=(beta1, 0.999)) for each, the generator's at `lr`, the discriminator's at `lr_d`
-    (default 2 * lr); with `decay`, both fall linearly to 0 over the run (epochs, or max_steps if
-    fewer). Real images are uint8 (N, 1, 28, 28) scaled to [0, 1], shuffled by a generator seeded
-    with `seed`, in full batches; noise z ~ N(0, 1) of size NZ from torch's generator seeded with
-    `seed`. `max_steps` stops early. Streams, through
-    `progress`, {"step", "epoch", loss_d, loss_g, d_real, d_fake} every `report_every` steps and,
-    after each epoch (only the last one unless `every_epoch`), {"epoch", "steps", "seconds",
-    "stats": {name: [one value per step]}, "samples": G's eval-mode images for `sample_labels`
-    and `sample_noise`} (plus "generator" and "discriminator" state_dicts when `send_weights`).
-    Returns the last epoch record.
+    """Train a fresh `generator_class()` and `discriminator_class()` with the student's `train_step`
+    on labelled digits in [0, 1]: the shared GAN loop, `grader.training.gan_loop.train_gan`, for a
+    conditional GAN (the practice's `train_step(G, D, opt_g, opt_d, images, labels, z)`; see there
+    for the recipe's options, the records streamed through `progress` and the one returned).
     """
-    torch.manual_seed(seed)
-    G, D = generator_class().to(device), discriminator_class().to(device)
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(beta1, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr_d if lr_d is not None else 2 * lr, betas=(beta1, 0.999))
-    loader = batches(train_images, train_labels, batch_size, generator=torch.Generator().manual_seed(seed),
-                     device=device, drop_last=True)
-    total = min(epochs * len(loader), max_steps or epochs * len(loader))
-    schedules = [torch.optim.lr_scheduler.LambdaLR(o, lambda k: max(0.0, 1 - k / total)) for o in (opt_g, opt_d)]
-    step, record, started = 0, {}, time.perf_counter()
-    for epoch in range(epochs):
-        history: dict[str, list[float]] = {key: [] for key in STATS}
-        finished = False
-        for images, labels in loader:
-            z = torch.randn(len(labels), NZ, device=device)
-            stats = _as_stats(train_step(G, D, opt_g, opt_d, images, labels, z))
-            if decay:
-                for schedule in schedules:
-                    schedule.step()
-            for key in STATS:
-                history[key].append(stats[key])
-            step += 1
-            if step % report_every == 0:
-                progress({"step": step, "epoch": epoch, **stats})
-            if not all(math.isfinite(v) for v in stats.values()) or (max_steps is not None and step >= max_steps):
-                finished = True
-                break
-        last = finished or epoch == epochs - 1
-        if every_epoch or last:
-            record = {"epoch": epoch, "steps": step, "seconds": time.perf_counter() - started, "stats": history,
-                      "samples": _samples(G, sample_noise, sample_labels, device)}
-            if send_weights:
-                record["generator"] = {k: v.detach().cpu() for k, v in G.state_dict().items()}
-                record["discriminator"] = {k: v.detach().cpu() for k, v in D.state_dict().items()}
-            progress(record)
-        if last:
-            break
-    return record
+    return train_gan(generator_class, discriminator_class, train_step, train_images, sample_noise,
+                     train_labels=train_labels, sample_labels=sample_labels, nz=NZ, pixel_range=(0.0, 1.0),
+                     epochs=epochs, max_steps=max_steps, batch_size=batch_size, lr=lr, lr_d=lr_d, beta1=beta1,
+                     decay=decay, seed=seed, device=device, report_every=report_every, every_epoch=every_epoch,
+                     send_weights=send_weights, progress=progress)

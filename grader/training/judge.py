@@ -15,6 +15,7 @@ loaded with `torch.load(weights_only=True)`.
 
     classifier = judge()                            # MnistCNN in eval mode, on the CPU
     accuracy = judge_accuracy(classifier, samples, labels)   # samples (N, 1, 28, 28) in [0, 1]
+    probabilities, features = judge_features(classifier, samples)   # (N, 10), (N, 128)
 """
 
 from __future__ import annotations
@@ -155,3 +156,27 @@ def judge_accuracy(classifier: torch.nn.Module, samples: torch.Tensor, labels: t
     right = (predicted == labels).float()
     per_digit = [right[labels == k].mean().item() if bool((labels == k).any()) else float("nan") for k in range(10)]
     return {"accuracy": right.mean().item(), "per_digit": per_digit, "predictions": predicted}
+
+
+def judge_features(classifier: torch.nn.Module, samples: torch.Tensor, *, batch_size: int = 1000,
+                   normalise: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """The classifier's view of `samples` (N, 1, 28, 28), float pixels in [0, 1]: its probabilities
+    p(y|x) (N, 10) and its penultimate features (N, F), the input of its last linear layer (for the
+    reference MnistCNN, the 128 ReLU units before the output layer), both float64. Pixels are
+    normalised with MNIST's mean and std unless `normalise` is False (a classifier of other images
+    that takes [0, 1] as it is)."""
+    last = [m for m in classifier.modules() if isinstance(m, torch.nn.Linear)][-1]
+    seen: list[torch.Tensor] = []
+    hook = last.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].detach()))
+    probabilities = []
+    try:
+        with torch.no_grad():
+            for start in range(0, len(samples), batch_size):
+                chunk = samples[start:start + batch_size].float().cpu()
+                chunk = (chunk - MNIST_MEAN[0]) / MNIST_STD[0] if normalise else chunk
+                probabilities.append(classifier(chunk).softmax(dim=1).double())
+    finally:
+        hook.remove()
+    if not probabilities:
+        return torch.zeros(0, 10, dtype=torch.float64), torch.zeros(0, last.in_features, dtype=torch.float64)
+    return torch.cat(probabilities), torch.cat(seen).flatten(1).double()

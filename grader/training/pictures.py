@@ -81,28 +81,40 @@ def misclassified(images: torch.Tensor, predicted: torch.Tensor, labels: torch.T
     return len(wrong)
 
 
-def sample_grid(samples: torch.Tensor, path: Path, *, rows: int = 10, title: str = "") -> None:
-    """Images (rows * columns, 1, H, W) in [0, 1] as one grid, row k labelled k (the digit asked for)."""
-    count, _, height, width = samples.shape
+def sample_grid(samples: torch.Tensor, path: Path, *, rows: int = 10, title: str = "",
+                ylabel: str | None = "digit asked for") -> None:
+    """Images (rows * columns, C, H, W) in [0, 1], C 1 (gray) or 3 (colour), as one grid; with `ylabel`,
+    row k is labelled k (for cgan, the digit asked for)."""
+    count, channels, height, width = samples.shape
     columns = count // rows
-    tiles = samples[:rows * columns, 0].clamp(0, 1).reshape(rows, columns, height, width)
+    tiles = samples[:rows * columns].clamp(0, 1).reshape(rows, columns, channels, height, width)
     padded = torch.nn.functional.pad(tiles, (1, 1, 1, 1), value=0.35)  # a gray frame around each image
-    grid = padded.permute(0, 2, 1, 3).reshape(rows * (height + 2), columns * (width + 2))
+    grid = padded.permute(0, 3, 1, 4, 2).reshape(rows * (height + 2), columns * (width + 2), channels)
     figure, axis = plt.subplots(figsize=(0.55 * columns + 0.6, 0.55 * rows + 0.5))
-    axis.imshow(grid.numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    axis.set_yticks([(height + 2) * (row + 0.5) for row in range(rows)])
-    axis.set_yticklabels([str(row) for row in range(rows)])
+    axis.imshow(grid[..., 0].numpy() if channels == 1 else grid.numpy(), cmap="gray", vmin=0, vmax=1,
+                interpolation="nearest")
     axis.set_xticks([])
-    axis.set_ylabel("digit asked for")
+    if ylabel:
+        axis.set_yticks([(height + 2) * (row + 0.5) for row in range(rows)])
+        axis.set_yticklabels([str(row) for row in range(rows)])
+        axis.set_ylabel(ylabel)
+    else:
+        axis.set_yticks([])
     if title:
         axis.set_title(title, fontsize=10)
     _save(figure, path)
 
 
-def gan_curves(steps: dict[str, list[float]], history: list[dict], path: Path, *, title: str) -> None:
-    """Three panels: discriminator and generator losses per step, D(x) and D(G(z)) per step, and the
-    share of samples a classifier recognised as their digit per epoch (where measured)."""
-    figure, axes = plt.subplots(1, 3, figsize=(14, 3.6))
+RECOGNISED = {"judge_accuracy": "samples recognised as their digit"}
+
+
+def gan_curves(steps: dict[str, list[float]], history: list[dict], path: Path, *, title: str,
+               per_epoch: dict[str, str] | None = None) -> None:
+    """Panels: discriminator and generator losses per step, D(x) and D(G(z)) per step, then one panel
+    per entry of `per_epoch` (key in each history record -> label; default: the share of samples a
+    classifier recognised as their digit), over epochs, where measured."""
+    per_epoch = RECOGNISED if per_epoch is None else per_epoch
+    figure, axes = plt.subplots(1, 2 + len(per_epoch), figsize=(4.7 * (2 + len(per_epoch)), 3.6))
     x = range(1, len(steps.get("loss_d", [])) + 1)
     for axis, keys, label in ((axes[0], {"loss_d": "discriminator", "loss_g": "generator"}, "loss"),
                               (axes[1], {"d_real": "D(x) on real", "d_fake": "D(G(z)) on generated"}, "mean D")):
@@ -118,11 +130,13 @@ def gan_curves(steps: dict[str, list[float]], history: list[dict], path: Path, *
         axis.legend(fontsize=8)
         axis.grid(alpha=0.3)
     axes[1].set_ylim(0, 1)
-    measured = [record for record in history if record.get("judge_accuracy") is not None]
-    axes[2].plot([r["epoch"] + 1 for r in measured], [r["judge_accuracy"] for r in measured], marker="o")
-    axes[2].set_ylim(0, 1)
-    axes[2].set_xlabel("epoch")
-    axes[2].set_ylabel("samples recognised as their digit")
-    axes[2].grid(alpha=0.3)
+    for axis, (key, label) in zip(axes[2:], per_epoch.items()):
+        measured = [record for record in history if record.get(key) is not None]
+        axis.plot([r["epoch"] + 1 for r in measured], [r[key] for r in measured], marker="o")
+        if key == "judge_accuracy":
+            axis.set_ylim(0, 1)
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
     figure.suptitle(title)
     _save(figure, path)

@@ -1,10 +1,10 @@
 """Trusted pix2pix operations, run in the worker on a student's objects; they return evidence.
 
-- `train_pix2pix`: the grader's training loop (pair order, Adam, seed, model sizes); the
-  student's `train_step` does each step on the student's `UNetGenerator` and
-  `PatchDiscriminator`. Training pairs come in as uint8 tensors; held-out inputs come in, G's
-  outputs for them go back, and their targets never enter the worker: the trusted side scores
-  the outputs (`grader.training.pix2pix_metrics`).
+- `loop_settings`: how pix2pix is trained by the grader's GAN loop (`grader.training.gan_loop`,
+  `LOOP`): pair order, Adam, seed, model sizes; the student's `train_step` does each step on the
+  student's `UNetGenerator` and `PatchDiscriminator`. Training pairs come in as uint8 tensors;
+  held-out inputs come in, G's outputs for them go back, and their targets never enter the
+  worker: the trusted side scores the outputs (`grader.training.pix2pix_metrics`).
 - `train_step_probe`: one call of the student's `train_step` on two small grader-made models
   (`TinyTranslator`, `TinyPatchCritic`) with the watched SGD optimizers of the cGAN practice
   (`grader.training.gan`); the trusted side repeats the step correctly and compares.
@@ -17,8 +17,6 @@ Everything returned is data; the trusted side judges it.
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Any, Callable
 
 import torch
@@ -26,8 +24,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from grader.sandbox.ops import operation
-from grader.training.gan import _as_stats, state_of, watched_train_step
-from grader.training.pix2pix_metrics import to_unit
+from grader.training.gan import state_of, watched_step
+from grader.training.gan_loop import as_stats
 
 STATS = ("loss_d", "loss_g", "loss_g_gan", "loss_g_l1")
 
@@ -75,10 +73,9 @@ def train_step_probe(train_step: Callable, generator_state: dict[str, torch.Tens
     returned, the optimizer events in order (each step with both models' parameters, gradients and
     modes just before it) and the final state.
     """
-    G, D = TinyTranslator(), TinyPatchCritic()
-    G.load_state_dict(generator_state)
-    D.load_state_dict(discriminator_state)
-    return watched_train_step(train_step, G, D, [inputs, targets], lr=lr, stale_gradient=stale_gradient)
+    return watched_step(TinyTranslator(), TinyPatchCritic(), generator_state, discriminator_state,
+                        lambda *models_and_optimizers: train_step(*models_and_optimizers, inputs, targets),
+                        lr=lr, stale_gradient=stale_gradient)
 
 
 def reference_train_step(generator_state: dict, discriminator_state: dict, inputs: torch.Tensor,
@@ -245,72 +242,17 @@ def patch_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, row: int,
 
 # --- the training loop ----------------------------------------------------------------------------
 
-def _outputs(G: nn.Module, inputs: torch.Tensor, device: str) -> torch.Tensor:
-    """G's eval-mode outputs (N, 3, H, W) for uint8 inputs, on the CPU; G back in train mode."""
-    G.eval()
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(inputs), 16):
-            out.append(G(to_unit(inputs[start:start + 16]).to(device)).float().cpu())
-    G.train()
-    return torch.cat(out)
+LOOP = "grader.training.gan_loop:train_gan"
 
 
-@operation
-def train_pix2pix(generator_class: Callable[..., nn.Module], discriminator_class: Callable[..., nn.Module],
-                  train_step: Callable, train_inputs: torch.Tensor, train_targets: torch.Tensor,
-                  held_out_inputs: torch.Tensor, *, generator: dict[str, int], discriminator: dict[str, int],
-                  epochs: int = 1, max_steps: int | None = None, batch_size: int = 4, lr: float = 2e-4,
-                  beta1: float = 0.5, seed: int = 0, device: str = "cpu", report_every: int = 10,
-                  every_epoch: bool = True, send_weights: bool = False, send_initial: bool = False,
-                  progress: Callable[[Any], None]) -> dict[str, Any]:
-    """Train a fresh `generator_class(**generator)` and `discriminator_class(**discriminator)` with
-    the student's `train_step`.
-
-    Adam(lr, betas=(beta1, 0.999)) for each, as in the paper. Pairs are uint8 (N, 3, H, W),
-    scaled to [-1, 1], shuffled by a generator seeded with `seed`, in full batches; `max_steps`
-    stops early. Streams, through `progress`, {"step", "epoch", **stats} every `report_every`
-    steps and, after each epoch (only the last one unless `every_epoch`), {"epoch", "steps",
-    "seconds", "stats": {name: [one value per step]}, "outputs": G's eval-mode outputs for
-    `held_out_inputs`} (plus "generator" and "discriminator" state_dicts when `send_weights`, and
-    "initial_outputs", G's outputs before the first step, when `send_initial`: they draw no random
-    numbers, so the run is the same either way). Returns the last epoch record.
-    """
-    torch.manual_seed(seed)
-    G = generator_class(**generator).to(device)
-    D = discriminator_class(**discriminator).to(device)
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(beta1, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(beta1, 0.999))
-    order = torch.Generator().manual_seed(seed)
-    initial = _outputs(G, held_out_inputs, device) if send_initial else None
-    per_epoch = len(train_inputs) // batch_size
-    step, record, started = 0, {}, time.perf_counter()
-    for epoch in range(epochs):
-        history: dict[str, list[float]] = {key: [] for key in STATS}
-        finished = False
-        permutation = torch.randperm(len(train_inputs), generator=order)
-        for index in permutation[:per_epoch * batch_size].view(per_epoch, batch_size):
-            x = to_unit(train_inputs[index]).to(device)  # (B, 3, H, W)
-            y = to_unit(train_targets[index]).to(device)
-            stats = _as_stats(train_step(G, D, opt_g, opt_d, x, y), STATS)
-            for key in STATS:
-                history[key].append(stats[key])
-            step += 1
-            if step % report_every == 0:
-                progress({"step": step, "epoch": epoch, **stats})
-            if not all(math.isfinite(v) for v in stats.values()) or (max_steps is not None and step >= max_steps):
-                finished = True
-                break
-        last = finished or epoch == epochs - 1
-        if every_epoch or last:
-            record = {"epoch": epoch, "steps": step, "seconds": time.perf_counter() - started, "stats": history,
-                      "outputs": _outputs(G, held_out_inputs, device)}
-            if initial is not None:
-                record["initial_outputs"] = initial
-            if send_weights:
-                record["generator"] = {k: v.detach().cpu() for k, v in G.state_dict().items()}
-                record["discriminator"] = {k: v.detach().cpu() for k, v in D.state_dict().items()}
-            progress(record)
-        if last:
-            break
-    return record
+def loop_settings(generator: dict[str, int], discriminator: dict[str, int], *, lr: float,
+                  beta1: float = 0.5) -> dict[str, Any]:
+    """The keyword arguments of the shared GAN loop (`grader.training.gan_loop.train_gan`) for
+    pix2pix, besides the run's length, seed and device: paired images in [-1, 1], the four
+    statistics of pix2pix's train_step, Adam(lr, betas=(beta1, 0.999)) for both models as in the
+    paper, no decay, held-out outputs 16 at a time. Call it as
+    `train_gan(UNetGenerator, PatchDiscriminator, train_step, train_inputs, held_out_inputs,
+    train_targets=train_targets, **loop_settings(...), ...)`."""
+    return {"stats": STATS, "generator_kwargs": generator, "discriminator_kwargs": discriminator,
+            "pixel_range": (-1.0, 1.0), "lr": lr, "lr_d": lr, "beta1": beta1, "decay": False, "sample_chunk": 16,
+            "report_every": 10}

@@ -104,17 +104,21 @@ class _CountingSGD(torch.optim.SGD):
 
 @operation
 def train_step_probe(model: nn.Module, train_step: Callable, images: torch.Tensor, labels: torch.Tensor, *,
-                     lr: float = 0.1, stale_gradient: float = 0.0, progress: Callable) -> dict[str, Any]:
+                     lr: float = 0.1, stale_gradient: float = 0.0, start_in_eval: bool = False,
+                     progress: Callable) -> dict[str, Any]:
     """Call `train_step(model, optimizer, images, labels)` once with a counting SGD optimizer.
 
     Before the call every parameter's .grad is set to `stale_gradient` (left over from an earlier
     step, as a forgotten zero_grad would leave it). Returns: the loss returned; the logits a
     train-mode forward gave before the step; the parameters before and after; the parameters
     one correct step (zero_grad, forward, cross-entropy, backward, SGD step) gives from the same
-    start; and how often step() and zero_grad() ran.
+    start; and how often step() and zero_grad() ran. `start_in_eval`: the model is handed over in
+    eval mode (as evaluate leaves it); the correct step still trains in train mode.
     """
     model.train()
     twin = copy.deepcopy(model)
+    if start_in_eval:
+        model.eval()
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}
     with torch.no_grad():
         logits_before = copy.deepcopy(model)(images)
@@ -176,3 +180,52 @@ def layer_output_shapes(model: nn.Module, example: torch.Tensor, *, progress: Ca
         for hook in hooks:
             hook.remove()
     return shapes
+
+
+@operation
+def graph_probe(fn: Callable, args: list[Any], *, progress: Callable) -> dict[str, Any]:
+    """Call the student's `fn(*args)`; say whether the result carried an autograd graph before the
+    wire (which detaches every tensor) could drop it: {"output", "requires_grad"}."""
+    output = fn(*args)
+    tensors = [output] if isinstance(output, torch.Tensor) else [t for t in (output if isinstance(output, (list, tuple))
+                                                                          else []) if isinstance(t, torch.Tensor)]
+    return {"output": output, "requires_grad": any(t.requires_grad for t in tensors)}
+
+
+@operation
+def input_zero_shares(model: nn.Module, args: list[Any], parts: list[tuple[tuple[int, ...], int, int]], *,
+                      seed: int = 0, progress: Callable) -> dict[str, list[float | None]]:
+    """For each (weight shape, start, stop): the share of exact zeros in columns start:stop of the
+    input of the first layer with that weight shape, in a train-mode and in an eval-mode pass
+    without gradients ({"train": [...], "eval": [...]}, None where no such layer ran). Dropout on
+    a path shows as more zeros in train mode than in eval mode, in that path's columns."""
+    layers: dict[tuple[int, ...], nn.Module] = {}
+    for module in model.modules():
+        weight = getattr(module, "weight", None)
+        if isinstance(weight, torch.Tensor):
+            layers.setdefault(tuple(weight.shape), module)
+    found: dict[int, float] = {}
+
+    def hook_for(index: int, start: int, stop: int):
+        def hook(module, inputs):
+            if index not in found and isinstance(inputs[0], torch.Tensor):
+                found[index] = (inputs[0].flatten(1)[:, start:stop] == 0).float().mean().item()
+        return hook
+
+    result: dict[str, list[float | None]] = {}
+    was_training = model.training
+    for mode in ("train", "eval"):
+        found.clear()
+        hooks = [layers[tuple(shape)].register_forward_pre_hook(hook_for(i, start, stop))
+                 for i, (shape, start, stop) in enumerate(parts) if tuple(shape) in layers]
+        try:
+            torch.manual_seed(seed)
+            model.train(mode == "train")
+            with torch.no_grad():
+                model(*args)
+        finally:
+            for hook in hooks:
+                hook.remove()
+            model.train(was_training)
+        result[mode] = [found.get(i) for i in range(len(parts))]
+    return result

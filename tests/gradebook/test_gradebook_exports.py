@@ -101,6 +101,8 @@ def test_feedback_html_escapes_what_students_control(graded_class):
 def test_nbgrader_gradebook_reads_back_with_nbgrader(graded_class, grades):
     from nbgrader.api import Gradebook
 
+    from grader.notebook_source import grade_id
+
     with Gradebook(f"sqlite:///{graded_class.out / 'nbgrader' / 'gradebook.db'}") as gradebook:
         assignment = gradebook.find_assignment("bootcamp")
         assert sorted(nb.name for nb in assignment.notebooks) == ["basics", "conv_shapes"]
@@ -111,7 +113,7 @@ def test_nbgrader_gradebook_reads_back_with_nbgrader(graded_class, grades):
             assert submission.score == pytest.approx(expected.score), student
             for practice in expected.practices:
                 for task in practice.tasks:
-                    grade = gradebook.find_grade(task.id, practice.name, "bootcamp", student)
+                    grade = gradebook.find_grade(grade_id([task.id]), practice.name, "bootcamp", student)
                     assert grade.auto_score == pytest.approx(task.score)
                     assert grade.max_score == pytest.approx(task.max_score)
                     assert not grade.needs_manual_grade
@@ -126,12 +128,12 @@ def test_nbgrader_export_updates_a_course_gradebook_in_place(graded_class, grade
     course = tmp_path / "course" / "gradebook.db"
     export(graded_class.db, ["nbgrader"], tmp_path, nbgrader_db=course, assignment="practices")
     with Gradebook(f"sqlite:///{course}") as gradebook:  # an instructor's manual grade, then a re-export
-        grade = gradebook.find_grade("basics.1", "basics", "practices", "bob")
+        grade = gradebook.find_grade("basics-1", "basics", "practices", "bob")
         grade.manual_score = 1.5
         gradebook.db.commit()
     export(graded_class.db, ["nbgrader"], tmp_path, nbgrader_db=course, assignment="practices")
     with Gradebook(f"sqlite:///{course}") as gradebook:
-        grade = gradebook.find_grade("basics.1", "basics", "practices", "bob")
+        grade = gradebook.find_grade("basics-1", "basics", "practices", "bob")
         assert grade.manual_score == 1.5 and grade.auto_score == 0
         assert gradebook.find_submission("practices", "alice").score == pytest.approx(grades["alice"].score)
 

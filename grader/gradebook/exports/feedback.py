@@ -15,6 +15,7 @@ from pathlib import Path
 from grader.gradebook.exports import points, safe_name
 from grader.gradebook.view import ClassView, PracticeView, StudentView
 from grader.release import write_atomically
+from grader.student_text import visible
 
 _OUTPUT_CAP = 4000
 
@@ -48,6 +49,7 @@ def _headline(student: StudentView) -> list[str]:
 # ---- Markdown -----------------------------------------------------------------------------------
 
 def _fence(text: str) -> str:
+    text = visible(text)
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}text\n{text}\n{fence}"
@@ -95,7 +97,7 @@ td.n{text-align:right}pre{background:#f6f6f6;padding:.5rem;overflow-x:auto;white
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(visible(str(text)), quote=True)
 
 
 def page(title: str, body: list[str]) -> str:

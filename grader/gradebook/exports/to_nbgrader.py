@@ -1,7 +1,8 @@
 """The grades in an nbgrader gradebook, so a JupyterHub course sees them in formgrader.
 
 Each practice is an nbgrader notebook of one assignment (`--assignment`, default "bootcamp"),
-each task an autograded code grade cell with the task's points; each student a Student with a
+each task an autograded code grade cell with the task's points, named as the notebooks of
+`bootcamp release --notebooks` name its cell (`basics-1`: nbgrader ids hold no dots); each student a Student with a
 SubmittedAssignment whose Grade rows carry `auto_score` (no manual grading needed). A late
 penalty becomes the notebooks' `late_submission_penalty` (in points), the deadline the
 assignment's `duedate`, the submission time the submission's `timestamp`.
@@ -9,17 +10,26 @@ assignment's `duedate`, the submission time the submission's `timestamp`.
 By default a fresh `nbgrader/gradebook.db` is built beside the other exports (in a temporary
 file, then renamed). `target` names a course's existing gradebook.db instead: it is updated in
 place, through nbgrader's API, keeping any manual grades and comments already there.
+
+nbgrader's `Gradebook` runs the `alembic` command it expects on PATH, which a venv that is not
+activated (its `bootcamp` called by path, a pipx install) does not provide: `alembic_on_path`
+puts a one-line `alembic` on PATH for that call that runs `python -m alembic` with this very
+interpreter, whose environment has the alembic nbgrader was installed with.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
+import sys
 import tempfile
 import warnings
 from datetime import timezone
 from pathlib import Path
 
 from grader.gradebook.view import ClassView, StudentView
+from grader.notebook_source import grade_id
 
 
 def write(grades: ClassView, out: Path, *, assignment: str = "bootcamp", target: Path | None = None) -> list[Path]:
@@ -49,10 +59,29 @@ def fill(grades: ClassView, path: Path, assignment: str) -> None:
     from nbgrader.api import Gradebook
 
     titles = grades.task_titles
-    gradebook = Gradebook(f"sqlite:///{path}")
+    with alembic_on_path():
+        gradebook = Gradebook(f"sqlite:///{path}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # nbgrader's own add_submission trips SQLAlchemy 2's autoflush warnings
         _fill(gradebook, grades, titles, assignment)
+
+
+@contextlib.contextmanager
+def alembic_on_path():
+    """PATH starts, for the block, with a folder whose `alembic` is this interpreter's `-m alembic`."""
+    with tempfile.TemporaryDirectory(prefix="bootcamp-alembic-") as folder:
+        script = Path(folder) / "alembic"
+        script.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m alembic \"$@\"\n")
+        script.chmod(0o755)
+        before = os.environ.get("PATH")
+        os.environ["PATH"] = folder + os.pathsep + (before or os.defpath)
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("PATH", None)
+            else:
+                os.environ["PATH"] = before
 
 
 def _fill(gradebook, grades: ClassView, titles: dict, assignment: str) -> None:
@@ -63,7 +92,7 @@ def _fill(gradebook, grades: ClassView, titles: dict, assignment: str) -> None:
             gradebook.update_or_create_notebook(practice, assignment)
             for task, (_, max_score) in titles.items():
                 if task.split(".")[0] == practice:
-                    gradebook.update_or_create_grade_cell(task, practice, assignment, max_score=max_score,
+                    gradebook.update_or_create_grade_cell(grade_id([task]), practice, assignment, max_score=max_score,
                                                           cell_type="code")
         for student in grades.students:
             gradebook.update_or_create_student(student.student)
@@ -78,7 +107,7 @@ def _fill_submission(gradebook, grades: ClassView, student: StudentView, assignm
 
     timestamp = student.submitted_at.astimezone(timezone.utc).replace(tzinfo=None) if student.submitted_at else None
     submission = gradebook.update_or_create_submission(assignment, student.student, timestamp=timestamp)
-    scores = {task.id: task.score for practice in student.practices for task in practice.tasks}
+    scores = {grade_id([task.id]): task.score for practice in student.practices for task in practice.tasks}
     notebooks = {nb.notebook.name: nb for nb in submission.notebooks}
     for notebook in submission.assignment.notebooks:
         submitted = notebooks.get(notebook.name)

@@ -100,7 +100,7 @@ def test_activation_gradients_match_torch(student_session):
         assert_grads_close(student_session, name, inputs, expected_fn, call=call, input_names=["x"], hint=hint)
 
 
-@task("basics.1", points=1, category="values", visibility="hidden")
+@task("basics.1", points=1, category="values", visibility="hidden", style=True)
 def test_activations_are_written_from_their_formulas(student_session):
     x = randn((3, 4), seed=5)
     forbidden = {
@@ -115,3 +115,19 @@ def test_activations_are_written_from_their_formulas(student_session):
         assert_no_forbidden_calls(student_session, name, [x], names, call=f"your {name}(x)",
                                   hint=f"Write {name} with elementwise operations (torch.where, torch.exp, "
                                        "arithmetic) instead of calling torch's.")
+
+
+@task("basics.1", points=1, category="gradients", visibility="hidden")
+def test_activation_gradients_at_the_kink_and_at_zero(student_session):
+    """At exactly 0 PyTorch's relu has gradient 0 and leaky_relu the slope (x > 0 is false there)."""
+    x = torch.tensor([-2.0, -1e-12, 0.0, 1e-12, 2.0], dtype=torch.float64)
+    cases = [
+        ("relu", [x], torch.relu, "relu(x) at x = -2, -1e-12, 0, 1e-12, 2 in float64",
+         RELU_HINT + " At exactly 0 the gradient is 0, as in torch.relu: use x > 0, not x >= 0."),
+        ("leaky_relu", [x, 0.1], lambda t, s: F.leaky_relu(t, s), "leaky_relu(x, 0.1) at x = -2, ..., 0, ..., 2",
+         LEAKY_HINT + " At exactly 0 the gradient is the slope, as in F.leaky_relu: use x > 0, not x >= 0."),
+        ("tanh", [x], torch.tanh, "tanh(x) at x = -2, ..., 0, ..., 2 in float64", TANH_HINT),
+        ("sigmoid", [x], torch.sigmoid, "sigmoid(x) at x = -2, ..., 0, ..., 2 in float64", SIGMOID_HINT),
+    ]
+    for name, inputs, expected_fn, call, hint in cases:
+        assert_grads_close(student_session, name, inputs, expected_fn, call=call, input_names=["x"], hint=hint)

@@ -74,7 +74,7 @@ def test_linear_forward_is_differentiable(student_session):
                        input_names=["x", "W", "b"], hint=FORWARD_HINT)
 
 
-@task("basics.5", points=1, category="values", visibility="hidden")
+@task("basics.5", points=1, category="values", visibility="hidden", style=True)
 def test_linear_forward_is_written_by_hand(student_session):
     x, W, b = _layer(2, 3, 4, seed=1)
     assert_no_forbidden_calls(student_session, "linear_forward", [x, W, b],
@@ -102,7 +102,7 @@ def test_linear_backward_any_sizes(student_session, dims, seed):
                      call=f"linear_backward(dy ({batch}, {d_out}), x ({batch}, {d_in}), W ({d_out}, {d_in}))")
 
 
-@task("basics.6", points=1, category="gradients", visibility="hidden")
+@task("basics.6", points=1, category="gradients", visibility="hidden", style=True)
 def test_linear_backward_uses_no_autograd(student_session):
     x, W, _ = _layer(3, 2, 4, seed=2)
     dy = randn((3, 4), seed=3)

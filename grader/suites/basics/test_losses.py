@@ -83,7 +83,7 @@ def test_binary_cross_entropy_gradient(student_session):
                        input_names=["probs", "targets"], hint=BCE_HINT)
 
 
-@task("basics.2", points=1, category="values", visibility="hidden")
+@task("basics.2", points=1, category="values", visibility="hidden", style=True)
 def test_binary_cross_entropy_is_written_by_hand(student_session):
     probs, targets = _bce_inputs((3,), seed=1)
     assert_no_forbidden_calls(
@@ -142,7 +142,7 @@ def test_cross_entropy_gradient(student_session):
                        input_names=["logits", "targets"], hint=CE_HINT)
 
 
-@task("basics.3", points=1, category="values", visibility="hidden")
+@task("basics.3", points=1, category="values", visibility="hidden", style=True)
 def test_cross_entropy_is_written_by_hand(student_session):
     logits = randn((3, 4), seed=2)
     targets = torch.tensor([0, 1, 3])

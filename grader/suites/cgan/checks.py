@@ -133,3 +133,22 @@ def every_parameter_gets_a_gradient(student_session, kind: str) -> None:
     check(not probe["zero"], f"after {NAMES[kind]}(...).sum().backward() these parameters have an all-zero "
           f"gradient: {probe['zero']}.", "is a layer's output cut off (multiplied by zero, or clamped) on the way "
           "to the output?")
+
+
+def dropout_placement(student_session, kind: str, parts: list[tuple[tuple[int, int], int, int, str, float]],
+                      hint: str) -> None:
+    """Dropout of the expected rate (0.5, or 0: none) on each part of a layer's input, in train mode.
+
+    parts: (weight shape of the layer, first column, end column, what that part is, rate). The
+    rate is (zeros in train mode - zeros in eval mode) / (1 - zeros in eval mode), on 256 inputs.
+    """
+    model = build(student_session, kind)
+    probe = student_session.run("grader.training.probes:input_zero_shares", model, inputs(kind, 256, seed=41),
+                                [(shape, start, stop) for shape, start, stop, _, _ in parts])
+    for (shape, _, _, place, rate), train, evaluation in zip(parts, probe["train"], probe["eval"]):
+        check(train is not None and evaluation is not None, f"no layer with a weight of shape {tuple(shape)} "
+              f"({place}) ran in {NAMES[kind]}.forward.", hint)
+        dropped = (train - evaluation) / max(1e-9, 1 - evaluation)
+        wanted = "about 50% (dropout 0.5)" if rate else "none (no dropout there)"
+        check(abs(dropped - rate) <= 0.1, f"{NAMES[kind]}: in train mode dropout zeroed {dropped:.0%} of {place} "
+              f"(zeros: {train:.0%} in train mode, {evaluation:.0%} in eval mode); expected {wanted}.", hint)

@@ -20,8 +20,9 @@ as another one (seed 3: digits 2 and 7; seed 5: digits 1 and 9), so 8 to 10 digi
 at least half their samples. The bar, 60% overall with at least 6 such digits, leaves 13 points
 and 2 digits of room below the worst seed (a correct model built in another order draws other
 initial weights, like another seed) and fails a generator that ignores the label (about 10%, one
-digit). On a GPU: 4,000 steps, bar 80% with 8 digits; the same plan run on the CPU for the two
-worst seeds gave 98.2% (seed 5) and 93.5% (seed 3), 9 and 10 digits.
+digit). Samples that copy a known digit (train or held-out), or repeat one another, earn nothing
+(`grader.training.copies`: the threshold and its measurements). On a GPU: 4,000 steps, bar 80%
+with 8 digits; the same plan run on the CPU for the two worst seeds gave 98.2% (seed 5) and 93.5% (seed 3), 9 and 10 digits.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import torch
 
 from grader.data import load_mnist
 from grader.testing import check, fail, task
+from grader.training.copies import assert_no_copies
 from grader.training.judge import JudgeError, judge, judge_accuracy
 
 LOOP = "grader.training.gan:train_cgan"
@@ -84,6 +86,7 @@ def converges(student_session, device: str, seed: int) -> dict:
           f"{tuple(samples.shape) if isinstance(samples, torch.Tensor) else type(samples).__name__} "
           f"for 1,000 samples; expected finite images of shape (1000, 1, 28, 28).",
           "the generator ends in a sigmoid and reshapes to (B, 1, 28, 28).")
+    assert_no_copies(samples, [data.train_images, data.test_images], what=f"{trained}, of your 1,000 samples")
     verdict = judge_accuracy(classifier, samples, sample_labels)
     recognised = sum(rate >= DIGIT_BAR for rate in verdict["per_digit"])
     per_digit = ", ".join(f"{k}: {rate:.0%}" for k, rate in enumerate(verdict["per_digit"]))

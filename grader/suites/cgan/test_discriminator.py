@@ -50,6 +50,17 @@ def test_dropout_on_the_maxout_layers_in_train_mode_only(student_session):
                          "put nn.Dropout(0.5) after each of the three maxout layers, and nowhere else.")
 
 
-@task("cgan.3", points=1, category="gradients", visibility="hidden")
+@task("cgan.3", points=1, category="gradients", visibility="hidden", style=True)
 def test_every_parameter_receives_a_gradient(student_session):
     checks.every_parameter_gets_a_gradient(student_session, KIND)
+
+
+@task("cgan.3", points=1, category="values", visibility="hidden")
+def test_dropout_after_each_maxout_and_nowhere_else(student_session):
+    checks.dropout_placement(student_session, KIND, [
+        ((1200, 784), 0, 784, "the image going into the image maxout", 0.0),
+        ((250, 10), 0, 10, "the one-hot labels going into the label maxout", 0.0),
+        ((960, 290), 0, 240, "the image maxout's 240 outputs going into the joint maxout", 0.5),
+        ((960, 290), 240, 290, "the label maxout's 50 outputs going into the joint maxout", 0.5),
+        ((1, 240), 0, 240, "the joint maxout's output going into Linear(240, 1)", 0.5),
+    ], "put nn.Dropout(0.5) after each of the three maxout layers, and nowhere else.")

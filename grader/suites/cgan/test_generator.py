@@ -48,6 +48,17 @@ def test_dropout_in_train_mode_only(student_session):
                          "the joint layer is Linear(1200, 1200), ReLU, then nn.Dropout(0.5); nothing else drops.")
 
 
-@task("cgan.2", points=1, category="gradients", visibility="hidden")
+@task("cgan.2", points=1, category="gradients", visibility="hidden", style=True)
 def test_every_parameter_receives_a_gradient(student_session):
     checks.every_parameter_gets_a_gradient(student_session, KIND)
+
+
+@task("cgan.2", points=1, category="values", visibility="hidden")
+def test_dropout_only_after_the_joint_layer(student_session):
+    checks.dropout_placement(student_session, KIND, [
+        ((200, 100), 0, 100, "the noise z going into Linear(100, 200)", 0.0),
+        ((1000, 10), 0, 10, "the one-hot labels going into Linear(10, 1000)", 0.0),
+        ((1200, 1200), 0, 200, "the first 200 joined values going into the joint Linear(1200, 1200)", 0.0),
+        ((1200, 1200), 200, 1200, "the last 1,000 joined values going into the joint Linear(1200, 1200)", 0.0),
+        ((784, 1200), 0, 1200, "the joint layer's output going into Linear(1200, 784)", 0.5),
+    ], "the joint layer is Linear(1200, 1200), ReLU, then nn.Dropout(0.5); nothing else drops.")

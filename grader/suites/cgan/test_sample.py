@@ -30,7 +30,7 @@ def test_sample_is_the_generator_in_eval_mode(student_session):
           "mode.", "call G.eval() and do not switch back.")
 
 
-@task("cgan.7", points=1, category="gradients", visibility="hidden")
+@task("cgan.7", points=1, category="gradients", visibility="hidden", style=True)
 def test_sample_builds_no_gradient_graph(student_session):
     probe = run(student_session)
     check(not probe["has_graph"], f"{CALL} returned images that require a gradient: a graph was recorded.",

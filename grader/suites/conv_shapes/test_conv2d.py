@@ -70,7 +70,7 @@ def test_conv2d_gradients_match_torch(student_session):
                        call=_describe(x, weight, bias, 2, 1, 1) + " in float64")
 
 
-@task("conv_shapes.5", points=1, category="values", visibility="public")
+@task("conv_shapes.5", points=1, category="values", visibility="public", style=True)
 def test_conv2d_does_not_call_torch_convolution(student_session):
     x, weight, bias = _tensors((1, 2, 5, 5), (2, 2, 3, 3), seed=3)
     assert_no_forbidden_calls(student_session, "conv2d", [x, weight, bias, 1, 1, 1], FORBIDDEN,

@@ -194,3 +194,28 @@ def test_receptive_field_with_dilation_and_of_no_layers(student):
 def test_receptive_field_matches_autograd(student_session, layers):
     assert_equal(student_session.module.receptive_field(layers), oracles.receptive_field(layers),
                  call=f"receptive_field({layers})", hint=FIELD_HINT)
+
+
+# ----------------------------------------------------------------------------- every argument PyTorch checks
+
+
+@task("conv_shapes.1", points=1, category="shapes", visibility="hidden")
+def test_conv_output_size_rejects_each_argument_torch_rejects(student):
+    """A stride, kernel, dilation or input of 0, a negative padding: nn.Conv2d refuses each."""
+    for i, k, s, p, d in [(8, 3, 0, 0, 1), (8, 3, 1, -1, 1), (8, 3, 1, 0, 0), (8, 0, 1, 0, 1), (0, 3, 1, 1, 1),
+                          (8, 3, -2, 0, 1)]:
+        _check_conv_size(student, i, k, s, p, d)
+
+
+@task("conv_shapes.2", points=1, category="shapes", visibility="hidden")
+def test_conv_transpose_output_size_rejects_each_argument_torch_rejects(student):
+    """A stride or dilation of 0, a negative padding or output_padding: nn.ConvTranspose2d refuses each."""
+    for i, k, s, p, op, d in [(8, 3, 0, 0, 0, 1), (8, 3, 1, -1, 0, 1), (8, 3, 2, 0, -1, 1), (8, 3, 1, 0, 0, 0),
+                              (8, 0, 1, 0, 0, 1)]:
+        _check_transpose_size(student, i, k, s, p, op, d)
+
+
+@task("conv_shapes.3", points=1, category="shapes", visibility="hidden")
+def test_same_padding_rejects_a_kernel_or_dilation_of_zero(student):
+    for k, d in [(0, 1), (3, 0), (-3, 1)]:
+        _check_same_padding(student, k, d)

@@ -9,13 +9,14 @@ from grader.suites.mnist_cnn.reference_model import PROBES, digits, labels, load
 from grader.testing import assert_close, check, fail, task
 
 
-def _probe_train_step(student_session, *, batch: int, seed: int, stale_gradient: float = 0.0) -> tuple[dict, torch.Tensor]:
+def _probe_train_step(student_session, *, batch: int, seed: int, stale_gradient: float = 0.0,
+                      start_in_eval: bool = False) -> tuple[dict, torch.Tensor]:
     student = student_session.module
     model = student.MnistCNN()
     load_reference_weights(student_session, model, seed=seed)
     y = labels(batch, seed + 1)
     probe = student_session.run(f"{PROBES}:train_step_probe", model, student.train_step, digits(batch, seed), y,
-                                lr=0.05, stale_gradient=stale_gradient)
+                                lr=0.05, stale_gradient=stale_gradient, start_in_eval=start_in_eval)
     return probe, y
 
 
@@ -47,15 +48,28 @@ def test_train_step_makes_exactly_one_update(student_session):
           "call loss.backward() and then optimizer.step().")
 
 
-@task("mnist_cnn.3", points=3, category="gradients", visibility="hidden")
-def test_train_step_clears_old_gradients(student_session):
-    probe, _ = _probe_train_step(student_session, batch=16, seed=2, stale_gradient=1.0)
+def _assert_one_correct_step(probe: dict, *, situation: str, hint: str) -> None:
+    """The model's state after train_step equals one correct step's from the same start."""
     for name, expected in probe["expected_after"].items():
         if expected.is_floating_point():
             assert_close(probe["after"][name], expected, atol=1e-5, rtol=1e-4,
-                         call=f"parameter {name!r} after train_step (starting with old gradients of 1.0)",
-                         hint="is optimizer.zero_grad() called before loss.backward()? Without it, the old "
-                              "gradients are added to the new ones.")
+                         call=f"{name!r} after train_step ({situation})", hint=hint)
+
+
+@task("mnist_cnn.3", points=3, category="gradients", visibility="hidden")
+def test_train_step_clears_old_gradients(student_session):
+    probe, _ = _probe_train_step(student_session, batch=16, seed=2, stale_gradient=1.0)
+    _assert_one_correct_step(probe, situation="starting with old gradients of 1.0",
+                             hint="is optimizer.zero_grad() called before loss.backward()? Without it, the old "
+                                  "gradients are added to the new ones.")
+
+
+@task("mnist_cnn.3", points=1, category="values", visibility="hidden")
+def test_train_step_trains_a_model_left_in_eval_mode(student_session):
+    probe, _ = _probe_train_step(student_session, batch=16, seed=3, start_in_eval=True)
+    _assert_one_correct_step(probe, situation="on a model left in eval mode, as evaluate leaves it",
+                             hint="start train_step with model.train(): in eval mode batch norm uses its running "
+                                  "statistics and does not update them.")
 
 
 @task("mnist_cnn.4", points=2, category="values", visibility="public")
@@ -78,7 +92,7 @@ def test_evaluate_is_the_accuracy_in_eval_mode(student_session):
                                       "with the labels.")
 
 
-@task("mnist_cnn.4", points=1, category="values", visibility="hidden")
+@task("mnist_cnn.4", points=1, category="values", visibility="hidden", style=True)
 def test_evaluate_leaves_the_running_statistics_alone(student_session):
     student = student_session.module
     model = student.MnistCNN()
@@ -113,3 +127,12 @@ def test_predict_proba_rows_sum_to_one_for_extreme_inputs(student_session):
           "predict_proba returned inf or nan for large inputs.", "use F.softmax (or subtract the row maximum).")
     assert_close(probs.sum(dim=1), torch.ones(5), atol=1e-5, call="predict_proba(...).sum(dim=1)",
                  hint="softmax over the class dimension, dim=1.")
+
+
+@task("mnist_cnn.5", points=1, category="gradients", visibility="hidden", style=True)
+def test_predict_proba_records_no_graph(student_session):
+    student = student_session.module
+    model = student.MnistCNN()
+    probe = student_session.run(f"{PROBES}:graph_probe", student.predict_proba, [model, digits(4, 70)])
+    check(not probe["requires_grad"], "predict_proba returned probabilities that require a gradient: autograd "
+          "recorded a graph it will never use.", "compute the forward pass under torch.no_grad().")

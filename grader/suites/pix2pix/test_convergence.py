@@ -1,8 +1,9 @@
 """pix2pix.8: a fresh U-Net and PatchGAN, trained by the student's train_step, translate held-out
 photos into their edge maps better than three baselines that learn nothing.
 
-The grader runs the loop in the worker (`grader.training.pix2pix:train_pix2pix`: pair order, Adam,
-seed, model sizes); the student's `train_step` does each step. The training pairs go in as
+The grader runs its GAN loop in the worker (`grader.training.gan_loop:train_gan` with the paired
+settings of `grader.training.pix2pix.loop_settings`: pair order, Adam, seed, model sizes); the
+student's `train_step` does each step. The training pairs go in as
 tensors; of the held-out pairs only the inputs go in, and G's eval-mode outputs for them come
 back. Here, in the trusted process, they are compared with the held-out targets, which never
 enter the worker: L1 (mean absolute error in [-1, 1]) and PSNR (dB, in [0, 1]), next to the same
@@ -37,10 +38,12 @@ import pytest
 import torch
 
 from grader.testing import check, fail, task
+from grader.training.copies import assert_no_copies
 from grader.training import pix2pix_data
+from grader.training.pix2pix import LOOP, loop_settings
 from grader.training.pix2pix_metrics import baseline_scores, scores
 
-LOOP = "grader.training.pix2pix:train_pix2pix"
+COPY_THRESHOLD = 0.02  # RMS pixel distance in [0, 1] to the nearest training target; see the docstring
 CPU = {"steps": 300, "batch_size": 4, "lr": 5e-4, "beta1": 0.5, "l1": 0.235, "psnr": 15.5}
 GPU = {"steps": 4000, "batch_size": 1, "lr": 2e-4, "beta1": 0.5, "l1_share": 0.9, "psnr_gain": 0.5}
 
@@ -76,11 +79,10 @@ def converges(student_session, device: str, seed: int) -> dict:
     l1_bar, psnr_bar = bars(recipe, baselines)
     student = student_session.module
     record = student_session.run(LOOP, student.UNetGenerator, student.PatchDiscriminator, student.train_step,
-                                 pairs.train_inputs, pairs.train_targets, pairs.held_out_inputs,
-                                 generator=generator, discriminator=discriminator, epochs=10**6,
-                                 max_steps=recipe["steps"], batch_size=recipe["batch_size"], lr=recipe["lr"],
-                                 beta1=recipe["beta1"], seed=seed, device=device, every_epoch=False,
-                                 send_initial=True)
+                                 pairs.train_inputs, pairs.held_out_inputs, train_targets=pairs.train_targets,
+                                 **loop_settings(generator, discriminator, lr=recipe["lr"], beta1=recipe["beta1"]),
+                                 epochs=10**6, max_steps=recipe["steps"], batch_size=recipe["batch_size"],
+                                 seed=seed, device=device, every_epoch=False, send_initial=True)
     stats = record["stats"]
     recent = {k: sum(v[-50:]) / len(v[-50:]) for k, v in stats.items() if v}
     means = ", ".join(f"{k} {v:.3f}" for k, v in recent.items())
@@ -89,15 +91,18 @@ def converges(student_session, device: str, seed: int) -> dict:
     if not all(v == v and abs(v) != float("inf") for v in recent.values()):
         fail(f"{trained}, the losses became nan or inf ({means}).",
              "use F.binary_cross_entropy_with_logits on D's logits (it is stable); D has no sigmoid.")
-    outputs = record["outputs"]
+    outputs = record["samples"]
     expected_shape = tuple(pairs.held_out_targets.shape)
     check(isinstance(outputs, torch.Tensor) and tuple(outputs.shape) == expected_shape
           and bool(torch.isfinite(outputs).all()),
           f"{trained}, UNetGenerator in eval mode returned "
           f"{tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__} for the "
           f"held-out inputs; expected finite images of shape {expected_shape}.", "G ends in tanh.")
+    assert_no_copies((outputs + 1) / 2, [pairs.train_targets], threshold=COPY_THRESHOLD,
+                     what=f"{trained}, your generator's {len(outputs)} held-out outputs",
+                     hint="the U-Net must translate its input, not look up or store the training targets.")
     got = scores(outputs, pairs.held_out_targets)
-    initial = record.get("initial_outputs")
+    initial = record.get("initial_samples")
     check(isinstance(initial, torch.Tensor) and tuple(initial.shape) == expected_shape,
           "the grader did not get your untrained UNetGenerator's outputs for the held-out inputs.")
     before = scores(initial, pairs.held_out_targets)

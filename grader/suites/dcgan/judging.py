@@ -1,0 +1,123 @@
+"""The convergence check of dcgan.10, apart from the test: the recipe, the data, the noise, the
+judge's measures and bars, and the samples those bars must reject (used by the test, by
+tests/test_train_dcgan.py and by benchmarks/dcgan_convergence.py).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+
+from grader.data import load_mnist
+from grader.testing import fail, reference
+from grader.training.gan_loop import dcgan_init
+from grader.training.judge import JudgeError, judge
+from grader.training.sample_quality import pad_digits, reference_features, sample_quality
+
+LOOP = "grader.training.gan_loop:train_gan"
+SIZE, NZ, SAMPLES = 32, 100, 1000
+WIDTH = 16  # ngf = ndf
+# The CPU bars sit well below the reference's worst of 5 seeds (score 5.22, distance 68.4) and far
+# above what a broken generator draws (score at most 1.09, distance at least 1,305); see the
+# docstring of test_convergence.py. A GPU run trains the same recipe three times as long (the
+# 2,046-step CPU run of `bootcamp train dcgan` reached 6.89 and 16.5) against stricter bars.
+PLAN = {"cpu": {"steps": 1000, "score": 3.0, "distance": 250.0},
+        "cuda": {"steps": 3000, "score": 5.0, "distance": 100.0}}
+
+
+# The loop's settings, the same on every device (the plan sets the steps).
+RECIPE = {"generator_kwargs": {"nz": NZ, "ngf": WIDTH, "nc": 1, "image_size": SIZE},
+          "discriminator_kwargs": {"ndf": WIDTH, "nc": 1, "image_size": SIZE},
+          "init": "dcgan", "nz": NZ, "pixel_range": (-1.0, 1.0), "batch_size": 64, "lr": 2e-3, "lr_d": 2e-3,
+          "beta1": 0.5, "decay": True}
+
+
+@lru_cache(maxsize=1)
+def mnist():
+    return load_mnist(embedded=True)
+
+
+def training_images() -> torch.Tensor:
+    """The embedded training digits, uint8 (4000, 1, 32, 32)."""
+    return pad_digits(mnist().train_images)
+
+
+def sample_noise(seed: int) -> torch.Tensor:
+    """(1000, 100) noise for the samples that are judged, made here."""
+    return torch.randn(SAMPLES, NZ, generator=torch.Generator().manual_seed(1000 + seed))
+
+
+def trusted_judge() -> torch.nn.Module:
+    try:
+        return judge()
+    except JudgeError as error:
+        fail(f"the grader's digit classifier is not available ({error}); this is a problem of the grader, not of "
+             "your code.")
+
+
+@lru_cache(maxsize=1)
+def held_out_features(classifier: torch.nn.Module) -> torch.Tensor:
+    return reference_features(classifier, mnist().test_images)
+
+
+def quality(classifier: torch.nn.Module, samples: torch.Tensor, held_out: torch.Tensor) -> dict[str, float]:
+    return sample_quality(classifier, samples, held_out, pixel_range=(-1.0, 1.0))
+
+
+def as_generated(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 1, 28, 28) digits as a generator would return them: (N, 1, 32, 32) in [-1, 1]."""
+    return pad_digits(images).float() / 127.5 - 1
+
+
+def impostors(classifier: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Samples (1000, 1, 32, 32) in [-1, 1] that the bars must reject, and real digits they must not."""
+    data = mnist()
+    generator = torch.Generator().manual_seed(5)
+    ones = data.test_images[data.test_labels == 1]
+    repeat = -(-SAMPLES // len(ones))
+    chosen = torch.randperm(len(data.train_images), generator=generator)[:SAMPLES]
+    return {"real training digits": as_generated(data.train_images[chosen]),
+            "uniform noise": torch.rand(SAMPLES, 1, SIZE, SIZE, generator=generator) * 2 - 1,
+            "one digit (held-out 1s)": as_generated(ones.repeat(repeat, 1, 1, 1)[:SAMPLES]),
+            "one image, repeated": as_generated(data.test_images[:1].repeat(SAMPLES, 1, 1, 1)),
+            "untrained generator": untrained_samples(RECIPE["generator_kwargs"], seed=0)}
+
+
+# --- a GPU run: CIFAR-10, judged by the grader's own CIFAR-10 classifier -------------------------
+# Written for a GPU with CIFAR-10 under the data root; the bars are relative to the untrained
+# generator's samples (not yet measured on a GPU): the Fréchet distance must fall to at most
+# CIFAR_PLAN["distance_share"] of the untrained generator's, and the classifier score must reach
+# CIFAR_PLAN["score"] (noise and one repeated image score about 1).
+CIFAR_PLAN = {"steps": 6000, "width": 64, "train_images": 20_000, "distance_share": 0.5, "score": 2.0}
+
+
+def cifar10_or_skip(device: str):
+    """CIFAR-10 for a GPU run; a skip saying why on the CPU or when the archive is missing."""
+    import pytest
+
+    from grader.data import DataError, load_cifar10
+
+    if not device.startswith("cuda"):
+        pytest.skip("CIFAR-10 samples are judged on a GPU run only (--device cuda); on the CPU dcgan.10 judges "
+                    "MNIST digits")
+    try:
+        return load_cifar10()
+    except DataError as error:
+        pytest.skip(f"CIFAR-10 is not under the data root: {error}")
+
+
+def cifar_recipe(nc: int = 3) -> dict:
+    width = CIFAR_PLAN["width"]
+    return {**RECIPE, "generator_kwargs": {"nz": NZ, "ngf": width, "nc": nc, "image_size": SIZE},
+            "discriminator_kwargs": {"ndf": width, "nc": nc, "image_size": SIZE}, "lr": 2e-4, "lr_d": 2e-4}
+
+
+def untrained_samples(generator_kwargs: dict, seed: int) -> torch.Tensor:
+    """The reference generator, freshly initialised as the loop does, drawing `sample_noise(seed)`."""
+    torch.manual_seed(0)
+    untrained = reference("dcgan").Generator(**generator_kwargs)
+    untrained.apply(dcgan_init)
+    untrained.eval()
+    with torch.no_grad():
+        return untrained(sample_noise(seed))

@@ -1,0 +1,153 @@
+"""dcgan.10: a fresh Generator and Discriminator, trained by the student's train_step, draw digits.
+
+The grader runs the loop in the worker (`grader.training.gan_loop:train_gan`: data order, Adam,
+noise, seed, and its own DCGAN initialisation, so a wrong weights_init costs dcgan.4 only); the
+student's `train_step` does each step. The training digits are the embedded MNIST set padded
+here to 32 x 32 (nc 1) and sent as a tensor; the loop scales them to [-1, 1]. The generator
+then draws 1,000 images from noise made here, in eval mode, and sends them back. Here, in the
+trusted process, the grader's digit classifier (`grader.training.judge`) judges them
+(`grader.training.sample_quality`): (a) the classifier score exp(E KL(p(y|x) || p(y))), at most
+10, high when every sample is clearly a digit and all ten digits appear; (b) the Fréchet
+distance between the classifier's penultimate features of the samples and of the 1,000
+held-out digits, which the worker never sees.
+
+Recipe (`grader.suites.dcgan.judging.RECIPE`): the paper's networks at reduced width (ngf = ndf
+= 16, 32 px, nc 1: 167,025 and 65,633 parameters) and its Adam(beta1 0.5), but both at lr 2e-3
+(small models learn faster at a larger step; 5e-4 reached only a score of 4.0 and a distance of
+183 in 800 steps), decayed linearly to 0, batches of 64; 1,000 steps on the CPU.
+
+Measured with the reference (`benchmarks/dcgan_convergence.py`: the same loop and judge in one
+process with one torch thread, as in a worker), seeds 0-4, on the shared 2-core CPU while other
+jobs kept its load average between 7 and 10 (so 336-677 s per run; one step of this recipe took
+84 ms there when the load was about 4, so 1,000 steps should take about 85 s on a quiet machine):
+
+    seed           0      1      2      3      4       real digits   noise   one digit   one image   untrained G
+    score        5.44   5.29   5.34   5.72   5.22       9.14        1.00     1.09        1.00        1.00
+    distance     56.8   68.4   68.2   50.2   65.0       6.8       3821     1306        2070        1796
+
+("real digits": 1,000 random training digits; "one digit": held-out 1s; "one image": one held-out
+digit repeated; "untrained G": the reference freshly initialised.) The bars, a score of at least
+3.0 and a distance of at most 250, leave 2.2 points and a factor of 3.7 of room behind the worst
+seeds (the means are 5.40 and 61.7; a correct model built another way draws other initial
+weights, like another seed, and may learn a little slower), and a factor of 5 in distance and
+1.9 points in score before the closest broken generator; every broken one fails both
+(tests/test_train_dcgan.py checks that without training). A GPU run trains the same recipe for
+3,000 steps against a score of 5 and a distance of 100 (not yet run on a GPU; the 2,046-step CPU
+run of `bootcamp train dcgan` reached 6.89 and 16.5), and, with CIFAR-10 under the data root,
+`test_cifar10_samples_on_a_gpu` judges colour samples with the grader's own CIFAR-10 classifier
+(`grader.training.cifar_judge`) against bars relative to the untrained generator.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from grader.suites.dcgan.judging import (
+    CIFAR_PLAN,
+    LOOP,
+    PLAN,
+    RECIPE,
+    SAMPLES,
+    SIZE,
+    cifar10_or_skip,
+    cifar_recipe,
+    held_out_features,
+    quality,
+    sample_noise,
+    mnist,
+    training_images,
+    trusted_judge,
+    untrained_samples,
+)
+from grader.testing import check, fail, task
+from grader.training.cifar_judge import cifar_judge
+from grader.training.copies import assert_no_copies
+from grader.training.judge import JudgeError, judge_features
+from grader.training.sample_quality import judge_pixels, sample_quality
+
+
+def reference_features_of(classifier: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """The CIFAR-10 judge's features of real uint8 images (M, 3, 32, 32)."""
+    return judge_features(classifier, images.float() / 255, normalise=False)[1]
+
+
+def converges(student_session, device: str, seed: int) -> dict:
+    plan = PLAN["cuda" if device.startswith("cuda") else "cpu"]
+    classifier = trusted_judge()
+    held_out = held_out_features(classifier)
+    student = student_session.module
+    settings = RECIPE
+    record = student_session.run(LOOP, student.Generator, student.Discriminator, student.train_step,
+                                 training_images(), sample_noise(seed), epochs=10**6, max_steps=plan["steps"],
+                                 seed=seed, device=device, every_epoch=False, **settings)
+    stats = record["stats"]
+    recent = {k: sum(v[-100:]) / len(v[-100:]) for k, v in stats.items() if v}
+    width = settings["generator_kwargs"]["ngf"]
+    trained = (f"after {record['steps']:,} steps of your train_step (Generator(ngf={width}, nc=1, image_size=32) "
+               f"and Discriminator(ndf={width}, nc=1, image_size=32), batches of 64 MNIST digits padded to 32 x 32 "
+               "in [-1, 1])")
+    means = ", ".join(f"{k} {v:.3f}" for k, v in recent.items())
+    if not all(v == v and abs(v) != float("inf") for v in recent.values()):
+        fail(f"{trained}, the statistics became nan or inf ({means}).",
+             "use F.binary_cross_entropy_with_logits on D's logits; never take log(sigmoid(...)) yourself.")
+    samples = record["samples"]
+    check(isinstance(samples, torch.Tensor) and tuple(samples.shape) == (SAMPLES, 1, SIZE, SIZE)
+          and bool(torch.isfinite(samples).all()),
+          f"{trained}, Generator()(z) in eval mode returned "
+          f"{tuple(samples.shape) if isinstance(samples, torch.Tensor) else type(samples).__name__} for 1,000 "
+          f"samples; expected finite images of shape (1000, 1, 32, 32).", "the generator ends in a tanh.")
+    assert_no_copies(judge_pixels(samples), [mnist().train_images, mnist().test_images],
+                     what=f"{trained}, your 1,000 samples (cropped to the 28 x 28 digit)",
+                     hint="the generator must make its images from the noise, not return or store training images.")
+    verdict = quality(classifier, samples, held_out)
+    if recent.get("d_fake", 0) > 0.9:
+        hint = ("the discriminator calls the generated images real (D(G(z)) near 1): does discriminator_loss give the "
+                "fake logits target 0?")
+    elif recent.get("d_real", 0) > 0.97 and recent.get("d_fake", 1) < 0.03:
+        hint = ("the discriminator wins outright (D(x) near 1, D(G(z)) near 0): is the generator updated every step "
+                "with the non-saturating -log D(G(z)) through the updated D?")
+    else:
+        hint = ("a low score with a large distance means the samples are not digits, or all alike (a collapsed "
+                "generator): is fake detached in the discriminator step only, and is generator_loss "
+                "-log sigmoid(D(G(z)))? Do the train_step and loss tests pass?")
+    check(verdict["score"] >= plan["score"] and verdict["distance"] <= plan["distance"],
+          f"{trained}, the grader's digit classifier gives your 1,000 samples a classifier score of "
+          f"{verdict['score']:.2f} (at least {plan['score']:g} needed; 10 is the most) and a Fréchet distance to "
+          f"held-out digits of {verdict['distance']:.1f} (at most {plan['distance']:g} allowed). The last 100 "
+          f"steps' means: {means}.", hint)
+    return verdict
+
+
+@task("dcgan.10", points=5, category="convergence", visibility="public", timeout=600)
+def test_generated_digits_look_like_digits(student_session, device):
+    converges(student_session, device, seed=0)
+
+
+@task("dcgan.10", points=5, category="convergence", visibility="hidden", timeout=900)
+def test_cifar10_samples_on_a_gpu(student_session, device):
+    data = cifar10_or_skip(device)
+    try:
+        classifier = cifar_judge(device=device)
+    except JudgeError as error:
+        fail(f"the grader's CIFAR-10 classifier is not available ({error}); this is a problem of the grader, not of "
+             "your code.")
+    held_out = reference_features_of(classifier, data.test_images[:SAMPLES])
+    settings = cifar_recipe(nc=3)
+    student = student_session.module
+    record = student_session.run(LOOP, student.Generator, student.Discriminator, student.train_step,
+                                 data.train_images[:CIFAR_PLAN["train_images"]], sample_noise(0), epochs=10**6,
+                                 max_steps=CIFAR_PLAN["steps"], seed=0, device=device, every_epoch=False, **settings)
+    samples = record["samples"]
+    check(isinstance(samples, torch.Tensor) and tuple(samples.shape) == (SAMPLES, 3, SIZE, SIZE),
+          f"Generator(nc=3, image_size=32)(z) returned {getattr(samples, 'shape', type(samples).__name__)} for 1,000 "
+          "samples; expected (1000, 3, 32, 32).")
+    found = sample_quality(classifier, samples, held_out, digits=False)
+    baseline = sample_quality(classifier, untrained_samples(settings["generator_kwargs"], seed=0), held_out,
+                              digits=False)
+    wanted = CIFAR_PLAN["distance_share"] * baseline["distance"]
+    check(found["distance"] <= wanted and found["score"] >= CIFAR_PLAN["score"],
+          f"after {record['steps']:,} steps of your train_step on CIFAR-10, the grader's CIFAR-10 classifier gives "
+          f"your samples a classifier score of {found['score']:.2f} (at least {CIFAR_PLAN['score']:g} needed) and a "
+          f"Fréchet distance to test images of {found['distance']:.1f} (at most {wanted:.1f} allowed, half the "
+          f"untrained generator's {baseline['distance']:.1f}).",
+          "do the train_step, loss and model tests pass, and does the MNIST convergence test pass?")

@@ -1,0 +1,142 @@
+"""The sandbox against a determined student: the attacks of `sandbox_attacks`, through the real
+sandbox, as the user running the tests and, where that is root, as an ordinary user too.
+
+A worker must not read the checkout or its history, the data the judge uses (the data root, the
+datasets installed packages bundle, the judge's cache), see other processes, leave anything
+running or written on the host, or fill more temp space than its cap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import sandbox_attacks
+from grader import paths
+
+ORDINARY_UID = 1000
+HERE = Path(__file__).resolve().parent
+
+# Run as root: a private mount namespace where every folder on the way to the interpreter, its
+# packages and the checkout is enterable by others (a 0700 home is covered by a tmpfs that holds
+# only the needed child), then the ordinary user, then the attacks. So the interpreter and
+# packages of this test run serve the ordinary user too, without a second installation.
+AS_ORDINARY_USER = """
+import os, sys
+from grader.sandbox import view
+from grader.sandbox.limits import _unshare, _CLONE_NEWNS
+uid, script, folder = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+_unshare(_CLONE_NEWNS)
+view.make_private()
+blocked = {}
+for target in {os.path.abspath(p) for p in (sys.prefix, sys.base_prefix, sys.argv[4])}:
+    parts = target.split(os.sep)
+    for depth in range(2, len(parts)):
+        folder_on_way = os.sep.join(parts[:depth])
+        if not os.stat(folder_on_way).st_mode & 0o001:
+            blocked.setdefault(folder_on_way, set()).add(parts[depth])
+for on_way in sorted(blocked, key=len):
+    handles = {name: os.open(os.path.join(on_way, name), os.O_PATH) for name in blocked[on_way]}
+    view.tmpfs(on_way, "mode=755")
+    for name, handle in handles.items():
+        original = f"/proc/self/fd/{handle}"
+        os.mkdir(os.path.join(on_way, name)) if os.path.isdir(original) else open(os.path.join(on_way, name), "w").close()
+        view.mount(original, os.path.join(on_way, name), None, view.MS_BIND | view.MS_REC)
+os.setgroups([])
+os.setresgid(uid, uid, uid)
+os.setresuid(uid, uid, uid)
+os.environ.update(HOME="/nonexistent", TMPDIR=folder)
+os.chdir(folder)
+os.execv(sys.executable, [sys.executable, script, os.path.join(folder, "student")])
+"""
+
+
+def _attack_as_ordinary_user(tmp_path: Path) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="bootcamp-uid1000-"))
+    try:
+        (folder / "student").mkdir()
+        (folder / "cache").mkdir()
+        (folder / "cache" / "judge-mnist_cnn-0.pt").write_text("weights")
+        for path in (folder, folder / "student", folder / "cache", folder / "cache" / "judge-mnist_cnn-0.pt"):
+            os.chown(path, ORDINARY_UID, ORDINARY_UID)
+        env = {**os.environ, "BOOTCAMP_CACHE": str(folder / "cache")}
+        result = subprocess.run([sys.executable, "-c", AS_ORDINARY_USER, str(ORDINARY_UID),
+                                 str(HERE / "sandbox_attacks.py"), str(folder), str(paths.REPO_ROOT)],
+                                capture_output=True, text=True, timeout=300, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return json.loads(result.stdout.splitlines()[-1])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _namespaces_available() -> bool:
+    """Whether this kernel gives an ordinary user a user namespace with mount and PID namespaces."""
+    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
+        return False
+    command = ["unshare", "--user", "--mount", "--pid", "--fork", "true"]
+    if os.geteuid() == 0:
+        command = ["setpriv", f"--reuid={ORDINARY_UID}", f"--regid={ORDINARY_UID}", "--clear-groups", *command]
+    try:
+        return subprocess.run(command, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _on_the_way_to_python(folder: Path) -> set[str]:
+    """The names in `folder` on the way to the interpreter, its packages or the grader package:
+    the folders the view must create to bind them (a home holding pyenv's Python, say)."""
+    names = set()
+    for path in (sys.prefix, sys.base_prefix, paths.PACKAGE_DIR):
+        relative = Path(path).resolve().relative_to(folder.resolve()) if Path(path).resolve().is_relative_to(
+            folder.resolve()) else None
+        if relative is not None and relative.parts:
+            names.add(relative.parts[0])
+    return names
+
+
+def _assert_nothing_reached(results: dict) -> None:
+    measures = results.pop("measures")
+    assert any("allowlist" in m for m in measures), measures
+    assert any("PID namespace" in m for m in measures), measures
+    home = results.pop("the grader's home", None)
+    assert home is None or set(home) <= _on_the_way_to_python(Path.home()), f"the worker listed the home: {home}"
+    for what in sandbox_attacks.targets():
+        if what in results:
+            assert results[what] is None, f"the worker read {what}: {results[what]!r}"
+    assert results["other processes' command lines"] == [], "the worker saw processes outside its check"
+    assert results["signal to its parent"] is None, "the worker signalled the zygote"
+    assert results["alive after the check"] == [], "a process of the check outlived it"
+    assert results["left on the host"] == [], "the worker's temp files reached the host"
+    assert results["files written to the temp folders"] == ["/tmp", "/dev/shm", "/var/tmp"], "private temp works"
+    assert 0 < results["bytes written to /tmp"] <= sandbox_attacks.TEMP_CAP
+
+
+@pytest.fixture
+def targets(tmp_path, monkeypatch):
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "judge-mnist_cnn-0.pt").write_text("weights")
+    monkeypatch.setenv("BOOTCAMP_CACHE", str(tmp_path / "cache"))
+    found = sandbox_attacks.targets()
+    assert {"a file of the checkout", "the reference solutions", "the hidden suites"} <= found.keys()
+    return found
+
+
+@pytest.mark.skipif(not _namespaces_available(), reason="needs user, mount and PID namespaces (Linux)")
+def test_the_attacks_get_nothing_as_the_user_running_the_tests(tmp_path, targets):
+    (tmp_path / "student").mkdir()
+    _assert_nothing_reached(sandbox_attacks.attack(tmp_path / "student"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="becoming another user needs root")
+@pytest.mark.skipif(not _namespaces_available(), reason="this kernel gives an ordinary user no user namespace")
+def test_the_attacks_get_nothing_as_an_ordinary_user(tmp_path, targets):
+    results = _attack_as_ordinary_user(tmp_path)
+    assert any("no capabilities (user namespace)" in m for m in results["measures"]), results["measures"]
+    _assert_nothing_reached(results)
