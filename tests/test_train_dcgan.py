@@ -154,3 +154,13 @@ def test_images_of_the_wrong_shape_stop_the_run_with_one_line(tmp_path):
                                       "--threads", "1", "--out", str(tmp_path / "runs")])
     assert result.exit_code == 1 and "training stopped" in result.output, result.output
     assert "(1080, 1, 28, 28)" in result.output and "Traceback" not in result.output
+
+
+def test_dcgan_copy_check_flags_training_digits_returned_as_samples():
+    from grader.testing import GradingFailure
+    from grader.training.copies import assert_no_copies
+
+    data = judging.mnist()
+    as_samples = pad_digits(data.train_images[:1000]).float() / 127.5 - 1  # (1000, 1, 32, 32), a tanh's range
+    with pytest.raises(GradingFailure, match="1000 of 1000 are copies"):
+        assert_no_copies(judge_pixels(as_samples), [data.train_images, data.test_images])

@@ -14,8 +14,9 @@ from PIL import Image
 from grader import paths
 from grader.cli import cli
 from grader.data import DataError
-from grader.suites.pix2pix.test_convergence import CPU, embedded_pairs
-from grader.testing import reference
+from grader.suites.pix2pix.test_convergence import COPY_THRESHOLD, CPU, embedded_pairs
+from grader.testing import GradingFailure, reference
+from grader.training.copies import assert_no_copies
 from grader.training import pix2pix_data
 from grader.training.pix2pix_metrics import baseline_scores, blur, psnr, scores
 from grader.training.pix2pix_run import Pix2pixOptions, choose_data, grid_indices, train_pix2pix
@@ -78,6 +79,10 @@ def test_dataset_options_belong_to_pix2pix(tmp_path):
     result = CliRunner().invoke(cli, ["train", "cgan", "--path", str(paths.SOLUTIONS_DIR), "--direction", "AtoB",
                                       "--out", str(tmp_path)])
     assert result.exit_code == 2 and "--direction is for pix2pix only" in result.output
+    for practice, dataset in (("pix2pix", "mnist"), ("dcgan", "facades")):
+        result = CliRunner().invoke(cli, ["train", practice, "--path", str(paths.SOLUTIONS_DIR), "--dataset", dataset,
+                                          "--out", str(tmp_path)])
+        assert result.exit_code == 2 and f"--dataset {dataset} is not a {practice} dataset" in result.output
 
 
 def test_no_baseline_reaches_the_convergence_bars():
@@ -106,3 +111,13 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_finished_epochs(tmp_path):
     record, folder = interrupt_after_one_epoch("pix2pix", tmp_path)
     assert record["interrupted"] is True and len(record["epochs"]) >= 1
     assert (folder / "checkpoint.pt").is_file() and (folder / "grid.png").is_file()
+
+
+def test_a_lookup_of_the_training_targets_fails_the_copy_check_and_real_held_out_targets_pass():
+    pairs = embedded_pairs()
+    inputs, held_out = pairs.train_inputs.float(), pairs.held_out_inputs.float()
+    nearest = torch.cdist(held_out.flatten(1), inputs.flatten(1)).argmin(1)  # the most similar training photo
+    looked_up = pairs.train_targets[nearest].float() / 255  # (80, 3, 64, 64): its edge map, as the output
+    with pytest.raises(GradingFailure, match="80 of 80 are copies"):
+        assert_no_copies(looked_up, [pairs.train_targets], threshold=COPY_THRESHOLD)
+    assert not assert_no_copies(pairs.held_out_targets, [pairs.train_targets], threshold=COPY_THRESHOLD).copied.any()

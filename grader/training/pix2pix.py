@@ -6,8 +6,8 @@
   held-out inputs come in, G's outputs for them go back, and their targets never enter the
   worker: the trusted side scores the outputs (`grader.training.pix2pix_metrics`).
 - `train_step_probe`: one call of the student's `train_step` on two small grader-made models
-  (`TinyTranslator`, `TinyPatchCritic`) with the watched SGD optimizers of the cGAN practice
-  (`grader.training.gan`); the trusted side repeats the step correctly and compares.
+  (`TinyTranslator`, `TinyPatchCritic`) with the watched SGD optimizers shared by the GAN practices
+  (`grader.training.gan.watched_step`); the trusted side repeats the step correctly and compares.
 - `skip_probe`, `dropout_blocks_probe`, `patch_gradient`: what the student's U-Net does when its
   innermost block is silenced, which decoder blocks draw random numbers, and which input pixels
   one of the student's patch logits depends on.
@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from grader.sandbox.ops import operation
-from grader.training.gan import state_of, watched_step
+from grader.training.gan import run_order, state_of, watched_step
 from grader.training.gan_loop import as_stats
 
 STATS = ("loss_d", "loss_g", "loss_g_gan", "loss_g_l1")
@@ -146,20 +146,8 @@ def loss_gradient(loss_fn: Callable, args: list[torch.Tensor], *, progress: Call
 
 def convolutions_in_run_order(model: nn.Module, args: list[Any]) -> list[nn.Module]:
     """Modules with a 4-d weight (convolutions of any kind), in the order an eval-mode pass calls them."""
-    order: list[nn.Module] = []
-    hooks = [m.register_forward_pre_hook(lambda m, _: order.append(m) if m not in order else None)
-             for m in model.modules()
-             if isinstance(getattr(m, "weight", None), torch.Tensor) and m.weight.dim() == 4]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(*args)
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
-    return order
+    return [m for m in run_order(model, args)
+            if isinstance(getattr(m, "weight", None), torch.Tensor) and m.weight.dim() == 4]
 
 
 @operation

@@ -36,6 +36,14 @@ weights, like another seed, and may learn a little slower), and a factor of 5 in
 run of `bootcamp train dcgan` reached 6.89 and 16.5), and, with CIFAR-10 under the data root,
 `test_cifar10_samples_on_a_gpu` judges colour samples with the grader's own CIFAR-10 classifier
 (`grader.training.cifar_judge`) against bars relative to the untrained generator.
+
+Copies: before judging, the samples, cropped to the 28 x 28 digit and scaled to [0, 1]
+(`judge_pixels`, as the judge sees them), are compared with the 4,000 training and 1,000
+held-out digits (`grader.training.copies.assert_no_copies`, its default thresholds: RMS distance
+0.07, measured on MNIST); more than 1% copies or repeats fails the task, so a generator that
+returns stored digits earns nothing. The reference's samples after this recipe (the same
+benchmark, on the loaded machine above) lie at least 0.089, 0.081, 0.089 from the nearest known
+digit on seeds 0-2 (medians 0.213-0.217; nearest other sample at least 0.079), none flagged.
 """
 
 from __future__ import annotations

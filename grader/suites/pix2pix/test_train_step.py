@@ -3,7 +3,8 @@
 The student's train_step runs in the worker on a TinyTranslator (a 3x3 convolution and tanh) and
 a TinyPatchCritic (two convolutions on the joined pair, patch logits), whose weights are made
 here; the optimizers record, at each step(), every parameter and gradient of both models (the
-watched optimizers of the cGAN practice). Here the same step is done correctly from the same
+watched optimizers of the GAN practices, `grader.training.gan.watched_step`; the comparisons
+of `grader.suites.gan_train_step`). Here the same step is done correctly from the same
 weights (`grader.training.pix2pix.reference_train_step`) and the two are compared. The student's
 own U-Net and PatchGAN are not needed, so this task is graded on its own.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from grader.suites.cgan.test_train_step import compare_states, steps
+from grader.suites.gan_train_step import compare_states, steps
 from grader.suites.pix2pix.reference import P2P, images
 from grader.testing import check, fail, task
 from grader.training.gan import state_of
