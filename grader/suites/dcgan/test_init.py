@@ -49,7 +49,7 @@ def test_batch_norm_weights_normal_1_002_and_biases_zero(student_session):
           HINT)
 
 
-@task("dcgan.4", points=1, category="values", visibility="hidden")
+@task("dcgan.4", points=1, category="values", visibility="hidden", style=True)
 def test_convolution_biases_are_left_alone(student_session):
     found = probe(student_session, seed=2)
     for layer in CONVS:

@@ -66,7 +66,7 @@ def test_sample_draws_in_eval_mode_and_restores_the_mode(student_session):
         mode_kept(probe, call, train, SAMPLE_HINT)
 
 
-@task("dcgan.8", points=1, category="gradients", visibility="hidden")
+@task("dcgan.8", points=1, category="gradients", visibility="hidden", style=True)
 def test_sample_builds_no_graph_and_keeps_the_statistics(student_session):
     state = generator_state(9)
     probe = run(student_session, "sample", state, [noise(12, 10)], train=True)

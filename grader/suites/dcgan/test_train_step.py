@@ -81,7 +81,7 @@ def test_generator_update_uses_the_updated_discriminator(student_session):
     steps.generator_update_uses_the_updated_discriminator(*run(student_session, seed=4), WORDS)
 
 
-@task("dcgan.7", points=2, category="gradients", visibility="hidden")
+@task("dcgan.7", points=2, category="gradients", visibility="hidden", style=True)
 def test_train_step_clears_old_gradients(student_session):
     steps.clears_old_gradients(run(student_session, seed=5)[0], run(student_session, seed=5, stale_gradient=1.0)[0],
                                WORDS)
