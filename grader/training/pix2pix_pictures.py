@@ -1,4 +1,5 @@
-"""Pictures of a pix2pix run: input / output / target rows, and the loss and held-out curves.
+"""Pictures of a pix2pix run: input / output / target rows, and the loss and held-out curves
+(the GAN practices' `grader.training.pictures.gan_curves` with pix2pix's panels).
 
 Written atomically by `grader.training.pictures`' saver, like every picture of a run.
 """
@@ -10,7 +11,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 
-from grader.training.pictures import _save
+from grader.training.pictures import _save, gan_curves
 
 ROWS = ("input", "output", "target")
 
@@ -32,34 +33,12 @@ def translation_grid(inputs: torch.Tensor, outputs: torch.Tensor, targets: torch
     _save(figure, path)
 
 
-def _smooth(values: list[float]) -> list[float]:
-    window = max(1, len(values) // 50)
-    return [sum(values[max(0, i - window + 1):i + 1]) / len(values[max(0, i - window + 1):i + 1])
-            for i in range(len(values))]
+# the curves of a pix2pix run, drawn by `grader.training.pictures.gan_curves`
+STEP_PANELS = (({"loss_d": "D"}, "D loss"), ({"loss_g_gan": "G: GAN term"}, "G: GAN term"),
+               ({"loss_g_l1": "G: L1 term (train)"}, "G: L1 term (train)"))
+EPOCH_PANELS = {"held_out_l1": "held-out L1 (lower is better)", "held_out_psnr": "held-out PSNR, dB"}
 
 
 def translation_curves(steps: dict[str, list[float]], history: list[dict], path: Path, *, title: str) -> None:
-    """Four panels: D's loss, G's GAN term and G's L1 term per step; held-out L1 and PSNR per epoch."""
-    figure, axes = plt.subplots(1, 4, figsize=(18, 3.6))
-    figure.subplots_adjust(wspace=0.4)
-    for axis, (key, label) in zip(axes, (("loss_d", "D loss"), ("loss_g_gan", "G: GAN term"),
-                                         ("loss_g_l1", "G: L1 term (train)"))):
-        values = steps.get(key, [])
-        x = range(1, len(values) + 1)
-        axis.plot(x, values, alpha=0.25, linewidth=0.8)
-        axis.plot(x, _smooth(values), color=axis.lines[-1].get_color())
-        axis.set_xlabel("step")
-        axis.set_ylabel(label)
-        axis.grid(alpha=0.3)
-    epochs = [record["epoch"] + 1 for record in history]
-    axes[3].plot(epochs, [record["held_out_l1"] for record in history], marker="o", label="held-out L1")
-    axes[3].set_xlabel("epoch")
-    axes[3].set_ylabel("held-out L1 (lower is better)")
-    axes[3].grid(alpha=0.3)
-    psnr = axes[3].twinx()
-    psnr.plot(epochs, [record["held_out_psnr"] for record in history], marker="s", color="tab:orange",
-              label="held-out PSNR")
-    psnr.set_ylabel("held-out PSNR, dB")
-    axes[3].legend(handles=axes[3].lines + psnr.lines, fontsize=8, loc="center right")
-    figure.suptitle(title)
-    _save(figure, path)
+    """Five panels: D's loss, G's GAN term and G's L1 term per step; held-out L1 and PSNR per epoch."""
+    gan_curves(steps, history, path, title=title, per_epoch=EPOCH_PANELS, per_step=STEP_PANELS)

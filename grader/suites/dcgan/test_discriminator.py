@@ -58,6 +58,6 @@ def test_discriminator_rejects_other_image_sizes(student_session):
                                                                      "with a message saying so.")
 
 
-@task("dcgan.3", points=1, category="gradients", visibility="hidden")
+@task("dcgan.3", points=1, category="gradients", visibility="hidden", style=True)
 def test_discriminator_every_parameter_gets_a_gradient(student_session):
     checks.every_parameter_gets_a_gradient(student_session, KIND, SMALL[KIND])

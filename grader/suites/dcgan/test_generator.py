@@ -69,6 +69,6 @@ def test_generator_rejects_other_image_sizes(student_session):
                                                                  "a message saying so.")
 
 
-@task("dcgan.2", points=1, category="gradients", visibility="hidden")
+@task("dcgan.2", points=1, category="gradients", visibility="hidden", style=True)
 def test_generator_every_parameter_gets_a_gradient(student_session):
     checks.every_parameter_gets_a_gradient(student_session, KIND, SMALL[KIND])

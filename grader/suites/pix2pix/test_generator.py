@@ -138,7 +138,7 @@ def test_dropout_in_exactly_the_first_three_decoder_blocks(student_session):
               "of its non-zero outputs in train mode; expected about 50% (dropout 0.5).", hint)
 
 
-@task("pix2pix.1", points=1, category="gradients", visibility="hidden")
+@task("pix2pix.1", points=1, category="gradients", visibility="hidden", style=True)
 def test_every_parameter_gets_a_gradient(student_session):
     G = student_session.module.UNetGenerator(**SMALL)
     probe = student_session.run("grader.training.gan:gradient_probe", G, [images(2, 64, seed=9)])

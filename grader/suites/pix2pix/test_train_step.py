@@ -105,7 +105,7 @@ def test_generator_update(student_session):
           "generator's step.")
 
 
-@task("pix2pix.6", points=1, category="gradients", visibility="hidden")
+@task("pix2pix.6", points=1, category="gradients", visibility="hidden", style=True)
 def test_train_step_clears_old_gradients_and_trains_in_train_mode(student_session):
     clean, _ = run(student_session, seed=5)
     stale, _ = run(student_session, seed=5, stale_gradient=1.0)

@@ -29,7 +29,7 @@ def test_translate_is_the_generator_in_eval_mode(student_session):
           "mode.", "call G.eval() and do not switch back.")
 
 
-@task("pix2pix.7", points=1, category="gradients", visibility="hidden")
+@task("pix2pix.7", points=1, category="gradients", visibility="hidden", style=True)
 def test_translate_builds_no_gradient_graph(student_session):
     probe = run(student_session)
     check(not probe["has_graph"], f"{CALL} returned images that require a gradient: a graph was recorded.",
