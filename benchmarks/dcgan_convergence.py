@@ -7,8 +7,9 @@ samples the bars must reject, all judged as `grader/suites/dcgan/test_judging.py
 Each seed trains the reference `Generator` and `Discriminator` with its `train_step` under the
 grader's loop (`grader.training.gan_loop.train_gan`), in this process with one torch thread
 (as a sandbox worker runs), then prints the classifier score and the Fréchet distance of its
-samples, the time, and the same numbers for held-out real digits, noise, one digit, one image
-and the untrained generator. Numbers and the machine's state go into the test's docstring.
+samples, the time, their nearest distances to the known digits (`grader.training.copies`, the
+check dcgan.10 runs before judging), and the same numbers for held-out real digits, noise, one
+digit, one image and the untrained generator. Numbers and the machine's state go into the test's docstring.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from grader.suites.dcgan import judging
 from grader.testing import reference
 from grader.torch_threads import one_torch_thread
 from grader.training import pictures
+from grader.training.copies import find_copies
 from grader.training.gan_loop import train_gan
 from grader.training.sample_quality import judge_pixels
 
@@ -57,6 +59,11 @@ def main() -> None:
         quality = judging.quality(judge, record["samples"], held_out)
         print(f"seed {seed}: {record['steps']} steps in {time.perf_counter() - started:.0f} s: "
               f"score {quality['score']:.2f}  distance {quality['distance']:.1f}", flush=True)
+        data = judging.mnist()
+        copies = find_copies(judge_pixels(record["samples"]), [data.train_images, data.test_images])
+        print(f"    nearest train or held-out digit (RMS, [0, 1]): min {copies.to_known.min():.3f}  "
+              f"median {copies.to_known.median():.3f}; nearest other sample: min {copies.to_samples.min():.4f}; "
+              f"flagged at the default thresholds {copies.share:.1%}", flush=True)
         if args.grid:
             pictures.sample_grid(judge_pixels(record["samples"][:100]), Path(f"{args.grid}-{seed}.png"),
                                  title=f"seed {seed}", ylabel=None)

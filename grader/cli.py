@@ -151,16 +151,34 @@ def release_command(check_only: bool, student_dir: Path | None, student_zip: Pat
         sys.exit(1)
 
 
+# `bootcamp train --dataset`: the values each practice accepts (the first is dcgan's default)
+TRAIN_DATASETS = {"dcgan": ("mnist", "cifar10"), "pix2pix": ("paired", "facades")}
+
+
+def check_train_dataset(practice: str, dataset: str | None, direction: str | None) -> None:
+    """A UsageError (one line) for --dataset or --direction given to a practice that has no such choice."""
+    if dataset is not None and dataset not in TRAIN_DATASETS.get(practice, ()):
+        if practice not in TRAIN_DATASETS:
+            raise click.UsageError(f"--dataset is for dcgan and pix2pix only; {practice} trains on MNIST")
+        raise click.UsageError(f"--dataset {dataset} is not a {practice} dataset; choose one of "
+                               f"{', '.join(TRAIN_DATASETS[practice])}")
+    if direction is not None and practice != "pix2pix":
+        raise click.UsageError(f"--direction is for pix2pix only; {practice} has no translation direction")
+
+
 @cli.command()
-@click.argument("practice", type=click.Choice(["mnist_cnn", "cgan", "dcgan"]))
+@click.argument("practice", type=click.Choice(["mnist_cnn", "cgan", "dcgan", "pix2pix"]))
 @click.option("--path", "directory", type=click.Path(path_type=Path), default=paths.ASSIGNMENTS_DIR,
               show_default="assignments/",
               help="Folder with the practice file" + ("." if STUDENT else " (solutions/ for the reference)."))
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              show_default="mnist_cnn: 10; cgan: enough for 2,500 steps; dcgan: 2,000")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, show_default="64")
+              show_default="mnist_cnn: 10; cgan: enough for 2,500 steps; dcgan: 2,000; "
+                           "pix2pix: 10 (paired), 200 (facades)")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              show_default="64; pix2pix: 4 (paired), 1 (facades)")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
-              show_default="2e-3; cgan: the generator's, the discriminator's is twice it; dcgan: for both")
+              show_default="2e-3; cgan: the generator's, the discriminator's is twice it; dcgan: for both; "
+                           "pix2pix: 5e-4")
 @click.option("--seed", type=int, default=0, show_default=True)
 @DEVICE
 @click.option("--threads", type=click.IntRange(min=0), default=0, help="CPU threads for training (0: torch's default).")
@@ -168,21 +186,26 @@ def release_command(check_only: bool, student_dir: Path | None, student_zip: Pat
               help="Where the datasets are (default: datasets/, or $BOOTCAMP_DATA).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=paths.RUNS_DIR,
               show_default="runs/", help="Runs are written to OUT/<practice>/<timestamp>/.")
-@click.option("--dataset", type=click.Choice(["mnist", "cifar10"]), default=None,
-              help="dcgan only: MNIST digits padded to 32 x 32 (default) or CIFAR-10 (32 x 32 colour).")
+@click.option("--dataset", type=click.Choice([name for names in TRAIN_DATASETS.values() for name in names]),
+              default=None, help="dcgan: mnist (digits padded to 32 x 32, the default) or cifar10 (32 x 32 "
+                                 "colour); pix2pix: paired (the embedded set) or facades (the default when present "
+                                 "under the data root).")
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default=None,
+              help="pix2pix only: A (photo) to B (map), or back (default: AtoB for paired, BtoA for facades).")
 def train(practice: str, directory: Path, epochs: int | None, batch_size: int | None, lr: float | None, seed: int,
-          device: str, threads: int, data_root: Path | None, out: Path, dataset: str | None) -> None:
+          device: str, threads: int, data_root: Path | None, out: Path, dataset: str | None,
+          direction: str | None) -> None:
     """Train a practice's model (yours, or the reference with --path solutions) and record the run."""
     from grader.training.run_command import train_command
 
-    if dataset is not None and practice != "dcgan":
-        raise click.UsageError(f"--dataset is for dcgan only; {practice} trains on MNIST")
+    check_train_dataset(practice, dataset, direction)
     try:
         inspect_submission(directory, [practice])
     except BadInput as error:
         raise _bad_input(error) from None
     sys.exit(train_command(practice, directory, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                           device=device, threads=threads, data_root=data_root, out=out, dataset=dataset))
+                           device=device, threads=threads, data_root=data_root, out=out, dataset=dataset,
+                           direction=direction))
 
 
 def _register_groups() -> None:

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from grader.cli import cli
 
 # practice, the first task its training reaches in the untouched skeleton
-PRACTICES = [("mnist_cnn", "mnist_cnn.1"), ("cgan", "cgan.2"), ("dcgan", "dcgan.2")]
+PRACTICES = [("mnist_cnn", "mnist_cnn.1"), ("cgan", "cgan.2"), ("dcgan", "dcgan.2"), ("pix2pix", "pix2pix.1")]
 
 
 @pytest.mark.parametrize("practice, task", PRACTICES)

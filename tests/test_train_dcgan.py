@@ -64,7 +64,7 @@ def test_missing_cifar10_says_what_to_fetch(tmp_path):
 
 def test_dataset_is_for_dcgan_only(tmp_path):
     result = CliRunner().invoke(cli, ["train", "cgan", "--dataset", "cifar10", "--out", str(tmp_path)])
-    assert result.exit_code == 2 and "--dataset is for dcgan only" in result.output
+    assert result.exit_code == 2 and "--dataset is for dcgan and pix2pix only" in result.output
 
 
 def test_the_sample_noise_holds_the_grid_and_straight_lines():
@@ -154,3 +154,13 @@ def test_images_of_the_wrong_shape_stop_the_run_with_one_line(tmp_path):
                                       "--threads", "1", "--out", str(tmp_path / "runs")])
     assert result.exit_code == 1 and "training stopped" in result.output, result.output
     assert "(1080, 1, 28, 28)" in result.output and "Traceback" not in result.output
+
+
+def test_dcgan_copy_check_flags_training_digits_returned_as_samples():
+    from grader.testing import GradingFailure
+    from grader.training.copies import assert_no_copies
+
+    data = judging.mnist()
+    as_samples = pad_digits(data.train_images[:1000]).float() / 127.5 - 1  # (1000, 1, 32, 32), a tanh's range
+    with pytest.raises(GradingFailure, match="1000 of 1000 are copies"):
+        assert_no_copies(judge_pixels(as_samples), [data.train_images, data.test_images])

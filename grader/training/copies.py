@@ -126,9 +126,11 @@ def find_copies(samples: torch.Tensor, known: list[torch.Tensor], *, threshold: 
 
 def assert_no_copies(samples: torch.Tensor, known: list[torch.Tensor], *, what: str = "your samples",
                      threshold: float = COPY_THRESHOLD, duplicate_threshold: float = DUPLICATE_THRESHOLD,
-                     max_copied: float = MAX_COPIED) -> Copies:
-    """Fail the test (GradingFailure) if more than `max_copied` of `samples` copy a known image or
-    each other; return the evidence otherwise."""
+                     max_copied: float = MAX_COPIED,
+                     hint: str = "the generator must make its images from the noise and the label, not return or "
+                                 "store training images.") -> Copies:
+    """Fail the test (GradingFailure, with `hint`) if more than `max_copied` of `samples` copy a known
+    image or each other; return the evidence otherwise."""
     from grader.testing import fail
 
     copies = find_copies(samples, known, threshold=threshold, duplicate_threshold=duplicate_threshold)
@@ -139,7 +141,5 @@ def assert_no_copies(samples: torch.Tensor, known: list[torch.Tensor], *, what: 
              f"{float(copies.to_known.min()):.3f}) and {duplicated} repeat another sample (distance under "
              f"{duplicate_threshold:g}); a "
              f"generator must draw new images, so these samples earn no points (at most {max_copied:.0%} may be "
-             f"that close by chance).",
-             "the generator must make its images from the noise and the label, not return or store training "
-             "images.")
+             f"that close by chance).", hint)
     return copies

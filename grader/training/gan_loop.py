@@ -4,8 +4,12 @@ One loop for every GAN practice. The grader decides the data order, the optimize
 and the seed; the student's `train_step` does each step on the student's generator and
 discriminator. A conditional GAN (cgan) gets `train_labels` and `sample_labels` and its
 `train_step(G, D, opt_g, opt_d, images, labels, z)`; an unconditional one (dcgan) gets none and
-its `train_step(G, D, opt_g, opt_d, real, z)`. Samples come back as tensors; the trusted side
-judges them (`grader.training.judge`), and the judge never enters the worker.
+its `train_step(G, D, opt_g, opt_d, real, z)`; an image-to-image one (pix2pix) gets
+`train_targets`, the image each training image is translated into, and its
+`train_step(G, D, opt_g, opt_d, inputs, targets)` (no noise: its samples are G's outputs for
+held-out inputs). Samples come back as tensors; the trusted side judges them
+(`grader.training.judge`, `grader.training.pix2pix_metrics`), and the judge and the held-out
+targets never enter the worker.
 
 The images arrive from the trusted side as uint8 (N, C, H, W), already padded to the size the
 models expect; here they are scaled to [0, 1] (`pixel_range=(0, 1)`) or [-1, 1] (`(-1, 1)`).
@@ -42,14 +46,14 @@ def dcgan_init(module: nn.Module) -> None:
 INITS: dict[str, Callable[[nn.Module], None]] = {"dcgan": dcgan_init}
 
 
-def as_stats(value: Any) -> dict[str, float]:
-    """train_step's dict of four numbers as floats; a TypeError that speaks to the student otherwise."""
-    if not isinstance(value, dict) or not all(k in value for k in STATS):
+def as_stats(value: Any, keys: tuple[str, ...] = STATS) -> dict[str, float]:
+    """train_step's dict of numbers named `keys` as floats; a TypeError that speaks to the student otherwise."""
+    if not isinstance(value, dict) or not all(k in value for k in keys):
         raise TypeError(f"train_step returned {type(value).__name__}"
                         f"{' with keys ' + repr(sorted(map(str, value))) if isinstance(value, dict) else ''}; "
-                        f"it should return a dict with the floats {', '.join(STATS)}")
+                        f"it should return a dict with the floats {', '.join(keys)}")
     stats = {}
-    for key in STATS:
+    for key in keys:
         number = value[key]
         if isinstance(number, torch.Tensor) and number.numel() == 1:
             number = number.item()
@@ -59,16 +63,17 @@ def as_stats(value: Any) -> dict[str, float]:
     return stats
 
 
-def samples_of(G: nn.Module, noise: torch.Tensor, labels: torch.Tensor | None, device: str) -> torch.Tensor:
+def samples_of(G: nn.Module, noise: torch.Tensor, labels: torch.Tensor | None, device: str,
+               chunk: int = 500) -> torch.Tensor:
     """G's images for `noise` (and `labels`, for a conditional G), in eval mode, on the CPU, in chunks
-    of 500; G back in train mode."""
+    of `chunk`; G back in train mode."""
     G.eval()
     out = []
     with torch.no_grad():
-        for start in range(0, len(noise), 500):
-            args = [noise[start:start + 500].to(device)]
+        for start in range(0, len(noise), chunk):
+            args = [noise[start:start + chunk].to(device)]
             if labels is not None:
-                args.append(labels[start:start + 500].to(device))
+                args.append(labels[start:start + chunk].to(device))
             out.append(G(*args).float().cpu())
     G.train()
     return torch.cat(out)
@@ -78,7 +83,8 @@ def samples_of(G: nn.Module, noise: torch.Tensor, labels: torch.Tensor | None, d
 def train_gan(generator_class: Callable[..., nn.Module], discriminator_class: Callable[..., nn.Module],
               train_step: Callable, train_images: torch.Tensor, sample_noise: torch.Tensor, *,
               train_labels: torch.Tensor | None = None, sample_labels: torch.Tensor | None = None,
-              generator_kwargs: dict | None = None, discriminator_kwargs: dict | None = None,
+              train_targets: torch.Tensor | None = None, stats: tuple[str, ...] = STATS,
+              send_initial: bool = False, sample_chunk: int = 500, generator_kwargs: dict | None = None, discriminator_kwargs: dict | None = None,
               init: str | None = None, nz: int = 100, pixel_range: tuple[float, float] = (0.0, 1.0),
               epochs: int = 1, max_steps: int | None = None, batch_size: int = 32, lr: float = 2e-3,
               lr_d: float | None = None, beta1: float = 0.0, decay: bool = True, seed: int = 0, device: str = "cpu",
@@ -93,13 +99,19 @@ def train_gan(generator_class: Callable[..., nn.Module], discriminator_class: Ca
     are uint8 (N, C, H, W) scaled to `pixel_range`, shuffled by a generator seeded with `seed`, in
     full batches; noise z ~ N(0, 1) of size `nz` from torch's generator seeded with `seed`.
     `max_steps` stops early, and so does a statistic that is not finite. Streams, through
-    `progress`, {"step", "epoch", loss_d, loss_g, d_real, d_fake} every `report_every` steps and,
-    after each epoch (only the last one unless `every_epoch`), {"epoch", "steps", "seconds",
-    "stats": {name: [one value per step]}, "samples": G's eval-mode images for `sample_noise` (and
-    `sample_labels`)} (plus "generator" and "discriminator" state_dicts when `send_weights`).
+    `progress`, {"step", "epoch", the `stats` train_step returns (loss_d, loss_g, d_real, d_fake)}
+    every `report_every` steps and, after each epoch (only the last one unless `every_epoch`),
+    {"epoch", "steps", "seconds", "stats": {name: [one value per step]}, "samples": G's eval-mode
+    images for `sample_noise` (and `sample_labels`), `sample_chunk` at a time} (plus "generator" and
+    "discriminator" state_dicts when `send_weights`, and "initial_samples", the samples before the
+    first step, when `send_initial`: they draw no random numbers, so the run is the same either way).
     Returns the last epoch record.
+
+    Paired (`train_targets`, uint8 like `train_images`, scaled the same way): each batch of images
+    comes with its targets, no noise is drawn, and `sample_noise` holds uint8 held-out inputs
+    (N, C, H, W), scaled like the training images before G sees them.
     """
-    conditional = train_labels is not None
+    conditional, paired = train_labels is not None, train_targets is not None
     torch.manual_seed(seed)
     G = generator_class(**(generator_kwargs or {})).to(device)
     D = discriminator_class(**(discriminator_kwargs or {})).to(device)
@@ -109,35 +121,47 @@ def train_gan(generator_class: Callable[..., nn.Module], discriminator_class: Ca
     opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(beta1, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_d if lr_d is not None else 2 * lr, betas=(beta1, 0.999))
     low, high = pixel_range  # x in [0, 1] -> (x - mean) / std in [low, high]
-    loader = batches(train_images, train_labels if conditional else torch.zeros(len(train_images), dtype=torch.int64),
-                     batch_size, generator=torch.Generator().manual_seed(seed), device=device, drop_last=True,
-                     mean=-low / (high - low), std=1 / (high - low))
+    mean, std = -low / (high - low), 1 / (high - low)
+    if paired:  # the batches' labels are the images' indices, to look their targets up
+        labels_or_index = torch.arange(len(train_images))
+        targets = train_targets.to(device).float().div_(255).sub_(mean).div_(std)  # (N, C, H, W)
+        sample_noise = sample_noise.float().div(255).sub_(mean).div_(std)  # (M, C, H, W), on the CPU
+    else:
+        labels_or_index = train_labels if conditional else torch.zeros(len(train_images), dtype=torch.int64)
+    loader = batches(train_images, labels_or_index, batch_size, generator=torch.Generator().manual_seed(seed),
+                     device=device, drop_last=True, mean=mean, std=std)
+    initial = samples_of(G, sample_noise, sample_labels, device, sample_chunk) if send_initial else None
     total = min(epochs * len(loader), max_steps or epochs * len(loader))
     schedules = [torch.optim.lr_scheduler.LambdaLR(o, lambda k: max(0.0, 1 - k / total)) for o in (opt_g, opt_d)]
     step, record, started = 0, {}, time.perf_counter()
     for epoch in range(epochs):
-        history: dict[str, list[float]] = {key: [] for key in STATS}
+        history: dict[str, list[float]] = {key: [] for key in stats}
         finished = False
         for images, labels in loader:
-            z = torch.randn(len(labels), nz, device=device)
-            returned = train_step(G, D, opt_g, opt_d, images, labels, z) if conditional else \
-                train_step(G, D, opt_g, opt_d, images, z)
-            stats = as_stats(returned)
+            if paired:
+                returned = train_step(G, D, opt_g, opt_d, images, targets[labels])
+            else:
+                z = torch.randn(len(labels), nz, device=device)
+                returned = train_step(G, D, opt_g, opt_d, images, labels, z) if conditional else \
+                    train_step(G, D, opt_g, opt_d, images, z)
+            numbers = as_stats(returned, stats)
             if decay:
                 for schedule in schedules:
                     schedule.step()
-            for key in STATS:
-                history[key].append(stats[key])
+            for key in stats:
+                history[key].append(numbers[key])
             step += 1
             if step % report_every == 0:
-                progress({"step": step, "epoch": epoch, **stats})
-            if not all(math.isfinite(v) for v in stats.values()) or (max_steps is not None and step >= max_steps):
+                progress({"step": step, "epoch": epoch, **numbers})
+            if not all(math.isfinite(v) for v in numbers.values()) or (max_steps is not None and step >= max_steps):
                 finished = True
                 break
         last = finished or epoch == epochs - 1
         if every_epoch or last:
             record = {"epoch": epoch, "steps": step, "seconds": time.perf_counter() - started, "stats": history,
-                      "samples": samples_of(G, sample_noise, sample_labels, device)}
+                      "samples": samples_of(G, sample_noise, sample_labels, device, sample_chunk)}
+            if initial is not None:
+                record["initial_samples"] = initial
             if send_weights:
                 record["generator"] = {k: v.detach().cpu() for k, v in G.state_dict().items()}
                 record["discriminator"] = {k: v.detach().cpu() for k, v in D.state_dict().items()}

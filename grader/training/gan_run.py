@@ -41,24 +41,26 @@ class GanRun:
     steps: dict[str, list[float]] = field(default_factory=lambda: {key: [] for key in STATS})
     interrupted: bool = False
     practice: str = "cgan"
+    extra: dict[str, Any] = field(default_factory=dict)  # the practice's own entries of metrics.json
 
     def save_metrics(self) -> None:
         record = {"practice": self.practice, "submission": self.submission, "data": self.data_source,
                   "options": {**asdict(self.options), "epochs": self.epochs}, "judge": self.judge_note,
-                  "interrupted": self.interrupted, "epochs": self.history}
+                  **self.extra, "interrupted": self.interrupted, "epochs": self.history}
         write_atomically(self.folder / "metrics.json", json.dumps(record, indent=2) + "\n")
 
 
 def epoch_summary(run: GanRun, record: dict[str, Any], batch_size: int) -> dict[str, Any]:
     """Keep an epoch's per-step statistics and checkpoint both models; returns the summary's common
-    part: {"epoch", "steps", mean loss_d, loss_g, d_real, d_fake, "seconds", "images_per_second"}."""
+    part: {"epoch", "steps", the mean of each statistic (loss_d, loss_g, d_real, d_fake, or those
+    the practice's loop streams), "seconds", "images_per_second"}."""
     stats = record["stats"]
-    for key in STATS:
-        run.steps[key].extend(stats[key])
+    for key in stats:
+        run.steps.setdefault(key, []).extend(stats[key])
     save_checkpoint({"generator": record["generator"], "discriminator": record["discriminator"]},
                     run.folder / "checkpoint.pt")
     return {"epoch": record["epoch"], "steps": record["steps"],
-            **{key: sum(stats[key]) / max(1, len(stats[key])) for key in STATS},
+            **{key: sum(values) / max(1, len(values)) for key, values in stats.items()},
             "seconds": round(record["seconds"], 2),
             "images_per_second": round(record["steps"] * batch_size / max(record["seconds"], 1e-9), 1)}
 

@@ -108,16 +108,22 @@ def sample_grid(samples: torch.Tensor, path: Path, *, rows: int = 10, title: str
 RECOGNISED = {"judge_accuracy": "samples recognised as their digit"}
 
 
+GAN_STEPS = (({"loss_d": "discriminator", "loss_g": "generator"}, "loss"),
+             ({"d_real": "D(x) on real", "d_fake": "D(G(z)) on generated"}, "mean D"))
+
+
 def gan_curves(steps: dict[str, list[float]], history: list[dict], path: Path, *, title: str,
-               per_epoch: dict[str, str] | None = None) -> None:
-    """Panels: discriminator and generator losses per step, D(x) and D(G(z)) per step, then one panel
-    per entry of `per_epoch` (key in each history record -> label; default: the share of samples a
-    classifier recognised as their digit), over epochs, where measured."""
+               per_epoch: dict[str, str] | None = None,
+               per_step: tuple[tuple[dict[str, str], str], ...] = GAN_STEPS) -> None:
+    """Panels: one per entry of `per_step` ((statistic -> line name, axis label); default: the
+    discriminator and generator losses, then D(x) and D(G(z)), on 0-1), raw and smoothed per step;
+    then one panel per entry of `per_epoch` (key in each history record -> label; default: the share
+    of samples a classifier recognised as their digit), over epochs, where measured."""
     per_epoch = RECOGNISED if per_epoch is None else per_epoch
-    figure, axes = plt.subplots(1, 2 + len(per_epoch), figsize=(4.7 * (2 + len(per_epoch)), 3.6))
-    x = range(1, len(steps.get("loss_d", [])) + 1)
-    for axis, keys, label in ((axes[0], {"loss_d": "discriminator", "loss_g": "generator"}, "loss"),
-                              (axes[1], {"d_real": "D(x) on real", "d_fake": "D(G(z)) on generated"}, "mean D")):
+    panels = len(per_step) + len(per_epoch)
+    figure, axes = plt.subplots(1, panels, figsize=(4.7 * panels, 3.6))
+    x = range(1, len(steps.get(next(iter(per_step[0][0])), [])) + 1)
+    for axis, (keys, label) in zip(axes, per_step):
         for key, name in keys.items():
             values = steps.get(key, [])
             axis.plot(x, values, alpha=0.25, linewidth=0.8)
@@ -129,8 +135,9 @@ def gan_curves(steps: dict[str, list[float]], history: list[dict], path: Path, *
         axis.set_ylabel(label)
         axis.legend(fontsize=8)
         axis.grid(alpha=0.3)
-    axes[1].set_ylim(0, 1)
-    for axis, (key, label) in zip(axes[2:], per_epoch.items()):
+        if "d_real" in keys:
+            axis.set_ylim(0, 1)
+    for axis, (key, label) in zip(axes[len(per_step):], per_epoch.items()):
         measured = [record for record in history if record.get(key) is not None]
         axis.plot([r["epoch"] + 1 for r in measured], [r[key] for r in measured], marker="o")
         if key == "judge_accuracy":
