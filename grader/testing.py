@@ -62,6 +62,18 @@ def check(condition: bool, message: str, hint: str | None = None) -> None:
         fail(message, hint)
 
 
+def trusted_judge():
+    """The grader's digit classifier (`grader.training.judge`), or a failure that says the grader,
+    not the student's code, is at fault."""
+    from grader.training.judge import JudgeError, judge
+
+    try:
+        return judge()
+    except JudgeError as error:
+        fail(f"the grader's digit classifier is not available ({error}); this is a problem of the grader, not of "
+             "your code.")
+
+
 def assert_close(actual: Any, expected: torch.Tensor, *, call: str, atol: float = 1e-5,
                  rtol: float = 1e-4, hint: str | None = None, check_dtype: bool = True) -> None:
     """`actual` (what the student's code returned) must match `expected` in type, shape and values.

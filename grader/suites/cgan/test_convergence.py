@@ -32,9 +32,9 @@ from functools import lru_cache
 import torch
 
 from grader.data import load_mnist
-from grader.testing import check, fail, task
+from grader.testing import check, fail, task, trusted_judge
 from grader.training.copies import assert_no_copies
-from grader.training.judge import JudgeError, judge, judge_accuracy
+from grader.training.judge import judge_accuracy
 
 LOOP = "grader.training.gan:train_cgan"
 PLAN = {"cpu": {"steps": 1200, "bar": 0.60, "digits": 6}, "cuda": {"steps": 4000, "bar": 0.80, "digits": 8}}
@@ -51,14 +51,6 @@ def sample_inputs(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Labels 0,0,...,9,9 (100 each) and independent noise for each sample, made here."""
     generator = torch.Generator().manual_seed(1000 + seed)
     return torch.arange(10).repeat_interleave(PER_DIGIT), torch.randn(10 * PER_DIGIT, 100, generator=generator)
-
-
-def trusted_judge() -> torch.nn.Module:
-    try:
-        return judge()
-    except JudgeError as error:
-        fail(f"the grader's digit classifier is not available ({error}); this is a problem of the grader, not of "
-             "your code.")
 
 
 def converges(student_session, device: str, seed: int) -> dict:

@@ -65,10 +65,9 @@ from grader.suites.dcgan.judging import (
     sample_noise,
     mnist,
     training_images,
-    trusted_judge,
     untrained_samples,
 )
-from grader.testing import check, fail, task
+from grader.testing import check, fail, task, trusted_judge
 from grader.training.cifar_judge import cifar_judge
 from grader.training.copies import assert_no_copies
 from grader.training.judge import JudgeError, judge_features
