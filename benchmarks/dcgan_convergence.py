@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from grader.suites.dcgan import judging
-from grader.testing import reference
+from grader.testing import reference, trusted_judge
 from grader.torch_threads import one_torch_thread
 from grader.training import pictures
 from grader.training.copies import find_copies
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--grid", help="write each seed's first 100 samples to GRID-<seed>.png")
     args = parser.parse_args()
     dcgan = reference("dcgan")
-    judge = judging.trusted_judge()
+    judge = trusted_judge()
     held_out = judging.held_out_features(judge)
     for name, samples in judging.impostors(judge).items():
         quality = judging.quality(judge, samples, held_out)

@@ -18,7 +18,7 @@ from data.conftest import write_cifar
 from grader import paths
 from grader.cli import cli
 from grader.suites.dcgan import judging
-from grader.testing import reference
+from grader.testing import reference, trusted_judge
 from grader.training.dcgan_run import GRID, JUDGED, PAIRS, STEPS, DcganOptions, sample_noise, train_dcgan
 from grader.training.sample_quality import classifier_score, frechet_distance, judge_pixels, pad_digits
 from interrupted_training import interrupt_after_one_epoch
@@ -102,7 +102,7 @@ def test_classifier_score_and_frechet_distance_on_known_cases():
 def test_the_bars_reject_broken_generators_and_accept_real_digits():
     """Each impostor fails both CPU bars of dcgan.10; real training digits pass both."""
     plan = judging.PLAN["cpu"]
-    classifier = judging.trusted_judge()
+    classifier = trusted_judge()
     held_out = judging.held_out_features(classifier)
     for name, samples in judging.impostors(classifier).items():
         quality = judging.quality(classifier, samples, held_out)
