@@ -86,17 +86,17 @@ def check_generator_loss(student, fake_logits: torch.Tensor, fake: torch.Tensor,
     total, gan, l1 = (scalar(value, f"{call}[{i}]", "reduce with means.") for i, value in enumerate(returned))
     weight = 100.0 if lambda_l1 is None else lambda_l1
     want_gan = BCE(fake_logits, torch.ones_like(fake_logits))
-    want_l1 = (fake - target).abs().mean()
+    want_l1 = F.l1_loss(fake, target)  # mean |fake - target| over every element
     assert_close(gan, want_gan, atol=1e-5, rtol=1e-4, call=f"{call}: its gan part",
                  hint="gan = BCE_with_logits(fake_logits, 1): the non-saturating loss, a mean over patches.")
     if abs(l1.item() - (fake - target).pow(2).mean().item()) < 1e-6:
         fail(f"{call}: its l1 part is {l1.item():.5f}, the mean squared error; expected the mean absolute error "
-             f"{want_l1.item():.5f}.", "l1 = (fake - target).abs().mean(): L1 blurs less than L2.")
+             f"{want_l1.item():.5f}.", "the L1 part is the mean of |fake - target|, not of its square: L1 blurs less than L2.")
     if abs(l1.item() - (fake - target).abs().sum().item()) < 1e-3:
         fail(f"{call}: its l1 part is {l1.item():.5f}, the sum of absolute differences; expected their mean "
-             f"{want_l1.item():.5f}.", "l1 = (fake - target).abs().mean().")
+             f"{want_l1.item():.5f}.", "the L1 part is the mean of |fake - target| over every element, not their sum.")
     assert_close(l1, want_l1, atol=1e-5, rtol=1e-4, call=f"{call}: its l1 part",
-                 hint="l1 = (fake - target).abs().mean(), over every pixel and channel.")
+                 hint="the L1 part is the mean of |fake - target| over every pixel and channel.")
     if abs(total.item() - (want_gan + want_l1).item()) < 1e-4:
         fail(f"{call}: its total is {total.item():.5f} = gan + l1; expected gan + {weight:g} * l1 = "
              f"{(want_gan + weight * want_l1).item():.5f}.", "weigh the L1 term with lambda_l1 (100 by default).")
