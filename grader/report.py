@@ -23,17 +23,20 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def practice_table(practice: PracticeResult) -> Table:
+def practice_table(practice: PracticeResult, width: int = 120) -> Table:
+    """The practice's tasks as a table for a console `width` columns wide; below 100 columns the
+    `where` column names the file without its folder, so the task descriptions keep their room."""
     table = Table(title=f"{practice.name}: {_points(practice.points)} / {_points(practice.max_points)} points",
                   title_justify="left", expand=False)
     table.add_column("task", no_wrap=True)
-    table.add_column("what", ratio=1)
+    table.add_column("what", ratio=1, min_width=12)
     table.add_column("points", justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("where", no_wrap=True)
     for task in practice.tasks:
+        where = task.where if width >= 100 else task.where.rpartition("/")[2]
         table.add_row(task.id, task.title, f"{_points(task.points)}/{_points(task.max_points)}",
-                      Text(task.status, style=STYLES.get(task.status, "")), Text(visible(task.where)))
+                      Text(task.status, style=STYLES.get(task.status, "")), Text(visible(where)))
     return table
 
 
@@ -60,7 +63,7 @@ def _indent(text: str) -> str:
 def show(report: Report, console: Console | None = None, *, verbose: bool = False) -> None:
     console = console or Console()
     for practice in report.practices:
-        console.print(practice_table(practice))
+        console.print(practice_table(practice, console.width))
         to_fix = [t for t in practice.tasks if t.status not in ("passed", "not implemented")]
         todo = [t for t in practice.tasks if t.status == "not implemented"]
         for task in to_fix + (todo if verbose else []):

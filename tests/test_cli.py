@@ -117,3 +117,27 @@ def test_bootcamp_starts_the_sandbox_mother_first_for_the_commands_that_grade(mo
             assert seen.pop() == expected, argv
     finally:
         mother.use_mother(None)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_table_keeps_every_task_description_in_a_narrow_terminal(width):
+    """At 80 columns the `where` column names the file without its folder, so that each task's
+    description keeps a readable column instead of being squeezed to nothing."""
+    import io
+
+    from rich.console import Console
+
+    from grader.plugin import TestOutcome
+    from grader.report import practice_table
+    from grader.scoring import PracticeResult, TaskResult
+
+    message = 'File "assignments/conv_shapes.py", line 111, in conv2d\nNotImplementedError'
+    outcome = TestOutcome("t", "t", "conv_shapes.5", 18, "c", "public", "not implemented", message)
+    practice = PracticeResult("conv_shapes", [TaskResult("conv_shapes.5", "conv2d by hand: values and gradients",
+                                                         [outcome])])
+    console = Console(file=io.StringIO(), width=width)
+    console.print(practice_table(practice, console.width))
+    text = console.file.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "conv2d by" in text and "gradients" in text
+    assert ("assignments/conv_shapes.py:111" in text) == (width >= 100) and "conv_shapes.py:111" in text
