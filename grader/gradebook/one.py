@@ -133,7 +133,7 @@ def serve(practices: list[str] | None = None) -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints must not reach the protocol
     from grader.sandbox.mother import Mother, use_mother
 
-    use_mother(Mother())  # starts now, in parallel with the warm-up; every submission's zygote comes from it
+    use_mother(Mother(batch=True))  # starts now, in parallel with the warm-up; every submission's zygote comes from it
     warm_up(practices)
     replies.write(json.dumps({"ready": os.getpid()}) + "\n")
     for line in sys.stdin:

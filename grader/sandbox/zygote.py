@@ -12,16 +12,17 @@ or forked from a *mother* (below), and speaks on the control socket:
 
     -> {"ready": [isolation measures]}                 once, after isolation
     <- {"op": "fork", "finished": [pids], ...}         with two file descriptors (connection, output);
-                                                       the finished workers are reaped first
+                                                       the finished workers are killed after
+                                                       the reply, with their process groups
     -> {"pid": pid}
     <- {"op": "wait", "pid": pid}                      for a worker that died: its exit status
     -> {"status": waitpid status}
 
 Starting a zygote costs seconds (a fresh Python importing torch). So grading hosts and the
 `bootcamp` command keep a *mother* (`grader.sandbox.mother`): a fresh Python with the same small
-environment, which imports torch, warms up (optimizers included), and then only forks zygotes:
+environment, which imports torch and warms up (see `prefork`), and then only forks zygotes:
 
-    python -m grader.sandbox.zygote --mother CONTROL_FD
+    python -m grader.sandbox.zygote --mother CONTROL_FD [--batch]
 
     <- {"op": "spawn", "config": CONFIG, "env": ENV}    with two file descriptors: the new zygote's
                                                         control socket, and its log (stdout, stderr)
@@ -36,8 +37,10 @@ spawn requests, and each zygote closes the mother's socket before it isolates it
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -53,6 +56,7 @@ if __name__ == "__main__" and sys.argv[1:2] != ["--mother"]:
 import psutil  # noqa: E402
 
 from grader.sandbox import reaper as reaper_module  # noqa: E402
+from grader.sandbox import prefork  # noqa: E402
 from grader.sandbox import wire  # noqa: E402
 
 _PR_SET_CHILD_SUBREAPER = 36
@@ -66,8 +70,8 @@ _reaper: reaper_module.Reaper | None = None
 def main(control_fd: int, config: dict) -> None:
     """A zygote started on its own (`Zygote` without a mother)."""
     control = socket.socket(fileno=control_fd)
-    _import_shared()
-    _warm_up(optimizers=False)
+    prefork.import_shared()
+    prefork.warm_up(optimizers=False)
     become_zygote(control, config, warm=False)
 
 
@@ -86,15 +90,30 @@ def become_zygote(control: socket.socket, config: dict, *, warm: bool) -> None:
     serve(control, limits, warm=warm)
 
 
-def mother(control_fd: int) -> None:
-    """Warm up once, then fork a zygote for every spawn request until the grader hangs up."""
+def mother(control_fd: int, *, batch: bool) -> None:
+    """Warm up, then fork a zygote for every spawn request until the grader hangs up.
+
+    The mother answers spawn requests as soon as torch is imported and its kernels warmed up: a
+    `bootcamp check` asks for its zygote about when that is done, and a zygote warms up its
+    optimizers itself if its practice needs them. A `batch` mother (a grading host's, which
+    forks a zygote per submission) also uses the time no request waits to warm up the first
+    optimizer step and to move its heap into huge pages (see `prefork`), once, for every zygote
+    forked after; a single check would only lose the cores that this takes.
+    """
     control = socket.socket(fileno=control_fd)
     _die_with_parent()
     sys.path.pop(0)  # `python -m` put the start folder ("/") first; a zygote puts its own there
-    _import_shared()
-    _warm_up(optimizers=True)
+    prefork.import_shared()
+    prefork.warm_up(optimizers=False)
+
+    def warm_optimizers() -> None:
+        prefork.warm_up(optimizers=True)
+
+    idle_work = [warm_optimizers, prefork.collapse_heap] if batch else []  # in this order
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps finished zygotes
     while True:
+        while idle_work and not select.select([control], [], [], 0)[0]:  # no request is waiting
+            idle_work.pop(0)()
         try:
             request, fds = receive(control)
         except (OSError, EOFError):
@@ -103,11 +122,12 @@ def mother(control_fd: int) -> None:
             for fd in fds:
                 os.close(fd)
             continue
+        gc.freeze()  # see `_Spare`
         if os.fork() == 0:
             code = 70
             try:
                 control.close()
-                _spawned_zygote(fds[0], fds[1], request)
+                _spawned_zygote(fds[0], fds[1], request, warm=batch and warm_optimizers not in idle_work)
                 code = 0
             except BaseException:  # noqa: BLE001  the log tells the grader
                 traceback.print_exc()
@@ -119,8 +139,9 @@ def mother(control_fd: int) -> None:
             os.close(fd)
 
 
-def _spawned_zygote(control_fd: int, log_fd: int, request: dict) -> None:
-    """In a child of the mother: become what `Zygote` would have started, then a zygote."""
+def _spawned_zygote(control_fd: int, log_fd: int, request: dict, *, warm: bool) -> None:
+    """In a child of the mother: become what `Zygote` would have started, then a zygote; `warm`:
+    the mother had warmed up its optimizers."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # this process waits for its workers itself
     os.setsid()
     null = os.open(os.devnull, os.O_RDONLY)
@@ -136,55 +157,16 @@ def _spawned_zygote(control_fd: int, log_fd: int, request: dict) -> None:
     os.environ.clear()
     os.environ.update(request["env"])
     sys.path.insert(0, workdir)
-    become_zygote(control, request["config"], warm=True)
-
-
-def _import_shared() -> None:
-    """What every worker needs, imported once before forking."""
-    import numpy  # noqa: F401
-    import torch
-    import torch.nn.functional  # noqa: F401
-
-    from grader.sandbox import ops, worker  # noqa: F401
-    from grader.training import gan, loop, probes  # noqa: F401  (the trusted operations on models)
-
-    torch.set_num_threads(1)  # no thread pool before fork; each worker sets its own count
-
-
-def _warm_up(*, optimizers: bool) -> None:
-    """Run common layers forward and backward once (and, if asked, each optimizer), before forking.
-
-    First calls initialise kernels, autograd's engine and caches; done once here, every forked
-    worker inherits them instead of paying in every test. The first optimizer in a process costs
-    most (it imports much of torch, about a second), so that part runs only for practices that
-    train models (`warm` in their fork requests). Single-threaded: no thread pool exists to be
-    broken by fork.
-    """
-    import torch
-
-    torch.cuda.device_count()  # probes the driver without creating a context: fork-safe, cached
-    import torch.fx.experimental.symbolic_shapes  # noqa: F401  (autograd.grad with grad_outputs needs it)
-    nn = torch.nn
-    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.ConvTranspose2d(2, 2, 4, 2, 1), nn.Dropout(0.5), nn.Flatten(), nn.Linear(32, 3))
-    steps = (torch.optim.SGD(model.parameters(), lr=0.1), torch.optim.Adam(model.parameters())) if optimizers else (None,)
-    for optimizer in steps:
-        model.zero_grad()
-        logits = model(torch.randn(2, 1, 4, 4, dtype=torch.float32))  # (2, 3)
-        loss = torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1]))
-        (loss + torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.ones(2, 3))).backward()
-        if optimizer is not None:
-            optimizer.step()
-    x = torch.randn(3, dtype=torch.float64, requires_grad=True)
-    torch.autograd.grad(x * x, x, torch.ones(3, dtype=torch.float64))
+    become_zygote(control, request["config"], warm=warm)
 
 
 def serve(control: socket.socket, limits: limits_module.Limits, *, warm: bool) -> None:
     """Fork a worker per request; `warm`: the optimizers have been warmed up already.
 
-    Forking a process that holds torch takes 10-20 ms, so the next test's worker is forked ahead,
-    while the current test runs: a *spare* that waits for its request. It is forked from the
-    same zygote in the same state, and runs nothing before its request arrives.
+    Forking a process that holds torch takes milliseconds, so the next test's worker is forked
+    ahead, while the current test runs: a *spare* that waits for its request. It is forked from
+    the same zygote in the same state, and runs no student code before its request arrives;
+    while it waits, it rehearses with the grader's stand-in module (`worker.rehearsal`).
     """
     workers: set[int] = set()  # handed out, and not yet reported finished by the grader
     dying: set[int] = set()  # killed, not yet reaped
@@ -196,9 +178,8 @@ def serve(control: socket.socket, limits: limits_module.Limits, *, warm: bool) -
             _kill_descendants()
             return
         if request["op"] == "fork":
-            _release(workers, dying, request.get("finished", []), keep={spare.pid} if spare else set())
             if request.get("warm") and not warm:
-                _warm_up(optimizers=True)
+                prefork.warm_up(optimizers=True)
                 warm = True
                 _discard(spare, dying)  # forked before the warm-up: cold
                 spare = None
@@ -210,6 +191,8 @@ def serve(control: socket.socket, limits: limits_module.Limits, *, warm: bool) -
                 os.close(fd)
             workers.add(spare.pid)
             send(control, {"pid": spare.pid})
+            # What the grader is done with dies after the reply, while the new worker starts.
+            _release(workers, dying, request.get("finished", []))
             spare = _Spare(control)
         elif request["op"] == "wait":
             status = _wait(request["pid"])
@@ -224,6 +207,9 @@ class _Spare:
         """`inherited`: descriptors open in the zygote now that the worker must not keep (a
         request's, which it receives again with its request)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # Out of the collector's reach in the worker: a full collection there would write to, and
+        # so copy, every page of the zygote's objects (about 175 ms and 80 MB in a worker).
+        gc.freeze()
         self.pid = os.fork()
         if self.pid == 0:
             control.close()
@@ -237,10 +223,13 @@ class _Spare:
             _die_with_parent()
             code = 0
             try:
-                request, fds = receive(theirs)
-                theirs.close()
                 from grader.sandbox import worker
 
+                for _ in worker.rehearsal():  # until the request comes
+                    if select.select([theirs], [], [], 0)[0]:
+                        break
+                request, fds = receive(theirs)
+                theirs.close()
                 worker.run_child(fds[0], fds[1], request["module_path"], request["module_name"],
                                  request["shown_path"], request["threads"])
             except BaseException:  # noqa: BLE001  the worker's own failure ends it, quietly
@@ -315,9 +304,9 @@ def _wait(pid: int, *, block: bool = True) -> int | None:
     return status if reaped else None
 
 
-def _release(workers: set[int], dying: set[int], finished: list[int], keep: set[int]) -> None:
+def _release(workers: set[int], dying: set[int], finished: list[int]) -> None:
     """Kill what the grader is done with: finished workers and orphans workers left behind
-    (everything but the handed-out workers and `keep`, the spare).
+    (everything but the handed-out workers; the next spare is forked after this).
 
     Reaping does not wait: a process still tearing down stays in `dying` until a later request.
     """
@@ -330,7 +319,7 @@ def _release(workers: set[int], dying: set[int], finished: list[int], keep: set[
             _kill(pid)
     else:
         for child in psutil.Process().children():
-            if child.pid not in workers and child.pid not in keep:
+            if child.pid not in workers:
                 dying.add(child.pid)
                 _kill(child.pid)
     for pid in list(dying):
@@ -339,10 +328,12 @@ def _release(workers: set[int], dying: set[int], finished: list[int], keep: set[
 
 
 def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
+    """SIGKILL a worker and its process group (a worker leads its own: see `_Spare`)."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def send(control: socket.socket, message: dict, fds: tuple[int, ...] = ()) -> None:
@@ -376,7 +367,7 @@ def _end_with_everything_below(signum: int, frame: object) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1] == "--mother":
-        mother(int(sys.argv[2]))
+        mother(int(sys.argv[2]), batch="--batch" in sys.argv[3:])
     else:
         main(int(sys.argv[1]), json.loads(sys.argv[2]))
     os._exit(0)  # at once: tearing down an interpreter that holds torch takes about a second
