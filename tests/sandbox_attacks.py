@@ -22,9 +22,11 @@ import psutil
 from grader import paths
 from grader.data import data_root
 from grader.sandbox import Limits, Submission
+from grader.sandbox.processes import private_temp_bytes
 from grader.training.judge import cache_dir
 
 TEMP_CAP = 8 * 2**20
+PROCESS_CAP = 48
 
 STUDENT = '''
 import ctypes, os, time
@@ -76,6 +78,19 @@ def fill_temp():
         pass
     os.unlink("/tmp/fill")
     return total
+
+def fork_until_refused(most):
+    """How many processes it could start (each sleeps), up to `most`."""
+    started = 0
+    for _ in range(most):
+        try:
+            if os.fork() == 0:
+                time.sleep(60)
+                os._exit(0)
+        except OSError:
+            break
+        started += 1
+    return started
 
 def daemon(name):
     """A double-forked process in its own session, which also tries to kill the zygote."""
@@ -139,15 +154,18 @@ def attack(folder: Path) -> dict:
     name = f"bcd{os.getpid() % 10**6}"
     left = f"bootcamp-left-{os.getpid()}"
     results: dict = {}
-    with Submission(folder, Limits(call_timeout=20, temp_bytes=TEMP_CAP)) as graded:
+    with Submission(folder, Limits(call_timeout=20, temp_bytes=TEMP_CAP, processes=PROCESS_CAP)) as graded:
         with graded.session("attack") as session:
             student = session.module
             for what, path in targets().items():
                 results[what] = student.found(path)
             results["other processes' command lines"] = student.processes()
             results["files written to the temp folders"] = student.leave(left)
+            results["temp bytes the memory cap counts"] = private_temp_bytes(session.worker.pid)
             results["bytes written to /tmp"] = student.fill_temp()
             results["signal to its parent"] = student.daemon(name)
+        with graded.session("attack") as session:
+            results["processes it started"] = session.module.fork_until_refused(4 * PROCESS_CAP)
         results["measures"] = graded.isolation
     time.sleep(0.2)
     results["alive after the check"] = [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == name

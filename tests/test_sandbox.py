@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -95,6 +96,16 @@ def poke(pid):
 
 def environment():
     return dict(os.environ), os.getcwd()
+
+def keep_in_temp(size, seconds):
+    for megabyte in range(size // 2**20):
+        with open(f"/dev/shm/kept-{size}-{megabyte // 512}", "ab") as f:  # files under RLIMIT_FSIZE
+            f.write(bytes(2**20))
+    time.sleep(seconds)
+    return size
+
+def first_draws():
+    return torch.rand(3).tolist(), sorted(m for m in sys.modules if "stand_in" in m)
 
 def named(name):
     import ctypes
@@ -256,6 +267,17 @@ def test_memory_blowup_is_stopped_by_the_resident_memory_cap(submission):
         session.module.hog()
 
 
+def test_files_in_the_private_temp_folders_count_as_memory(tmp_path):
+    """A tmpfs page is memory in no process's resident set; the cap counts it all the same."""
+    (tmp_path / "demo.py").write_text(STUDENT)
+    limits = Limits(call_timeout=20, memory_bytes=1536 * 2**20, temp_bytes=2 * 2**30)
+    with Submission(tmp_path, limits) as graded:
+        with graded.session("demo") as session:
+            assert session.module.keep_in_temp(2**20, 0.2) == 2**20  # a megabyte: under the cap
+        with graded.session("demo") as session, pytest.raises(MemoryExceeded, match="1.5 GiB"):
+            session.module.keep_in_temp(int(1.3 * 2**30), 2.0)
+
+
 def test_the_cap_is_on_resident_memory_not_address_space(submission):
     """CUDA reserves huge address ranges it never touches; an RLIMIT_AS cap would break it."""
     with submission.session("demo") as session:
@@ -362,6 +384,50 @@ def test_the_worker_has_the_small_environment_and_its_own_folder(submission, mon
     assert "BOOTCAMP_GRADER_TOKEN" not in environment
     assert environment["HOME"] == folder == str(submission.zygote()._config["workdir"])
     assert environment["PYTHONDONTWRITEBYTECODE"] == "1"
+
+
+def test_the_spares_rehearsal_leaves_nothing_a_student_could_see(submission):
+    """A spare rehearses with the grader's stand-in module while it waits (`worker.rehearsal`);
+    each test still starts from the zygote's state: the same random numbers, no stand-in."""
+    draws = []
+    for pause in (0.0, 0.3):  # the next request arrives mid-rehearsal, or after it
+        time.sleep(pause)
+        with submission.session("demo") as session:
+            draws.append(session.module.first_draws())
+    assert draws[0] == draws[1]
+    assert draws[0][1] == []
+
+
+@pytest.mark.parametrize("steps", [1, 2, 99])
+def test_a_rehearsal_stopped_anywhere_leaves_the_random_generator_and_modules_as_they_were(steps):
+    import sys
+
+    from grader.sandbox.worker import rehearsal
+
+    before = torch.random.get_rng_state().clone(), set(sys.modules)
+    rehearsing = rehearsal()
+    for _, _ in zip(range(steps), rehearsing):
+        pass
+    rehearsing.close()  # what dropping it does, as a spare does when its request comes
+    assert torch.equal(torch.random.get_rng_state(), before[0])
+    assert not [m for m in set(sys.modules) - before[1] if "stand_in" in m]
+
+
+def test_descendants_are_read_from_the_subtree_as_psutil_finds_them():
+    from grader.sandbox.processes import descendants
+
+    child = psutil.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"])
+    try:
+        deadline = time.monotonic() + 10
+        while len(psutil.Process(child.pid).children()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        found = descendants(os.getpid())
+        assert child.pid in found and len(found) >= 3
+        assert sorted(descendants(child.pid)) == sorted(p.pid for p in psutil.Process(child.pid).children(recursive=True))
+    finally:
+        for process in psutil.Process(child.pid).children(recursive=True) + [child]:
+            process.kill()
+        child.wait()
 
 
 def test_a_zygote_from_the_mother_is_its_child_and_starts_warm(submission, mother):
@@ -506,3 +572,27 @@ def test_a_worker_that_stops_every_process_it_sees_stalls_only_itself_and_pays_f
 def test_workers_never_run_as_root():
     with pytest.raises(ValueError, match="unprivileged"):
         Limits(uid=0)
+
+
+def _anonymous_kib(pid: int) -> tuple[int, int]:
+    """(anonymous memory, of which in huge pages) of a process, in KiB."""
+    fields = dict(line.split(":") for line in open(f"/proc/{pid}/smaps_rollup").read().splitlines()[1:])
+    return int(fields["Anonymous"].split()[0]), int(fields["AnonHugePages"].split()[0])
+
+
+def test_a_batch_mother_moves_its_heap_into_huge_pages_while_idle():
+    """A mother that forks zygote after zygote spends its idle time on huge pages (`prefork`),
+    so every fork of it copies far fewer page-table entries."""
+    setting = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    if not setting.exists() or "[never]" in setting.read_text():
+        pytest.skip("transparent huge pages are off on this machine")
+    mother = Mother(batch=True)
+    try:
+        deadline = time.monotonic() + 60
+        anonymous, huge = 0, 0
+        while time.monotonic() < deadline and not (anonymous > 200 * 1024 and huge > 0.6 * anonymous):
+            time.sleep(0.2)
+            anonymous, huge = _anonymous_kib(mother.process.pid)
+        assert huge > 0.6 * anonymous, (anonymous, huge)
+    finally:
+        mother.close()

@@ -116,6 +116,9 @@ def _assert_nothing_reached(results: dict) -> None:
     assert results["left on the host"] == [], "the worker's temp files reached the host"
     assert results["files written to the temp folders"] == ["/tmp", "/dev/shm", "/var/tmp"], "private temp works"
     assert 0 < results["bytes written to /tmp"] <= sandbox_attacks.TEMP_CAP
+    assert results["temp bytes the memory cap counts"] > 0, "the grader cannot see the private tmpfs"
+    assert f"at most {sandbox_attacks.PROCESS_CAP} processes" in measures, measures
+    assert 0 < results["processes it started"] < sandbox_attacks.PROCESS_CAP
 
 
 @pytest.fixture

@@ -85,6 +85,9 @@ class Limits:
     threads: torch intra-op threads in each worker (0: torch's default). One by default: the
         same arithmetic on every machine, and parallel graders do not oversubscribe the cores.
     temp_bytes: the size of the private tmpfs behind /tmp, /var/tmp and /dev/shm.
+    processes: how many processes the submission may have at once (the zygote and process 1 of
+        its namespace included): `RLIMIT_NPROC`, counted for the workers' user, or, as an ordinary
+        user, in the submission's own user namespace (Linux 5.14+), so never machine-wide.
     hide: folders the worker must not read: out of its view, and covered where they lie inside
         a folder it is given (the suites inside the grader package).
     uid: the unprivileged user and group the workers run as, when the grader runs as root. A batch
@@ -102,6 +105,7 @@ class Limits:
     isolate_network: bool = True
     drop_privileges: bool = True
     temp_bytes: int = 256 * 2**20
+    processes: int = 512
     hide: tuple[str, ...] = field(default_factory=tuple)
     uid: int | None = None
 
@@ -163,6 +167,7 @@ def isolate(limits: Limits, layout: dict) -> Isolation:
         if is_root and limits.drop_privileges:
             _drop_privileges(limits.uid)
             measures.append(f"runs as unprivileged uid {limits.uid}, no capabilities")
+            _set_process_cap(limits, measures)
         return isolation
     if limits.isolate_network:
         measures.append("no network (private network namespace)")
@@ -191,10 +196,12 @@ def isolate(limits: Limits, layout: dict) -> Isolation:
     if is_root and limits.drop_privileges:
         _drop_privileges(limits.uid)
         measures.append(f"runs as unprivileged uid {limits.uid}, no capabilities")
-        _set_process_cap(measures)
+        _set_process_cap(limits, measures)
     else:
         _drop_capabilities()
         measures.append("no capabilities (user namespace)")
+        if not is_root and _counts_processes_per_user_namespace():
+            _set_process_cap(limits, measures)
     return isolation
 
 
@@ -233,11 +240,22 @@ def _set_rlimits(limits: Limits, measures: list[str]) -> None:
     measures.append(f"files capped at {limits.file_bytes // 2**20} MiB, no core dumps")
 
 
-def _set_process_cap(measures: list[str]) -> None:
+def _set_process_cap(limits: Limits, measures: list[str]) -> None:
     import resource
 
-    resource.setrlimit(resource.RLIMIT_NPROC, (512, 512))
-    measures.append("at most 512 processes")
+    resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+    measures.append(f"at most {limits.processes} processes")
+
+
+def _counts_processes_per_user_namespace() -> bool:
+    """Since Linux 5.14 `RLIMIT_NPROC` counts a user's processes in each user namespace apart
+    (`ucounts`): in the submission's own namespace the cap counts only its processes. Before,
+    it counted every process of the user on the machine, which an ordinary user's cap must not."""
+    try:
+        major, minor = (int(part) for part in os.uname().release.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= (5, 14)
 
 
 class _CapHeader(ctypes.Structure):
