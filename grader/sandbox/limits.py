@@ -15,10 +15,11 @@ system allows. On Linux, as root or as an ordinary user (in a user namespace):
   ptrace a process outside it (the zygote, the grader, another check);
 - no privilege left: as root, a switch to an unprivileged user of its own (`uid`); in a user
   namespace, every capability dropped. Either way no exec can gain privileges again;
-- resource limits: no core files, a cap on file size, a cap on processes when root.
+- resource limits: no core files, a cap on file size, a cap on processes (as root for the
+  workers' user; as an ordinary user in the submission's user namespace, Linux 5.14+).
 
-Memory is capped from outside, by the grader watching the worker's resident memory (see
-`Worker`). An address-space limit (RLIMIT_AS) is deliberately not used: the CUDA build of torch
+Memory is capped from outside, by the grader watching the worker's resident memory, its
+children's proportional share and the private tmpfs (see `processes.Worker.memory`). An address-space limit (RLIMIT_AS) is deliberately not used: the CUDA build of torch
 reserves far more address space than it uses and fails to import under a few GiB.
 
 `isolate()` returns the measures that took effect; the report shows them.
@@ -78,7 +79,7 @@ class Limits:
 
     call_timeout: seconds for one call into student code (a test may ask for more).
     budget: seconds of worker time for the whole submission, all tests together.
-    memory_bytes: resident memory of the worker and its children, watched by the grader.
+    memory_bytes: memory of the worker, its children and its private tmpfs, watched by the grader.
     output_bytes: captured stdout/stderr kept per test; the rest is counted and dropped.
     message_bytes: the largest reply the grader reads from the worker.
     file_bytes: the largest file the worker may write.

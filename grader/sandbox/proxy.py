@@ -251,7 +251,7 @@ class Submission:
     def isolation(self) -> list[str]:
         """The measures in force, as a list of sentences (starts the zygote if needed)."""
         return ["separate process per test (forked worker)",
-                f"memory capped at {self.limits.memory_bytes / 2**30:.1f} GiB (resident memory watched)",
+                f"memory capped at {self.limits.memory_bytes / 2**30:.1f} GiB (resident memory and temp files watched)",
                 f"{self.limits.call_timeout:g} s per call, {self.limits.budget:g} s per submission",
                 f"output capped at {self.limits.output_bytes // 1024} KiB per test",
                 *self.zygote().measures]
