@@ -145,6 +145,13 @@ def device(request: pytest.FixtureRequest) -> str:
 
 _SUBMISSION = pytest.StashKey[Submission]()
 
+# Set by processes that grade once and end (`bootcamp`, a batch host and the children it forks):
+# what exists after collection (torch, pytest, the suites) then lives to the end, so it is put
+# out of the garbage collector's way, which saves a full collection's walk over all of it (about
+# 0.1 s a run) and, in a forked child, the copies of every page it would touch. A process that
+# grades again and again (the project's tests) leaves it off, so no run's garbage is kept.
+FREEZE_AFTER_COLLECTION = False
+
 
 @dataclass
 class TestOutcome:
@@ -191,9 +198,8 @@ class Outcomes:
                 nodeid=item.nodeid, name=item.name, task=info["id"], points=float(info.get("points", 1)),
                 category=info.get("category", "values"), visibility=info.get("visibility", "public"),
                 status="error", message=NOT_RUN, style=bool(info.get("style", False)))
-        # What exists now (torch, pytest, the suites) lives until the run ends: out of the
-        # collector's way, a full collection walks only what the tests make (about 0.1 s a run).
-        gc.freeze()
+        if FREEZE_AFTER_COLLECTION:
+            gc.freeze()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

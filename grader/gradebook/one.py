@@ -134,6 +134,9 @@ def serve(practices: list[str] | None = None) -> None:
     from grader.sandbox.mother import Mother, use_mother
 
     use_mother(Mother(batch=True))  # starts now, in parallel with the warm-up; every submission's zygote comes from it
+    from grader import plugin
+
+    plugin.FREEZE_AFTER_COLLECTION = True  # this host grades nothing itself; each child grades once
     warm_up(practices)
     replies.write(json.dumps({"ready": os.getpid()}) + "\n")
     for line in sys.stdin:
