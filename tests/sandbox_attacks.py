@@ -26,7 +26,7 @@ from grader.sandbox.processes import private_temp_bytes
 from grader.training.judge import cache_dir
 
 TEMP_CAP = 8 * 2**20
-PROCESS_CAP = 48
+PROCESS_CAP = 16
 
 STUDENT = '''
 import ctypes, os, time

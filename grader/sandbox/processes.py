@@ -32,6 +32,7 @@ from grader.sandbox.limits import Limits
 _POLL_SECONDS = 0.05
 _STARTUP_SECONDS = 120.0
 _ANSWER_SECONDS = 60.0  # for a fork or a wait; a zygote that takes longer is stopped or stuck
+_PSS_SECONDS = 0.1  # the most one memory measure spends on children's proportional memory
 
 
 class Zygote:
@@ -288,17 +289,17 @@ class Worker:
         (PSS) of every process it started, and what its private /tmp holds.
 
         A forked child shares its pages with the worker until it writes to them: counted by
-        resident memory, 48 children of a worker that holds torch would count as 30 GiB. A
+        resident memory, 16 children of a worker that holds torch would count as 11 GiB. A
         page shared by several processes counts in PSS as a share for each, so together once.
         Files in the private tmpfs (/tmp, /var/tmp, /dev/shm) are memory too, in no process's.
+        Reading a PSS walks the process's page tables; past `_PSS_SECONDS` in one measure (a
+        submission with hundreds of children of huge maps), the rest count by resident memory,
+        which can only count more.
         """
-        total = 0
-        try:
-            total += psutil.Process(self.pid).memory_info().rss
-        except psutil.Error:  # gone meanwhile
-            pass
+        total = _resident_memory(self.pid)
+        deadline = time.monotonic() + _PSS_SECONDS
         for pid in descendants(self.pid):
-            total += _proportional_memory(pid)
+            total += _proportional_memory(pid) if time.monotonic() < deadline else _resident_memory(pid)
         return total + private_temp_bytes(self.pid)
 
     def kill(self) -> None:
@@ -383,9 +384,13 @@ def _proportional_memory(pid: int) -> int:
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError):
         pass
+    return _resident_memory(pid)
+
+
+def _resident_memory(pid: int) -> int:
     try:
         return psutil.Process(pid).memory_info().rss
-    except psutil.Error:
+    except psutil.Error:  # gone meanwhile
         return 0
 
 
