@@ -75,8 +75,9 @@ def main() -> None:
         result = subprocess.run([sys.executable, "-c", CHILD.format(collapse=collapse, forks=forks)],
                                 env={**os.environ, **env}, capture_output=True, text=True, check=True)
         r = json.loads(result.stdout)
-        print(f"{name:>21}: fork {r['fork'] * 1e3:5.2f}   child's work {r['run'] * 1e3:5.2f}   exit {r['exit'] * 1e3:5.2f}"
-              f"   total {(r['fork'] + r['run'] + r['exit']) * 1e3:5.2f}   anonymous {r['anonymous']:4.0f} ({r['huge']:.0f})")
+        ms = {key: r[key] * 1e3 for key in ("fork", "run", "exit")}
+        print(f"{name:>21}: fork {ms['fork']:5.2f}   child's work {ms['run']:5.2f}   exit {ms['exit']:5.2f}"
+              f"   total {sum(ms.values()):5.2f}   anonymous {r['anonymous']:4.0f} ({r['huge']:.0f})")
 
 
 if __name__ == "__main__":

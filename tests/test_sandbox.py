@@ -423,7 +423,8 @@ def test_descendants_are_read_from_the_subtree_as_psutil_finds_them():
             time.sleep(0.01)
         found = descendants(os.getpid())
         assert child.pid in found and len(found) >= 3
-        assert sorted(descendants(child.pid)) == sorted(p.pid for p in psutil.Process(child.pid).children(recursive=True))
+        by_psutil = psutil.Process(child.pid).children(recursive=True)
+        assert sorted(descendants(child.pid)) == sorted(p.pid for p in by_psutil)
     finally:
         for process in psutil.Process(child.pid).children(recursive=True) + [child]:
             process.kill()

@@ -19,8 +19,9 @@ system allows. On Linux, as root or as an ordinary user (in a user namespace):
   workers' user; as an ordinary user in the submission's user namespace, Linux 5.14+).
 
 Memory is capped from outside, by the grader watching the worker's resident memory, its
-children's proportional share and the private tmpfs (see `processes.Worker.memory`). An address-space limit (RLIMIT_AS) is deliberately not used: the CUDA build of torch
-reserves far more address space than it uses and fails to import under a few GiB.
+children's proportional share and the private tmpfs (see `processes.Worker.memory`). An
+address-space limit (RLIMIT_AS) is deliberately not used: the CUDA build of torch reserves far
+more address space than it uses and fails to import under a few GiB.
 
 `isolate()` returns the measures that took effect; the report shows them.
 """

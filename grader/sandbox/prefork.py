@@ -59,7 +59,8 @@ def warm_up(*, optimizers: bool) -> None:
     nn = torch.nn
     model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(), nn.MaxPool2d(2),
                           nn.ConvTranspose2d(2, 2, 4, 2, 1), nn.Dropout(0.5), nn.Flatten(), nn.Linear(32, 3))
-    steps = (torch.optim.SGD(model.parameters(), lr=0.1), torch.optim.Adam(model.parameters())) if optimizers else (None,)
+    steps = ((torch.optim.SGD(model.parameters(), lr=0.1), torch.optim.Adam(model.parameters())) if optimizers
+             else (None,))
     for optimizer in steps:
         model.zero_grad()
         logits = model(torch.randn(2, 1, 4, 4, dtype=torch.float32))  # (2, 3)
