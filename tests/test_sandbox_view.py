@@ -58,18 +58,27 @@ os.execv(sys.executable, [sys.executable, script, os.path.join(folder, "student"
 """
 
 
-def _attack_as_ordinary_user(tmp_path: Path) -> dict:
+def _as_ordinary_user(script: str, files: dict[str, str]) -> tuple[subprocess.CompletedProcess, Path]:
+    """Run tests/`script` on FOLDER/student as the ordinary user, `files` written there first;
+    the result, and FOLDER (removed by the caller)."""
     folder = Path(tempfile.mkdtemp(prefix="bootcamp-uid1000-"))
+    (folder / "student").mkdir()
+    (folder / "cache").mkdir()
+    (folder / "cache" / "judge-mnist_cnn-0.pt").write_text("weights")
+    for name, text in files.items():
+        (folder / "student" / name).write_text(text)
+    for path in (folder, *folder.rglob("*")):
+        os.chown(path, ORDINARY_UID, ORDINARY_UID)
+    env = {**os.environ, "BOOTCAMP_CACHE": str(folder / "cache")}
+    result = subprocess.run([sys.executable, "-c", AS_ORDINARY_USER, str(ORDINARY_UID),
+                             str(HERE / script), str(folder), str(paths.REPO_ROOT)],
+                            capture_output=True, text=True, timeout=300, env=env)
+    return result, folder
+
+
+def _attack_as_ordinary_user(tmp_path: Path) -> dict:
+    result, folder = _as_ordinary_user("sandbox_attacks.py", {})
     try:
-        (folder / "student").mkdir()
-        (folder / "cache").mkdir()
-        (folder / "cache" / "judge-mnist_cnn-0.pt").write_text("weights")
-        for path in (folder, folder / "student", folder / "cache", folder / "cache" / "judge-mnist_cnn-0.pt"):
-            os.chown(path, ORDINARY_UID, ORDINARY_UID)
-        env = {**os.environ, "BOOTCAMP_CACHE": str(folder / "cache")}
-        result = subprocess.run([sys.executable, "-c", AS_ORDINARY_USER, str(ORDINARY_UID),
-                                 str(HERE / "sandbox_attacks.py"), str(folder), str(paths.REPO_ROOT)],
-                                capture_output=True, text=True, timeout=300, env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         return json.loads(result.stdout.splitlines()[-1])
     finally:
@@ -143,3 +152,21 @@ def test_the_attacks_get_nothing_as_an_ordinary_user(tmp_path, targets):
     results = _attack_as_ordinary_user(tmp_path)
     assert any("no capabilities (user namespace)" in m for m in results["measures"]), results["measures"]
     _assert_nothing_reached(results)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="becoming another user needs root")
+@pytest.mark.skipif(not _namespaces_available(), reason="this kernel gives an ordinary user no user namespace")
+def test_a_students_check_as_an_ordinary_user_runs_every_measure():
+    """What a student runs on a laptop: `bootcamp check`, its mother first, as an ordinary user."""
+    result, folder = _as_ordinary_user("check_as_student.py",
+                                       {"basics.py": (paths.SOLUTIONS_DIR / "basics.py").read_text()})
+    try:
+        assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+        report = json.loads((folder / "student" / "report.json").read_text())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert report["score"] == report["max_score"] > 0
+    measures = " ".join(report["isolation"])
+    for measure in ("no capabilities (user namespace)", "own PID namespace", "allowlist",
+                    "no network", "at most 512 processes"):
+        assert measure in measures, report["isolation"]
