@@ -350,8 +350,8 @@ def train_cgan(generator_class: Callable[[], nn.Module], discriminator_class: Ca
                sample_labels: torch.Tensor, sample_noise: torch.Tensor, *, epochs: int = 1,
                max_steps: int | None = None, batch_size: int = 32, lr: float = 2e-3, lr_d: float | None = None,
                beta1: float = 0.0, decay: bool = True, seed: int = 0, device: str = "cpu", report_every: int = 25,
-               every_epoch: bool = True, send_weights: bool = False,
-               progress: Callable[[Any], None]) -> dict[str, Any]:
+               every_epoch: bool = True, send_weights: bool = False, send_samples: bool = True,
+               send_layers: list[torch.Tensor] | None = None, progress: Callable[[Any], None]) -> dict[str, Any]:
     """Train a fresh `generator_class()` and `discriminator_class()` with the student's `train_step`
     on labelled digits in [0, 1]: the shared GAN loop, `grader.training.gan_loop.train_gan`, for a
     conditional GAN (the practice's `train_step(G, D, opt_g, opt_d, images, labels, z)`; see there
@@ -361,4 +361,5 @@ def train_cgan(generator_class: Callable[[], nn.Module], discriminator_class: Ca
                      train_labels=train_labels, sample_labels=sample_labels, nz=NZ, pixel_range=(0.0, 1.0),
                      epochs=epochs, max_steps=max_steps, batch_size=batch_size, lr=lr, lr_d=lr_d, beta1=beta1,
                      decay=decay, seed=seed, device=device, report_every=report_every, every_epoch=every_epoch,
-                     send_weights=send_weights, progress=progress)
+                     send_weights=send_weights, send_samples=send_samples, send_layers=send_layers,
+                     progress=progress)

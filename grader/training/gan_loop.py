@@ -26,6 +26,7 @@ import torch.nn as nn
 
 from grader.data import batches
 from grader.sandbox.ops import operation
+from grader.training.trained_state import trained_state
 
 STATS = ("loss_d", "loss_g", "d_real", "d_fake")
 
@@ -89,6 +90,7 @@ def train_gan(generator_class: Callable[..., nn.Module], discriminator_class: Ca
               epochs: int = 1, max_steps: int | None = None, batch_size: int = 32, lr: float = 2e-3,
               lr_d: float | None = None, beta1: float = 0.0, decay: bool = True, seed: int = 0, device: str = "cpu",
               report_every: int = 25, every_epoch: bool = True, send_weights: bool = False,
+              send_samples: bool = True, send_layers: list[torch.Tensor] | None = None,
               progress: Callable[[Any], None]) -> dict[str, Any]:
     """Train a fresh `generator_class(**generator_kwargs)` and `discriminator_class(**discriminator_kwargs)`
     with the student's `train_step`.
@@ -106,6 +108,12 @@ def train_gan(generator_class: Callable[..., nn.Module], discriminator_class: Ca
     "discriminator" state_dicts when `send_weights`, and "initial_samples", the samples before the
     first step, when `send_initial`: they draw no random numbers, so the run is the same either way).
     Returns the last epoch record.
+
+    For a convergence check: `send_samples=False` draws nothing with the student's generator, and
+    `send_layers` (example inputs of G, made by the grader) adds "generator_state", the trained G's
+    layers in the order they run on those inputs (`grader.training.trained_state`; and, with
+    `send_initial`, "initial_generator_state" before the first step), which the grader loads into
+    its own model of the architecture to draw the samples (`grader.training.transplant`).
 
     Paired (`train_targets`, uint8 like `train_images`, scaled the same way): each batch of images
     comes with its targets, no noise is drawn, and `sample_noise` holds uint8 held-out inputs
@@ -130,7 +138,17 @@ def train_gan(generator_class: Callable[..., nn.Module], discriminator_class: Ca
         labels_or_index = train_labels if conditional else torch.zeros(len(train_images), dtype=torch.int64)
     loader = batches(train_images, labels_or_index, batch_size, generator=torch.Generator().manual_seed(seed),
                      device=device, drop_last=True, mean=mean, std=std)
-    initial = samples_of(G, sample_noise, sample_labels, device, sample_chunk) if send_initial else None
+    examples = [arg.to(device) for arg in send_layers] if send_layers is not None else None
+
+    def evidence(prefix: str) -> dict[str, Any]:
+        found = {}
+        if send_samples:
+            found[f"{prefix}samples"] = samples_of(G, sample_noise, sample_labels, device, sample_chunk)
+        if examples is not None:
+            found[f"{prefix}generator_state"] = trained_state(G, examples)
+        return found
+
+    initial = evidence("initial_") if send_initial else {}
     total = min(epochs * len(loader), max_steps or epochs * len(loader))
     schedules = [torch.optim.lr_scheduler.LambdaLR(o, lambda k: max(0.0, 1 - k / total)) for o in (opt_g, opt_d)]
     step, record, started = 0, {}, time.perf_counter()
@@ -159,9 +177,7 @@ def train_gan(generator_class: Callable[..., nn.Module], discriminator_class: Ca
         last = finished or epoch == epochs - 1
         if every_epoch or last:
             record = {"epoch": epoch, "steps": step, "seconds": time.perf_counter() - started, "stats": history,
-                      "samples": samples_of(G, sample_noise, sample_labels, device, sample_chunk)}
-            if initial is not None:
-                record["initial_samples"] = initial
+                      **evidence(""), **initial}
             if send_weights:
                 record["generator"] = {k: v.detach().cpu() for k, v in G.state_dict().items()}
                 record["discriminator"] = {k: v.detach().cpu() for k, v in D.state_dict().items()}

@@ -14,6 +14,7 @@ import torch
 
 from grader.data import batches
 from grader.sandbox.ops import operation
+from grader.training.trained_state import trained_state
 
 MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
 
@@ -58,7 +59,9 @@ def train_classifier(model_class: Callable[[], torch.nn.Module], train_step: Cal
                      train_labels: torch.Tensor, eval_images: torch.Tensor, *, epochs: int = 1,
                      max_steps: int | None = None, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
                      device: str = "cpu", report_every: int = 25, send_weights: bool = False,
-                     augment: int = 0, cosine: bool = False, progress: Callable[[Any], None]) -> dict[str, Any]:
+                     augment: int = 0, cosine: bool = False, send_logits: bool = True,
+                     send_layers: list[torch.Tensor] | None = None,
+                     progress: Callable[[Any], None]) -> dict[str, Any]:
     """Train a fresh `model_class()` with Adam(lr) and the student's `train_step`.
 
     Data: uint8 (N, C, H, W) images, normalised with MNIST's mean and std, shuffled by a
@@ -67,6 +70,11 @@ def train_classifier(model_class: Callable[[], torch.nn.Module], train_step: Cal
     {"step", "epoch", "loss"} every `report_every` steps and, after each epoch,
     {"epoch", "losses", "logits"} (plus "state_dict" when `send_weights`). Returns the last of
     those epoch records.
+
+    For a convergence check: `send_logits=False` computes no logits with the student's model, and
+    `send_layers` (example inputs, made by the grader) adds "model_state", the trained layers in
+    the order they run (`grader.training.trained_state`), for the grader's own model to compute the
+    held-out logits (`grader.training.transplant`).
     """
     torch.manual_seed(seed)
     model = model_class().to(device)
@@ -90,8 +98,11 @@ def train_classifier(model_class: Callable[[], torch.nn.Module], train_step: Cal
                 progress({"step": step, "epoch": epoch, "loss": loss})
             if not math.isfinite(loss) or (max_steps is not None and step >= max_steps):
                 break
-        record = {"epoch": epoch, "steps": step, "losses": losses,
-                  "logits": held_out_logits(model, eval_images, device=device)}
+        record = {"epoch": epoch, "steps": step, "losses": losses}
+        if send_logits:
+            record["logits"] = held_out_logits(model, eval_images, device=device)
+        if send_layers is not None:
+            record["model_state"] = trained_state(model, [arg.to(device) for arg in send_layers])
         if send_weights:
             record["state_dict"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         progress(record)

@@ -1,0 +1,57 @@
+"""What a trained model hands back: its layers' tensors in the order they run, and nothing it ran.
+
+Run in the worker, at the end of the grader's training loops (`grader.training.gan_loop`,
+`grader.training.loop`), when a convergence check asks for it. A check about learning must not
+trust what the student's `forward` returns after training: student code has the training data
+in hand and can keep it (in a module global, a class attribute, a buffer, a file) or compute the
+answer by a fixed function of its input, switched on by anything it likes. So the worker sends
+back the trained weights only, as data, and the grader loads them into its own model of the
+declared architecture and draws the samples there (`grader.training.transplant`):
+
+    {"layers": [{"name": "main.0", "type": "ConvTranspose2d",     # each module with its own tensors,
+                 "state": {"weight": tensor (100, 128, 4, 4)}},     # in the order an eval-mode forward
+                ...],                                               # first calls it
+     "holds": {"main.0.weight": (100, 128, 4, 4), ...}}           # every entry of model.state_dict()
+
+`holds` names everything the model keeps in its state, so the grader can refuse a model that
+holds more than its layers (a bank of training images registered as a buffer). The example
+inputs that order the layers come from the grader. Only tensors, strings and shapes cross the
+wire; the model object stays here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+
+def modules_in_run_order(model: nn.Module, args: list[Any]) -> list[tuple[str, nn.Module]]:
+    """(qualified name, module) of every module with tensors of its own (parameters or buffers),
+    in the order an eval-mode, gradient-free `model(*args)` first calls it."""
+    names = {module: name for name, module in model.named_modules()}
+    order: list[nn.Module] = []
+    holders = [module for module in model.modules()
+               if any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False))]
+    hooks = [module.register_forward_pre_hook(lambda m, _: order.append(m) if m not in order else None)
+             for module in holders]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(*args)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    return [(names.get(module, "?"), module) for module in order]
+
+
+def trained_state(model: nn.Module, args: list[Any]) -> dict[str, Any]:
+    """The evidence described in the module docstring, on the CPU."""
+    layers = [{"name": name, "type": type(module).__name__,
+               "state": {key: value.detach().cpu().clone() for key, value in module.state_dict().items()}}
+              for name, module in modules_in_run_order(model, args)]
+    holds = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+    return {"layers": layers, "holds": holds}
