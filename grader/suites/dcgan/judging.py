@@ -10,8 +10,10 @@ from functools import lru_cache
 import torch
 
 from grader.data import load_mnist
-from grader.testing import reference
-from grader.training.gan_loop import dcgan_init
+from grader.testing import check, reference
+from grader.training.gan_loop import dcgan_init, samples_of
+from grader.training.latent_walk import largest_step
+from grader.training.transplant import grader_model
 from grader.training.sample_quality import pad_digits, reference_features, sample_quality
 
 LOOP = "grader.training.gan_loop:train_gan"
@@ -112,3 +114,60 @@ def untrained_samples(generator_kwargs: dict, seed: int) -> torch.Tensor:
     untrained.eval()
     with torch.no_grad():
         return untrained(sample_noise(seed))
+
+
+# --- the samples are drawn by the trained weights, in the grader's own Generator ------------------
+# The worker sends the trained generator's layers (grader.training.trained_state); the reference
+# architecture, built here with the same arguments, gets them (grader.training.transplant) and
+# draws every judged sample, so nothing the student's forward does after training reaches the judge.
+# The reference projects z with Linear(nz, C * 16); a student's ConvTranspose2d(nz, C, 4) is the
+# same map (`projection_as_linear`).
+
+# The largest step of grader.training.latent_walk (images in [0, 1]) a generator may take; the
+# reference over seeds 0-4 and a lookup table: see the docstring of test_convergence.py.
+WALK_BAR = 0.3
+
+
+def layer_order_noise() -> list[torch.Tensor]:
+    """(2, 100) noise on which the worker runs the trained generator once to list its layers in order."""
+    return [torch.randn(2, NZ, generator=torch.Generator().manual_seed(99))]
+
+
+def projection_as_linear(found: list[dict], expected: list[dict]) -> list[dict]:
+    """A student's bias-free ConvTranspose2d(nz, C, 4) projection as the Linear(nz, C * 16) it equals:
+    weight[c * 16 + h * 4 + w, k] = weight_t[k, c, h, w]."""
+    linear = {tuple(layer["state"]["weight"].shape) for layer in expected
+              if layer["type"] == "Linear" and set(layer["state"]) == {"weight"}}
+    converted = []
+    for layer in found:
+        weight = layer["state"].get("weight")
+        if (layer["type"] == "ConvTranspose2d" and set(layer["state"]) == {"weight"} and weight.dim() == 4
+                and tuple(weight.shape[2:]) == (4, 4)
+                and (weight.shape[1] * 16, weight.shape[0]) in linear):
+            nz, channels = weight.shape[:2]
+            layer = {**layer, "type": "Linear", "state": {"weight": weight.reshape(nz, channels * 16).T.contiguous()}}
+        converted.append(layer)
+    return converted
+
+
+def drawn_generator(trained, generator_kwargs: dict, what: str) -> torch.nn.Module:
+    """The grader's Generator(**generator_kwargs) holding the student's trained weights, in eval mode."""
+    built = ", ".join(f"{k}={v}" for k, v in generator_kwargs.items())
+    return grader_model(trained, reference("dcgan").Generator(**generator_kwargs), layer_order_noise(),
+                        name=f"your Generator({built})", what=what, convert=projection_as_linear)
+
+
+def draw(generator: torch.nn.Module, noise: torch.Tensor) -> torch.Tensor:
+    """(N, nc, 32, 32) images in [-1, 1] the grader's `generator` draws for `noise` (N, 100)."""
+    return samples_of(generator, noise, None, "cpu")
+
+
+def assert_smooth_in_noise(generator: torch.nn.Module, what: str, seed: int = 0) -> float:
+    """Fail unless the largest latent-walk step of `generator` is at most WALK_BAR; return the step."""
+    step = largest_step(lambda z, _: draw(generator, z), NZ, seed, conditional=False, pixel_range=(-1.0, 1.0))
+    check(step <= WALK_BAR,
+          f"{what} draw images that jump along a straight line between two noise vectors: the largest change "
+          f"between neighbouring images of the walk is {step:.3f} (RMS, pixels in [0, 1]; at most {WALK_BAR:g}). A "
+          "generator that has learned changes its images gradually with the noise.",
+          "the images must come from the noise through the generator's layers, not from a table of stored images.")
+    return step

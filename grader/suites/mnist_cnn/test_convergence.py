@@ -1,8 +1,11 @@
 """mnist_cnn.6: a fresh model, trained by the student's train_step, recognises held-out digits.
 
 The grader runs the loop (data order, Adam, seed) in the worker; the student's `train_step` does
-each step. The held-out images go to the worker, their labels stay here: accuracy is computed in
-this process from the logits that come back.
+each step. The trained model's layers come back as tensors (`grader.training.trained_state`)
+and are loaded into the grader's own MnistCNN (`grader.training.transplant`, matched by run order
+and shape; a model holding any other tensor is refused), which computes the held-out logits here:
+neither the held-out images nor their labels enter the worker, and nothing the student's forward
+does after training (a nearest-neighbour lookup of stored training digits, say) reaches the verdict.
 
 Sizing, measured with the reference on the embedded set (4,000 training digits, 1,000 held out):
 on the CPU, 400 steps of 64 with Adam(2e-3) and a cosine learning-rate decay take about 10 s with
@@ -23,7 +26,10 @@ from functools import lru_cache
 import pytest
 
 from grader.data import load_mnist
-from grader.testing import check, task
+from grader.suites.mnist_cnn.reference_model import EXAMPLE_SEED, digits
+from grader.testing import check, reference, task
+from grader.training.loop import held_out_logits
+from grader.training.transplant import grader_model
 
 LOOP = "grader.training.loop:train_classifier"
 PLAN = {"cpu": {"steps": 400, "bar": 0.95, "augment": 0},
@@ -42,13 +48,19 @@ def _converges(student_session, device: str, seed: int) -> None:
         plan["bar"] = EMBEDDED_GPU_BAR
     student = student_session.module
     epochs = -(-plan["steps"] * 64 // len(data.train_labels))
+    example = [digits(2, EXAMPLE_SEED)]
+    # the held-out images stay here too: the grader's own MnistCNN computes their logits
     record = student_session.run(LOOP, student.MnistCNN, student.train_step, data.train_images, data.train_labels,
-                                 data.test_images, epochs=epochs, max_steps=plan["steps"], lr=2e-3, seed=seed,
-                                 device=device, cosine=True, augment=plan["augment"])
-    accuracy = (record["logits"].argmax(dim=1) == data.test_labels).sum().item() / len(data.test_labels)
+                                 data.test_images[:0], epochs=epochs, max_steps=plan["steps"], lr=2e-3, seed=seed,
+                                 device=device, cosine=True, augment=plan["augment"], send_logits=False,
+                                 send_layers=example)
     losses = record["losses"]
     check(math.isfinite(losses[-1]), f"the training loss became {losses[-1]} after {record['steps']} steps.",
           "is the learning rate applied twice, or is the loss computed on probabilities?")
+    model = grader_model(record.get("model_state"), reference("mnist_cnn").MnistCNN(), example,
+                         name="your MnistCNN()", what=f"after {record['steps']} steps of your train_step")
+    logits = held_out_logits(model, data.test_images, device="cpu")  # (N, 10), the grader's forward
+    accuracy = (logits.argmax(dim=1) == data.test_labels).sum().item() / len(data.test_labels)
     check(accuracy >= plan["bar"],
           f"after {plan['steps']} steps of your train_step on {len(data.train_labels):,} digits ({data.source}), "
           f"your model recognises {accuracy:.1%} of {len(data.test_labels):,} held-out digits; the bar is "
