@@ -30,25 +30,10 @@ HERE = Path(__file__).resolve().parent
 # packages of this test run serve the ordinary user too, without a second installation.
 AS_ORDINARY_USER = """
 import os, sys
-from grader.sandbox import view
-from grader.sandbox.limits import _unshare, _CLONE_NEWNS
+sys.path.insert(0, sys.argv[5])
+import reachable
 uid, script, folder = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-_unshare(_CLONE_NEWNS)
-view.make_private()
-blocked = {}
-for target in {os.path.abspath(p) for p in (sys.prefix, sys.base_prefix, sys.argv[4])}:
-    parts = target.split(os.sep)
-    for depth in range(2, len(parts)):
-        folder_on_way = os.sep.join(parts[:depth])
-        if not os.stat(folder_on_way).st_mode & 0o001:
-            blocked.setdefault(folder_on_way, set()).add(parts[depth])
-for on_way in sorted(blocked, key=len):
-    handles = {name: os.open(os.path.join(on_way, name), os.O_PATH) for name in blocked[on_way]}
-    view.tmpfs(on_way, "mode=755")
-    for name, handle in handles.items():
-        original = f"/proc/self/fd/{handle}"
-        os.mkdir(os.path.join(on_way, name)) if os.path.isdir(original) else open(os.path.join(on_way, name), "w").close()
-        view.mount(original, os.path.join(on_way, name), None, view.MS_BIND | view.MS_REC)
+reachable.enter([sys.prefix, sys.base_prefix, sys.argv[4]])
 os.setgroups([])
 os.setresgid(uid, uid, uid)
 os.setresuid(uid, uid, uid)
@@ -71,7 +56,7 @@ def _as_ordinary_user(script: str, files: dict[str, str]) -> tuple[subprocess.Co
         os.chown(path, ORDINARY_UID, ORDINARY_UID)
     env = {**os.environ, "BOOTCAMP_CACHE": str(folder / "cache")}
     result = subprocess.run([sys.executable, "-c", AS_ORDINARY_USER, str(ORDINARY_UID),
-                             str(HERE / script), str(folder), str(paths.REPO_ROOT)],
+                             str(HERE / script), str(folder), str(paths.REPO_ROOT), str(HERE)],
                             capture_output=True, text=True, timeout=300, env=env)
     return result, folder
 
