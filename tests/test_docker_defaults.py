@@ -1,0 +1,99 @@
+"""Docker's defaults, emulated (`docker_defaults`): the emulation itself, and the grader under it.
+
+The emulation must really refuse namespaces, or every test that runs under it would pass
+without testing anything. Under it, as root, the reference scores full marks, and the attack
+tests of `test_sandbox.py` and `test_hostile.py` run again, on a copy of the project (the grader
+closes that copy's secret folders to other users: never this checkout's).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import docker_checkout
+from docker_defaults import DOCKER_CAPABILITIES
+
+HERE = Path(__file__).resolve().parent
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not sys.platform.startswith("linux"),
+                                reason="a container's grader runs as root, on Linux")
+
+PROBE = """
+import ctypes, json, os, tempfile
+libc = ctypes.CDLL(None, use_errno=True)
+def errno_of(result):
+    return ctypes.get_errno() if result != 0 else 0
+found = {"unshare mount": errno_of(libc.unshare(0x00020000)), "unshare user": errno_of(libc.unshare(0x10000000)),
+         "unshare pid": errno_of(libc.unshare(0x20000000)), "setns": errno_of(libc.setns(-1, 0)),
+         "mount": errno_of(libc.mount(b"none", b"/mnt", b"tmpfs", 0, None)),
+         "clone3": errno_of(0 if libc.syscall(435, None, 0) >= 0 else -1)}
+status = dict(line.split(":\\t") for line in open("/proc/self/status").read().splitlines() if ":\\t" in line)
+found["bounding"] = int(status["CapBnd"], 16)
+secret = tempfile.mkdtemp()
+with open(os.path.join(secret, "answer"), "w") as f:
+    f.write("42")
+os.chmod(secret, 0o700)
+pid = os.fork()
+if pid == 0:  # what a worker does: another user; with CAP_DAC_OVERRIDE in the bounding set
+    os.setgroups([]); os.setresgid(65533, 65533, 65533); os.setresuid(65533, 65533, 65533)
+    status = dict(line.split(":\\t") for line in open("/proc/self/status").read().splitlines() if ":\\t" in line)
+    try:
+        open(os.path.join(secret, "answer")).read()
+        readable = True
+    except PermissionError:
+        readable = False
+    print(json.dumps({"effective": int(status["CapEff"], 16), "permitted": int(status["CapPrm"], 16),
+                      "reads a root-only file": readable}), flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+print(json.dumps(found))
+"""
+
+
+def test_the_emulation_refuses_namespaces_and_keeps_only_dockers_capabilities():
+    done = subprocess.run([sys.executable, str(HERE / "docker_defaults.py"), sys.executable, "-c", PROBE],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    worker, found = (json.loads(line) for line in done.stdout.splitlines()[-2:])
+    for call in ("unshare mount", "unshare user", "unshare pid", "setns", "mount"):
+        assert found[call] == errno.EPERM, (call, found)
+    assert found["clone3"] == errno.ENOSYS
+    assert found["bounding"] == sum(1 << capability for capability in DOCKER_CAPABILITIES.values())
+    assert worker == {"effective": 0, "permitted": 0, "reads a root-only file": False}
+
+
+@pytest.fixture(scope="module")
+def project():
+    folder = Path(tempfile.mkdtemp(prefix="bootcamp-docker-"))
+    try:
+        yield docker_checkout.make_checkout(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_reference_scores_full_marks_under_dockers_defaults(project):
+    report = project.parent / "report.json"
+    result = docker_checkout.in_container(project, ["-m", "grader", "check", "basics", "conv_shapes", "--path",
+                                                    str(project / "solutions"), "--json", str(report)])
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    found = json.loads(report.read_text())
+    assert found["score"] == found["max_score"] > 0
+    measures = " ".join(found["isolation"])
+    assert "no namespaces" in measures and "Landlock" in measures, found["isolation"]
+
+
+@pytest.mark.slow
+def test_every_attack_held_as_root_is_held_under_dockers_defaults(project):
+    """The sandbox's and the hostile submissions' tests, run again by the copy's own pytest."""
+    result = docker_checkout.in_container(project, ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                                                    "tests/test_sandbox.py", "tests/test_hostile.py"], timeout=1800)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    assert " passed" in result.stdout and " failed" not in result.stdout
