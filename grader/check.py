@@ -135,7 +135,8 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
                device: str = "auto", call_timeout: float | None = None, memory_gib: float | None = None,
                select: str | None = None, hide: list[str] | tuple[str, ...] = (),
                on_test: Callable[[TestOutcome], None] | None = None, in_process: bool = False,
-               sandbox_uid: int | None = None, tasks: list[str] | tuple[str, ...] = ()) -> Report:
+               sandbox_uid: int | None = None, tasks: list[str] | tuple[str, ...] = (),
+               weak_sandbox: bool = False) -> Report:
     """Grade `directory` with the suites of `practices`; return the report.
 
     `select` is a pytest `-k` expression (for running a subset); `tasks`, task ids whose tests
@@ -144,8 +145,17 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
     read, besides the solutions and the suites (a gradebook, say). `sandbox_uid`: the user the
     workers run as when graded as root (`Limits.uid`; a batch gives each slot its own).
     `in_process` runs the student's code in this process, without the sandbox: only for
-    benchmarks, never for grading.
+    benchmarks, never for grading. Hidden tests are refused (`BadInput`, one line) where the
+    sandbox cannot hide them (an ordinary user without namespaces: `strength.refusal`) unless
+    `weak_sandbox` accepts that.
     """
+    from grader.edition import STUDENT
+    from grader.sandbox import strength
+
+    refused = None if in_process else strength.refusal(hidden_tests=not public_only and not STUDENT,
+                                                       accept_weak=weak_sandbox)
+    if refused:
+        raise BadInput(refused)
     directory = Path(directory).resolve()
     outcomes = _Progress(on_test) if on_test else Outcomes()
     args = [str(paths.SUITES_DIR / p) for p in practices] + [

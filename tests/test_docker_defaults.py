@@ -97,3 +97,27 @@ def test_every_attack_held_as_root_is_held_under_dockers_defaults(project):
                                                     "tests/test_sandbox.py", "tests/test_hostile.py"], timeout=1800)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
+
+
+def test_an_ordinary_user_without_namespaces_is_refused_hidden_tests_in_one_line(tmp_path):
+    """Docker's seccomp profile refuses user namespaces to an ordinary user as a distribution
+    that disables them does: hidden tests are refused unless accepted; public ones run."""
+    tmp_path.chmod(0o777)
+    env = {**os.environ, "HOME": str(tmp_path), "BOOTCAMP_CACHE": str(tmp_path / "cache")}
+    env.pop("BOOTCAMP_WEAK_SANDBOX", None)
+    as_user = ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", sys.executable, "-m", "grader", "check",
+               "basics", "--path", str(docker_checkout.paths.SOLUTIONS_DIR), "-k", "relu"]
+    launcher = [sys.executable, str(HERE / "docker_defaults.py"), "--reachable", sys.prefix,
+                "--reachable", sys.base_prefix]
+
+    def check(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(launcher + as_user + list(extra), capture_output=True, text=True, env=env,
+                              cwd=tmp_path, timeout=600)
+
+    refused = check()
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    line = refused.stderr.strip()
+    assert line.count("\n") == 0 and "--weak-sandbox" in line and "no namespaces" in line, line
+    for accepted in (check("--public-only"), check("--weak-sandbox")):
+        assert accepted.returncode == 0, (accepted.stdout + accepted.stderr)[-3000:]
+        assert "no namespaces for this user" in accepted.stdout

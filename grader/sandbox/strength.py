@@ -62,5 +62,5 @@ def weak_notice() -> str | None:
     """The one line a check prints where the sandbox is weak; None elsewhere."""
     if sandbox_kind() != WEAK:
         return None
-    return ("note: no namespaces for this user: student code runs with your user's rights, under the "
+    return ("no namespaces for this user: student code runs with your user's rights, under the "
             "time, memory and output limits only")
