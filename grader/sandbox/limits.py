@@ -18,6 +18,10 @@ system allows. On Linux, as root or as an ordinary user (in a user namespace):
 - resource limits: no core files, a cap on file size, a cap on processes (as root for the
   workers' user; as an ordinary user in the submission's user namespace, Linux 5.14+).
 
+Where the kernel refuses namespaces (a container with Docker's defaults), as root, `by_user`
+stands in for them: the check's own user with no capability, Landlock, a private temp folder,
+the zygote kept out of the workers' reach, and kill-and-clean by user when the check ends.
+
 Memory is capped from outside, by the grader watching the worker's resident memory, its
 children's proportional share and the private tmpfs (see `processes.Worker.memory`). An
 address-space limit (RLIMIT_AS) is deliberately not used: the CUDA build of torch reserves far
