@@ -121,3 +121,24 @@ def test_an_ordinary_user_without_namespaces_is_refused_hidden_tests_in_one_line
     for accepted in (check("--public-only"), check("--weak-sandbox")):
         assert accepted.returncode == 0, (accepted.stdout + accepted.stderr)[-3000:]
         assert "no namespaces for this user" in accepted.stdout
+
+
+def test_what_a_user_left_in_the_temp_folders_is_removed_and_nothing_else():
+    from grader.sandbox.slots import remove_files_of
+
+    uid = 65530
+    shared = Path(tempfile.mkdtemp(prefix="bootcamp-shared-"))
+    try:
+        shared.chmod(0o1777)
+        (shared / "theirs").write_text("a check's file")
+        (shared / "folder").mkdir()
+        (shared / "folder" / "inside").write_text("x")
+        (shared / "link").symlink_to("/etc/passwd")
+        (shared / "root's").write_text("the grader's")
+        for path in ("theirs", "folder", "folder/inside", "link"):
+            os.lchown(shared / path, uid, uid)
+        removed = remove_files_of(uid, (str(shared),))
+        assert sorted(Path(p).name for p in removed) == ["folder", "link", "theirs"]
+        assert [p.name for p in shared.iterdir()] == ["root's"] and Path("/etc/passwd").exists()
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

@@ -29,7 +29,8 @@ class SecretsOpen(RuntimeError):
 
 
 def grader_secrets(hidden: tuple[str, ...] | list[str]) -> list[Path]:
-    """Every existing secret of this grader, `hidden` included, but folders of installed packages."""
+    """Every existing secret of this grader, `hidden` included, but folders of installed packages
+    and folders every user shares (`/`, a sticky folder such as `/tmp` given as a submission)."""
     from grader.data import data_root
     from grader.training.judge import cache_dir
 
@@ -38,8 +39,11 @@ def grader_secrets(hidden: tuple[str, ...] | list[str]) -> list[Path]:
     shared = [Path(p) for p in {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}]
     keep = []
     for folder in dict.fromkeys(Path(f).resolve() for f in found):
-        if folder.exists() and not any(folder.is_relative_to(s.resolve()) for s in shared if s.exists()):
-            keep.append(folder)
+        if not folder.exists() or any(folder.is_relative_to(s.resolve()) for s in shared if s.exists()):
+            continue
+        if folder == Path("/") or folder.stat().st_mode & stat.S_ISVTX:  # a shared folder (/tmp), never closed
+            continue
+        keep.append(folder)
     return keep
 
 
