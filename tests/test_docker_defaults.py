@@ -99,10 +99,21 @@ def test_every_attack_held_as_root_is_held_under_dockers_defaults(project):
     assert " passed" in result.stdout and " failed" not in result.stdout
 
 
-def test_an_ordinary_user_without_namespaces_is_refused_hidden_tests_in_one_line(tmp_path):
+@pytest.fixture
+def shared_folder():
+    """A folder every user may use (pytest's own temp folders are root's alone)."""
+    folder = Path(tempfile.mkdtemp(prefix="bootcamp-user-"))
+    folder.chmod(0o777)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_an_ordinary_user_without_namespaces_is_refused_hidden_tests_in_one_line(shared_folder):
     """Docker's seccomp profile refuses user namespaces to an ordinary user as a distribution
     that disables them does: hidden tests are refused unless accepted; public ones run."""
-    tmp_path.chmod(0o777)
+    tmp_path = shared_folder
     env = {**os.environ, "HOME": str(tmp_path), "BOOTCAMP_CACHE": str(tmp_path / "cache")}
     env.pop("BOOTCAMP_WEAK_SANDBOX", None)
     as_user = ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", sys.executable, "-m", "grader", "check",
