@@ -77,7 +77,8 @@ TEMP_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
 def remove_files_of(uid: int, folders: tuple[str, ...] = TEMP_FOLDERS) -> list[str]:
     """Remove every file and folder that `uid` owns under `folders` (root only; never nobody's,
     never root's): what a check left in the shared temp folders where it had no private ones.
-    Symbolic links are removed, never followed. Returns what was removed."""
+    Symbolic links are removed, never followed; folders that user may not enter are not walked
+    (nothing of its can be there). Returns what was removed."""
     if os.geteuid() != 0 or uid in (0, NOBODY_UID):
         return []
     removed = []
@@ -90,6 +91,8 @@ def remove_files_of(uid: int, folders: tuple[str, ...] = TEMP_FOLDERS) -> list[s
                 except OSError:
                     continue
                 if info.st_uid != uid:
+                    if stat.S_ISDIR(info.st_mode) and not _enterable(info, uid):
+                        subfolders.remove(name)  # nothing of `uid` can be below a folder it cannot enter
                     continue
                 if stat.S_ISDIR(info.st_mode):
                     subfolders.remove(name)
@@ -99,6 +102,11 @@ def remove_files_of(uid: int, folders: tuple[str, ...] = TEMP_FOLDERS) -> list[s
                         os.unlink(path)
                 removed.append(path)
     return removed
+
+
+def _enterable(info: os.stat_result, uid: int) -> bool:
+    """Whether a user `uid` whose only group is `uid` (a sandbox user) may enter a folder not its own."""
+    return bool(info.st_mode & (stat.S_IXGRP if info.st_gid == uid else stat.S_IXOTH))
 
 
 def _lease() -> tuple[int, int | None]:
