@@ -153,3 +153,21 @@ def test_what_a_user_left_in_the_temp_folders_is_removed_and_nothing_else():
         assert [p.name for p in shared.iterdir()] == ["root's"] and Path("/etc/passwd").exists()
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_secret_folders_lose_other_users_rights_or_one_line_says_what_to_change():
+    from grader.sandbox.secrets import SecretsOpen, close_to_others, grader_secrets
+
+    folder = Path(tempfile.mkdtemp(prefix="bootcamp-secret-"))
+    try:
+        folder.chmod(0o755)
+        assert close_to_others([folder]) == [str(folder)]
+        assert folder.stat().st_mode & 0o777 == 0o750
+        assert close_to_others([folder]) == []  # already closed
+        with pytest.raises(SecretsOpen, match=r"^\S+ is open to other users .*chmod o-rwx") as caught:
+            close_to_others([folder / "gone"])
+        assert "\n" not in str(caught.value)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    never = grader_secrets(["/tmp", "/"])
+    assert Path("/tmp") not in never and Path("/") not in never
