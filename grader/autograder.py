@@ -66,10 +66,33 @@ def failed_run(error: BaseException) -> dict:
             "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
 
 
+def prepare_container(root: Path) -> None:
+    """Close the autograder's files to every user but root before any student code runs.
+
+    Gradescope's container refuses namespaces, so the sandbox's workers see the real file system
+    as the check's own unprivileged user (`grader.sandbox.by_user`). `source/` may then only be
+    entered, not listed, and of it only the grader package stays readable (the workers import
+    it; its suites are closed too); the reference solutions, the configuration, the judge's
+    cache and the student's upload are root's alone. The grader copies the upload to a folder
+    only the check's user (and root) may read, and the results are written by root."""
+    source = root / "source"
+    for path, mode in ((source, 0o711), (root / "cache", 0o700), (root / "submission", 0o700)):
+        if path.is_dir():
+            path.chmod(mode)
+    if source.is_dir():
+        for entry in source.iterdir():
+            if entry.name != "grader" and not entry.is_symlink():
+                entry.chmod(entry.stat().st_mode & ~0o077)
+    suites = source / "grader" / "suites"
+    if suites.is_dir():
+        suites.chmod(0o700)
+
+
 def main() -> int:
     root = Path(os.environ.get(ROOT_ENV, "/autograder"))
     started = time.monotonic()
     try:
+        prepare_container(root)
         found = grade_upload(root / "submission", load_config())
     except Exception as error:  # noqa: BLE001  the grader's own failure must still reach Gradescope
         print(f"autograder failed: {error!r}", file=sys.stderr)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -135,7 +136,8 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
                device: str = "auto", call_timeout: float | None = None, memory_gib: float | None = None,
                select: str | None = None, hide: list[str] | tuple[str, ...] = (),
                on_test: Callable[[TestOutcome], None] | None = None, in_process: bool = False,
-               sandbox_uid: int | None = None, tasks: list[str] | tuple[str, ...] = ()) -> Report:
+               sandbox_uid: int | None = None, tasks: list[str] | tuple[str, ...] = (),
+               weak_sandbox: bool = False) -> Report:
     """Grade `directory` with the suites of `practices`; return the report.
 
     `select` is a pytest `-k` expression (for running a subset); `tasks`, task ids whose tests
@@ -144,9 +146,20 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
     read, besides the solutions and the suites (a gradebook, say). `sandbox_uid`: the user the
     workers run as when graded as root (`Limits.uid`; a batch gives each slot its own).
     `in_process` runs the student's code in this process, without the sandbox: only for
-    benchmarks, never for grading.
+    benchmarks, never for grading. Hidden tests are refused (`BadInput`, one line) where the
+    sandbox cannot hide them (an ordinary user without namespaces: `strength.refusal`) unless
+    `weak_sandbox` accepts that.
     """
+    from grader.edition import STUDENT
+    from grader.sandbox import strength
+
+    refused = None if in_process else strength.refusal(hidden_tests=not public_only and not STUDENT,
+                                                       accept_weak=weak_sandbox)
+    if refused:
+        raise BadInput(refused)
     directory = Path(directory).resolve()
+    if not in_process and os.geteuid() == 0 and strength.sandbox_kind() == strength.BY_USER:
+        _close_secrets([*hide, str(directory)])
     outcomes = _Progress(on_test) if on_test else Outcomes()
     args = [str(paths.SUITES_DIR / p) for p in practices] + [
         "--submission", str(directory), "--device", device, "-p", "no:cacheprovider",
@@ -181,6 +194,17 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
     return build_report(str(directory), practices, list(outcomes.tests.values()), isolation=outcomes.isolation,
                         public_only=public_only, device=_device_name(device),
                         seconds=time.perf_counter() - started, errors=errors)
+
+
+def _close_secrets(hidden: list[str]) -> None:
+    """Without namespaces, as root: the grader's secret folders closed to other users before any
+    worker starts (the sandbox does it again), or one line saying which cannot be (`BadInput`)."""
+    from grader.sandbox import secrets
+
+    try:
+        secrets.close_to_others(secrets.grader_secrets(hidden))
+    except secrets.SecretsOpen as error:
+        raise BadInput(str(error)) from None
 
 
 def _device_name(device: str) -> str:

@@ -19,6 +19,7 @@ from grader.check import (BadInput, as_practice_folder, check_task_ids, collect,
                           resolve_practices, run_suites)
 from grader.edition import STUDENT
 from grader.report import show
+from grader.sandbox import strength
 from grader.scoring import build_report
 
 DEVICE = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
@@ -73,8 +74,11 @@ def list_command(practices: tuple[str, ...]) -> None:
 @click.option("-k", "select", help="Only tests matching this pytest -k expression.")
 @click.option("--task", "tasks", multiple=True, metavar="ID", help="Only the tests of this task (e.g. basics.3).")
 @click.option("-v", "--verbose", is_flag=True, help="Show every failing test and what your code printed.")
+@click.option("--weak-sandbox", is_flag=True, hidden=STUDENT,
+              help="Run hidden tests even where the sandbox cannot hide them from student code (an ordinary "
+                   "user on a kernel without user namespaces).")
 def check(practices: tuple[str, ...], directory: Path, public_only: bool, json_path: Path | None, device: str,
-          select: str | None, verbose: bool, tasks: tuple[str, ...] = ()) -> None:
+          select: str | None, verbose: bool, tasks: tuple[str, ...] = (), weak_sandbox: bool = False) -> None:
     """Self-grade your practice files (all practices when none are named).
 
     Exit code 0 when every task passes, 1 otherwise, 2 for bad input.
@@ -93,8 +97,15 @@ def check(practices: tuple[str, ...], directory: Path, public_only: bool, json_p
         with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                       TimeElapsedColumn(), console=console, transient=True) as progress:
             bar = progress.add_task("", total=None)
-            report = run_suites(folder, chosen, public_only=public_only, device=device, select=select, tasks=tasks,
-                                on_test=lambda test: progress.update(bar, advance=1, description=test.task))
+            try:
+                report = run_suites(folder, chosen, public_only=public_only, device=device, select=select,
+                                    tasks=tasks, weak_sandbox=weak_sandbox,
+                                    on_test=lambda test: progress.update(bar, advance=1, description=test.task))
+            except BadInput as error:
+                raise _bad_input(error) from None
+    weak = strength.weak_notice()
+    if weak:
+        notes.append(weak)
     for note in notes:
         console.print(f"note: {note}", style="dim")
     show(report, console, verbose=verbose)

@@ -21,7 +21,7 @@ def validate(*, device: str = "auto", say: Callable[[str], None] = print) -> lis
     practices = resolve_practices([])
     problems = [f"assignments/{name} is stale: run `bootcamp release`" for name in stale()]
     for folder, expected in ((paths.SOLUTIONS_DIR, "passed"), (paths.ASSIGNMENTS_DIR, "not implemented")):
-        report = run_suites(folder, practices, device=device)
+        report = run_suites(folder, practices, device=device, weak_sandbox=True)  # the course's own code
         say(f"{folder.name}/: {report.points:g} / {report.max_points:g} points in {report.seconds:.1f} s")
         problems += report.errors + _unexpected(report, folder.name, expected)
         for line in _unexpected(report, folder.name, "skipped", only=True):

@@ -22,10 +22,11 @@ import psutil
 from grader import paths
 from grader.data import data_root
 from grader.sandbox import Limits, Submission
-from grader.sandbox.processes import private_temp_bytes
+from grader.sandbox.processes import folder_bytes, private_temp_bytes
 from grader.training.judge import cache_dir
 
 TEMP_CAP = 8 * 2**20
+OTHER_CHECKOUT_ENV = "BOOTCAMP_OTHER_CHECKOUT"  # a file of another checkout on this machine, to steal too
 PROCESS_CAP = 16
 
 STUDENT = '''
@@ -44,7 +45,11 @@ def found(path):
 def processes():
     """Command lines of the processes it can see, but its own submission's Python processes."""
     seen = []
-    for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+    try:
+        listed = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return seen
+    for pid in listed:
         try:
             line = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\\0", b" ").decode()
         except OSError:
@@ -54,8 +59,14 @@ def processes():
     return seen
 
 def leave(name):
-    """Write a file named `name` in each temp folder, and a forged report in /tmp."""
+    """Write a file named `name` in each shared temp folder (and its own temp folder); which it could."""
+    import tempfile
     written = []
+    try:
+        with open(os.path.join(tempfile.gettempdir(), name + "-own"), "w") as f:
+            f.write("in its own temp folder")
+    except OSError:
+        pass
     for folder in ("/tmp", "/dev/shm", "/var/tmp"):
         try:
             with open(os.path.join(folder, name), "w") as f:
@@ -66,17 +77,20 @@ def leave(name):
     return written
 
 def fill_temp():
-    """Bytes written to /tmp before it is full."""
-    total = 0
+    """Bytes written to its temp folder (/tmp, or $TMPDIR where there is no private /tmp) before
+    it is full, or its file too large."""
+    import tempfile
+    total, path = 0, os.path.join(tempfile.gettempdir(), "fill")
     try:
-        with open("/tmp/fill", "wb") as f:
+        with open(path, "wb") as f:
             for _ in range(4096):
                 f.write(b"x" * 2**20)
                 f.flush()
                 total += 2**20
     except OSError:
         pass
-    os.unlink("/tmp/fill")
+    if os.path.exists(path):
+        os.unlink(path)
     return total
 
 def fork_until_refused(most):
@@ -144,6 +158,7 @@ def targets() -> dict[str, str]:
         "scikit-image's photos": _package_path("skimage", "data"),
         "the judge cache": str(cache_dir()),
         "the grader's home": str(Path.home()),
+        "another checkout's solutions": os.environ.get(OTHER_CHECKOUT_ENV),
     }
     return {what: path for what, path in found.items() if path and os.path.exists(path)}
 
@@ -154,14 +169,15 @@ def attack(folder: Path) -> dict:
     name = f"bcd{os.getpid() % 10**6}"
     left = f"bootcamp-left-{os.getpid()}"
     results: dict = {}
-    with Submission(folder, Limits(call_timeout=20, temp_bytes=TEMP_CAP, processes=PROCESS_CAP)) as graded:
+    with Submission(folder, Limits(call_timeout=20, temp_bytes=TEMP_CAP, file_bytes=TEMP_CAP, processes=PROCESS_CAP)) as graded:
         with graded.session("attack") as session:
             student = session.module
             for what, path in targets().items():
                 results[what] = student.found(path)
             results["other processes' command lines"] = student.processes()
             results["files written to the temp folders"] = student.leave(left)
-            results["temp bytes the memory cap counts"] = private_temp_bytes(session.worker.pid)
+            results["temp bytes the memory cap counts"] = (private_temp_bytes(session.worker.pid)
+                                                           + folder_bytes(graded.zygote().temp))
             results["bytes written to /tmp"] = student.fill_temp()
             results["signal to its parent"] = student.daemon(name)
         with graded.session("attack") as session:

@@ -21,8 +21,9 @@ def make_venv(folder: Path) -> Path:
     subprocess.run([sys.base_prefix + "/bin/python3", "-m", "venv", "--without-pip", str(folder)], check=True)
     lib = next((folder / "lib").glob("python3*")) / "site-packages"
     base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}
-    packages = {sysconfig.get_path(kind, vars=base) for kind in ("purelib", "platlib")}
-    (lib / "_base_packages.pth").write_text("\n".join(sorted(packages)) + "\n")
+    own = [sysconfig.get_path(kind) for kind in ("purelib", "platlib")]  # this venv's, where torch is
+    packages = dict.fromkeys(own + [sysconfig.get_path(kind, vars=base) for kind in ("purelib", "platlib")])
+    (lib / "_base_packages.pth").write_text("\n".join(packages) + "\n")
     return folder / "bin"
 
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
+import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -61,6 +64,7 @@ SCHEMA = {
 # a few public and hidden basics tests keep each run short
 SELECT = "test_relu_matches or tanh_is_stable or mse_loss_matches or sgd_step_moves"
 SOLUTION = (paths.SOLUTIONS_DIR / "basics.py").read_text()
+HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
@@ -68,23 +72,34 @@ def autograder(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("gradescope")
     write_autograder(root / "autograder.zip", ["basics"], select=SELECT)
     tree = root / "autograder"
+    unpack(root, tree)
+    return tree
+
+
+def unpack(root: Path, tree: Path) -> None:
+    """The zip at `root`/autograder.zip unpacked as Gradescope does, into `tree`/source, and
+    installed into `tree`/venv as its setup.sh would."""
     with zipfile.ZipFile(root / "autograder.zip") as archive:
         archive.extractall(tree / "source")
         for info in archive.infolist():
             os.chmod(tree / "source" / info.filename, info.external_attr >> 16)
     install(make_venv(tree / "venv"), tree / "source")
-    return tree
 
 
-def run(tree: Path, files: dict[str, bytes]) -> dict:
-    """Upload `files` as the submission, run `run_autograder`, return the validated results.json."""
+def run(tree: Path, files: dict[str, bytes], *, container: bool = False) -> dict:
+    """Upload `files` as the submission, run `run_autograder`, return the validated results.json.
+    `container`: as Gradescope runs it, as root under Docker's defaults (`docker_defaults`)."""
     submission, results = tree / "submission", tree / "results" / "results.json"
     subprocess.run(["rm", "-rf", str(submission), str(results)], check=True)
     for name, content in files.items():
         (submission / name).parent.mkdir(parents=True, exist_ok=True)
         (submission / name).write_bytes(content)
     submission.mkdir(exist_ok=True)
-    done = subprocess.run([str(tree / "source" / "run_autograder")], capture_output=True, text=True,
+    command = [str(tree / "source" / "run_autograder")]
+    if container:
+        reachable = [arg for path in (sys.prefix, sys.base_prefix, str(tree)) for arg in ("--reachable", path)]
+        command = [sys.executable, str(HERE / "docker_defaults.py"), *reachable, *command]
+    done = subprocess.run(command, capture_output=True, text=True,
                           env=bare_env(BOOTCAMP_AUTOGRADER_ROOT=str(tree)), cwd=tree, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     found = json.loads(results.read_text())
@@ -165,3 +180,69 @@ def relu(x):
     assert relu["status"] == "failed"
     if os.geteuid() == 0:  # as on Gradescope: the workers run as another user, the solutions covered
         assert "unreadable" in relu["output"] and "BEGIN SOLUTION" not in json.dumps(found)
+
+
+HOSTILE = """
+import os, pathlib, tempfile
+SOURCE = pathlib.Path({source!r})
+TARGETS = [SOURCE / "solutions" / "basics.py", SOURCE / "grader" / "suites" / "basics" / "test_activations.py",
+           SOURCE / "autograder.json", SOURCE.parent / "submission" / "basics.py", pathlib.Path({other!r})]
+LEAKS = []
+for target in TARGETS:
+    try:
+        LEAKS.append(str(target) + ": " + target.read_text()[:200])
+    except OSError:
+        pass
+for folder in ("/tmp", "/dev/shm", "/var/tmp", tempfile.gettempdir()):
+    try:
+        pathlib.Path(folder, "bootcamp-upload-left").write_text("left behind")
+    except OSError:
+        pass
+try:
+    pathlib.Path({results!r}).write_text('{{"score": 999, "tests": []}}')
+except OSError:
+    pass
+
+
+def relu(x):
+    if LEAKS:
+        raise ValueError("LEAKED " + " | ".join(LEAKS))
+    return x.clamp(min=0)
+"""
+
+
+@pytest.fixture(scope="module")
+def container_tree():
+    """An unpacked autograder in a folder every user may enter (as /autograder is), not under
+    pytest's 0700 temp folder: its workers run as another user."""
+    root = Path(tempfile.mkdtemp(prefix="bootcamp-gradescope-"))
+    root.chmod(0o755)
+    try:
+        write_autograder(root / "autograder.zip", ["basics"], select=SELECT)
+        unpack(root, root / "autograder")
+        yield root / "autograder"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs run_autograder as root")
+def test_in_a_container_with_dockers_defaults_a_hostile_upload_reads_nothing_and_leaves_nothing(container_tree):
+    """As Gradescope runs it: root, no namespaces, Docker's capabilities. The upload tries to read
+    the reference, a hidden suite, the configuration, its own upload and another checkout, to
+    leave files in the temp folders and to write its own results; the reference's other
+    functions score as they should."""
+    results = container_tree / "results" / "results.json"
+    hostile = HOSTILE.format(source=str(container_tree / "source"), other=str(paths.SOLUTIONS_DIR / "basics.py"),
+                             results=str(results))
+    found = run(container_tree, {"basics.py": (SOLUTION + hostile).encode()}, container=True)
+    tests = by_name(found)
+    relu = tests["test_relu_matches_torch"]
+    assert relu["status"] == "passed", relu["output"]  # nothing leaked, so relu is the reference's
+    assert "LEAKED" not in json.dumps(found)
+    assert found["score"] == sum(t["max_score"] for t in found["tests"]) > 0  # its own results.json was not kept
+    source = container_tree / "source"
+    for closed in (source / "solutions", source / "grader" / "suites", source / "autograder.json",
+                   container_tree / "submission"):
+        assert not closed.stat().st_mode & 0o007, f"{closed} is open to other users"
+    for folder in ("/tmp", "/dev/shm", "/var/tmp"):
+        assert not Path(folder, "bootcamp-upload-left").exists()

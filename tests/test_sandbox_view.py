@@ -1,5 +1,6 @@
 """The sandbox against a determined student: the attacks of `sandbox_attacks`, through the real
-sandbox, as the user running the tests and, where that is root, as an ordinary user too.
+sandbox, as the user running the tests and, where that is root, as an ordinary user too, and as
+root under Docker's defaults (no namespaces: `docker_defaults`, on a copy of the project).
 
 A worker must not read the checkout or its history, the data the judge uses (the data root, the
 datasets installed packages bundle, the judge's cache), see other processes, leave anything
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import docker_checkout as docker_checkout_module
 import sandbox_attacks
 from grader import paths
 
@@ -30,25 +33,10 @@ HERE = Path(__file__).resolve().parent
 # packages of this test run serve the ordinary user too, without a second installation.
 AS_ORDINARY_USER = """
 import os, sys
-from grader.sandbox import view
-from grader.sandbox.limits import _unshare, _CLONE_NEWNS
+sys.path.insert(0, sys.argv[5])
+import reachable
 uid, script, folder = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-_unshare(_CLONE_NEWNS)
-view.make_private()
-blocked = {}
-for target in {os.path.abspath(p) for p in (sys.prefix, sys.base_prefix, sys.argv[4])}:
-    parts = target.split(os.sep)
-    for depth in range(2, len(parts)):
-        folder_on_way = os.sep.join(parts[:depth])
-        if not os.stat(folder_on_way).st_mode & 0o001:
-            blocked.setdefault(folder_on_way, set()).add(parts[depth])
-for on_way in sorted(blocked, key=len):
-    handles = {name: os.open(os.path.join(on_way, name), os.O_PATH) for name in blocked[on_way]}
-    view.tmpfs(on_way, "mode=755")
-    for name, handle in handles.items():
-        original = f"/proc/self/fd/{handle}"
-        os.mkdir(os.path.join(on_way, name)) if os.path.isdir(original) else open(os.path.join(on_way, name), "w").close()
-        view.mount(original, os.path.join(on_way, name), None, view.MS_BIND | view.MS_REC)
+reachable.enter([sys.prefix, sys.base_prefix, sys.argv[4]])
 os.setgroups([])
 os.setresgid(uid, uid, uid)
 os.setresuid(uid, uid, uid)
@@ -71,7 +59,7 @@ def _as_ordinary_user(script: str, files: dict[str, str]) -> tuple[subprocess.Co
         os.chown(path, ORDINARY_UID, ORDINARY_UID)
     env = {**os.environ, "BOOTCAMP_CACHE": str(folder / "cache")}
     result = subprocess.run([sys.executable, "-c", AS_ORDINARY_USER, str(ORDINARY_UID),
-                             str(HERE / script), str(folder), str(paths.REPO_ROOT)],
+                             str(HERE / script), str(folder), str(paths.REPO_ROOT), str(HERE)],
                             capture_output=True, text=True, timeout=300, env=env)
     return result, folder
 
@@ -110,10 +98,16 @@ def _on_the_way_to_python(folder: Path) -> set[str]:
     return names
 
 
-def _assert_nothing_reached(results: dict) -> None:
+def _assert_nothing_reached(results: dict, *, docker: bool = False) -> None:
+    """Every attack got nothing. `docker`: graded without namespaces (Docker's defaults), where
+    Landlock refuses the shared temp folders outright and the temp folder is $TMPDIR."""
     measures = results.pop("measures")
     assert any("allowlist" in m for m in measures), measures
-    assert any("PID namespace" in m for m in measures), measures
+    if docker:
+        assert any("no namespaces" in m for m in measures), "the emulation let the zygote make namespaces"
+        assert any("Landlock" in m for m in measures) and any("zygote keeps another user" in m for m in measures)
+    else:
+        assert any("PID namespace" in m for m in measures), measures
     home = results.pop("the grader's home", None)
     assert home is None or set(home) <= _on_the_way_to_python(Path.home()), f"the worker listed the home: {home}"
     for what in sandbox_attacks.targets():
@@ -123,7 +117,8 @@ def _assert_nothing_reached(results: dict) -> None:
     assert results["signal to its parent"] is None, "the worker signalled the zygote"
     assert results["alive after the check"] == [], "a process of the check outlived it"
     assert results["left on the host"] == [], "the worker's temp files reached the host"
-    assert results["files written to the temp folders"] == ["/tmp", "/dev/shm", "/var/tmp"], "private temp works"
+    expected = [] if docker else ["/tmp", "/dev/shm", "/var/tmp"]  # private folders, or refused (Landlock)
+    assert results["files written to the temp folders"] == expected
     assert 0 < results["bytes written to /tmp"] <= sandbox_attacks.TEMP_CAP
     assert results["temp bytes the memory cap counts"] > 0, "the grader cannot see the private tmpfs"
     assert f"at most {sandbox_attacks.PROCESS_CAP} processes" in measures, measures
@@ -170,3 +165,50 @@ def test_a_students_check_as_an_ordinary_user_runs_every_measure():
     for measure in ("no capabilities (user namespace)", "own PID namespace", "allowlist",
                     "no network", "at most 512 processes"):
         assert measure in measures, report["isolation"]
+
+
+@pytest.fixture(scope="module")
+def docker_checkout():
+    """A copy of the project, installed in a venv of its own, to grade under Docker's defaults
+    (the grader closes that copy's secret folders: never this checkout's)."""
+    folder = Path(tempfile.mkdtemp(prefix="bootcamp-docker-"))
+    try:
+        yield docker_checkout_module.make_checkout(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a container's grader runs as root")
+def test_the_attacks_get_nothing_under_dockers_defaults(docker_checkout):
+    """The third mode: root in a container whose seccomp profile refuses namespaces, Docker's
+    capabilities only. The attacks target that checkout, its git history, and this checkout."""
+    folder = docker_checkout.parent
+    (folder / "student").mkdir()
+    (folder / "cache").mkdir()
+    (folder / "cache" / "judge-mnist_cnn-0.pt").write_text("weights")
+    env = {**os.environ, "BOOTCAMP_CACHE": str(folder / "cache"),
+           sandbox_attacks.OTHER_CHECKOUT_ENV: str(paths.SOLUTIONS_DIR / "basics.py")}
+    result = docker_checkout_module.in_container(
+        docker_checkout, [str(docker_checkout / "tests" / "sandbox_attacks.py"), str(folder / "student")], env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(result.stdout.splitlines()[-1])
+    assert "another checkout's solutions" in results and "git objects" in results
+    uid = int(re.search(r"unprivileged uid (\d+)", " ".join(results["measures"])).group(1))
+    _assert_nothing_reached(results, docker=True)
+    for secret in ("solutions", "grader/suites", ".git"):
+        assert not (docker_checkout / secret).stat().st_mode & 0o007, f"{secret} is still open to other users"
+    assert _owned_by(uid) == [], "the check left files in the shared temp folders"
+
+
+def _owned_by(uid: int) -> list[str]:
+    """Files and folders of `uid` under /tmp, /var/tmp and /dev/shm."""
+    found = []
+    for top in ("/tmp", "/var/tmp", "/dev/shm"):
+        for folder, subfolders, files in os.walk(top):
+            for name in subfolders + files:
+                try:
+                    if os.lstat(os.path.join(folder, name)).st_uid == uid:
+                        found.append(os.path.join(folder, name))
+                except OSError:  # another test's file, gone meanwhile
+                    pass
+    return found

@@ -15,8 +15,13 @@ Why the reference solutions are in it: many tests compute their expected values 
 reference (`grader.testing.reference`), and the cgan judge is trained from
 `solutions/mnist_cnn.py`; without them those tests cannot be graded. Students never see this zip
 (only the instructor uploads it), and inside Gradescope's container the student's code runs only
-in the sandbox's workers, which cannot read `solutions/` or the suites (covered, as in any
-`bootcamp grade`): Gradescope runs the autograder as root, the sandbox's strongest mode.
+in the sandbox's workers, which cannot read `solutions/` or the suites. Gradescope runs the
+autograder as root in a container with Docker's defaults, which refuses namespaces, so the
+sandbox works without them (`grader.sandbox.by_user`): before grading, `run_autograder` closes
+everything under `/autograder` to other users but the grader package the workers import
+(`grader.autograder.prepare_container`), the grader closes its secret folders again and copies
+the upload where only the check's user may read it, and every worker runs as that user, with no
+capability, inside a Landlock allowlist where the kernel has Landlock.
 """
 
 from __future__ import annotations
@@ -47,7 +52,8 @@ JUDGE = ('BOOTCAMP_CACHE=/autograder/cache /autograder/venv/bin/python -c '
          '"from grader.training.judge import judge; judge()"  # the cgan digit judge, trained once')
 
 RUN = """#!/usr/bin/env bash
-# Gradescope runs this for each submission: grades /autograder/submission and writes
+# Gradescope runs this for each submission, as root: closes /autograder to other users (but the
+# grader package), grades /autograder/submission in the sandbox and writes
 # /autograder/results/results.json. BOOTCAMP_AUTOGRADER_ROOT replaces /autograder (for tests).
 set -uo pipefail
 ROOT="${BOOTCAMP_AUTOGRADER_ROOT:-/autograder}"

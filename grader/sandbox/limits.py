@@ -18,6 +18,10 @@ system allows. On Linux, as root or as an ordinary user (in a user namespace):
 - resource limits: no core files, a cap on file size, a cap on processes (as root for the
   workers' user; as an ordinary user in the submission's user namespace, Linux 5.14+).
 
+Where the kernel refuses namespaces (a container with Docker's defaults), as root, `by_user`
+stands in for them: the check's own user with no capability, Landlock, a private temp folder,
+the zygote kept out of the workers' reach, and kill-and-clean by user when the check ends.
+
 Memory is capped from outside, by the grader watching the worker's resident memory, its
 children's proportional share and the private tmpfs (see `processes.Worker.memory`). An
 address-space limit (RLIMIT_AS) is deliberately not used: the CUDA build of torch reserves far
@@ -131,11 +135,13 @@ def _unshare(flags: int) -> None:
 
 @dataclass
 class Isolation:
-    """What `isolate` set up: the measures in force, and process 1 of the submission's PID
-    namespace (None where the kernel gave none)."""
+    """What `isolate` set up: the measures in force, process 1 of the submission's PID namespace
+    (None where the kernel gave none), and, as root without namespaces, what each worker applies
+    to itself (`by_user`)."""
 
     measures: list[str]
     reaper: "reaper_module.Reaper | None" = None
+    confinement: "by_user.WorkerConfinement | None" = None  # what each worker applies, without namespaces
 
 
 def isolate(limits: Limits, layout: dict) -> Isolation:
@@ -145,8 +151,9 @@ def isolate(limits: Limits, layout: dict) -> Isolation:
     folder, "stage": an empty folder where the new root is built}. On Linux, as root or (in a
     user namespace) as an ordinary user: private mount, PID and network namespaces, the
     allowlist view of `view.py`, then no privilege left (another user as root; no capability in
-    the user namespace otherwise). Where the kernel refuses namespaces, only the limits and, as
-    root, the change of user remain; the measures say so.
+    the user namespace otherwise). Where the kernel refuses namespaces, as root, `by_user` keeps
+    the promises with a user per check, file modes, Landlock and kill-and-clean by user; as an
+    ordinary user only the limits remain. The measures say which.
     """
     from grader.sandbox import reaper as reaper_module
     from grader.sandbox import view
@@ -165,11 +172,13 @@ def isolate(limits: Limits, layout: dict) -> Isolation:
         if not is_root and not enter_user_namespace():
             raise OSError("no user namespace")
         _unshare(flags)
-    except OSError:
+    except OSError:  # a container that refuses namespaces, or a kernel without user namespaces
         if is_root and limits.drop_privileges:
-            _drop_privileges(limits.uid)
-            measures.append(f"runs as unprivileged uid {limits.uid}, no capabilities")
-            _set_process_cap(limits, measures)
+            from grader.sandbox import by_user
+
+            isolation.confinement = by_user.confine(limits, layout, measures)
+        else:
+            measures.append("no namespaces (the kernel refused them): no allowlist, no private network")
         return isolation
     if limits.isolate_network:
         measures.append("no network (private network namespace)")

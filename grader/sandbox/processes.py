@@ -41,8 +41,10 @@ class Zygote:
     Forked by the mother when this process has one (`use_mother`), else started on its own.
     """
 
-    def __init__(self, limits: Limits, workdir: Path, student_dir: Path):
-        layout = {"student": str(student_dir), "work": str(workdir), "stage": str(workdir.parent / "stage")}
+    def __init__(self, limits: Limits, workdir: Path, student_dir: Path, temp: Path):
+        layout = {"student": str(student_dir), "work": str(workdir), "stage": str(workdir.parent / "stage"),
+                  "temp": str(temp)}
+        self.temp = temp  # the workers' temp folder where there is no private tmpfs (`by_user`)
         self._config = {"limits": limits.to_json(), "layout": layout, "workdir": str(workdir)}
         self._env = worker_environment(workdir)
         self._stderr = tempfile.TemporaryFile()
@@ -224,6 +226,10 @@ class Worker:
                 self.kill()
                 raise errors.MemoryExceeded(call, f"used more than {limits.memory_bytes / 2**30:.1f} GiB "
                                                   "of memory: is a tensor far larger than it should be?")
+            if not ready and folder_bytes(self.zygote.temp) > limits.temp_bytes:  # no tmpfs caps it (`by_user`)
+                self.kill()
+                raise errors.MemoryExceeded(call, f"wrote more than {limits.temp_bytes // 2**20} MiB of "
+                                                  "temporary files")
 
     def _receive(self, call: str, remaining: float, limits: Limits) -> dict:
         self.conn.settimeout(max(remaining, 0.01))
@@ -300,7 +306,7 @@ class Worker:
         deadline = time.monotonic() + _PSS_SECONDS
         for pid in descendants(self.pid):
             total += _proportional_memory(pid) if time.monotonic() < deadline else _resident_memory(pid)
-        return total + private_temp_bytes(self.pid)
+        return total + private_temp_bytes(self.pid) + folder_bytes(self.zygote.temp)
 
     def kill(self) -> None:
         """Kill the worker and every process it started (its status is collected later)."""
@@ -405,6 +411,32 @@ def private_temp_bytes(pid: int) -> int:
     except OSError:
         return 0
     return (usage.f_blocks - usage.f_bfree) * usage.f_frsize
+
+
+def folder_bytes(folder: Path, most_entries: int = 10_000) -> int:
+    """Bytes of the files under `folder` (the workers' temp folder where it is not a private
+    tmpfs); past `most_entries` entries each further one counts as a whole 1 MiB, so a
+    submission cannot make the measure slow by writing many small files."""
+    total, seen = 0, 0
+    folders = [str(folder)]
+    while folders:
+        try:
+            entries = list(os.scandir(folders.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            if seen > most_entries:
+                total += 2**20
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                else:
+                    total += entry.stat(follow_symlinks=False).st_blocks * 512
+            except OSError:
+                pass
+    return total
 
 
 def needed_paths(*folders: Path) -> list[str]:

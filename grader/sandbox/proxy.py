@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from grader import paths
-from grader.sandbox import errors, wire
+from grader.sandbox import errors, strength, wire
+from grader.sandbox import secrets as secret_folders
 from grader.sandbox.limits import NOBODY_UID, Limits
 from grader.sandbox.processes import Worker, Zygote, needed_paths
 
@@ -219,17 +220,22 @@ class Submission:
             self._slot = Slot() if os.geteuid() == 0 and limits.drop_privileges else None
             limits = replace(limits, uid=self._slot.uid if self._slot is not None else NOBODY_UID)
         self.limits = limits
+        # Root where the kernel refuses namespaces: no view hides the secrets, file modes must.
+        self.by_user = os.geteuid() == 0 and limits.drop_privileges and strength.sandbox_kind() == strength.BY_USER
+        self.closed = secret_folders.close_to_others(secret_folders.grader_secrets(limits.hide)) if self.by_user else []
         self.spent = 0.0
         self.failed_imports: dict[str, errors.SandboxError] = {}  # practice -> how its import hung or crashed
         self._tmp = Path(tempfile.mkdtemp(prefix="bootcamp-"))
         self._student_dir = self._tmp / "student"
         self._workdir = self._tmp / "work"
+        self._temp = self._tmp / "temp"  # the workers' TMPDIR where there is no private /tmp
         self._copy_submission()
-        self._zygote = Zygote(self.limits, self._workdir, self._student_dir)  # starts in the background
+        self._zygote = Zygote(self.limits, self._workdir, self._student_dir, self._temp)  # starts in the background
 
     def _copy_submission(self) -> None:
         self._student_dir.mkdir()
         self._workdir.mkdir()
+        self._temp.mkdir()
         for source in sorted(self.directory.glob("*.py")):
             if source.is_file() and not source.is_symlink():
                 shutil.copyfile(source, self._student_dir / source.name)
@@ -244,8 +250,9 @@ class Submission:
             uid = self.limits.uid
             os.chown(self._student_dir, 0, uid)
             os.chmod(self._student_dir, 0o750)
-            os.chown(self._workdir, uid, uid)
-            os.chmod(self._workdir, 0o700)
+            for own in (self._workdir, self._temp):
+                os.chown(own, uid, uid)
+                os.chmod(own, 0o700)
 
     @property
     def isolation(self) -> list[str]:
@@ -254,14 +261,15 @@ class Submission:
                 f"memory capped at {self.limits.memory_bytes / 2**30:.1f} GiB (resident memory and temp files watched)",
                 f"{self.limits.call_timeout:g} s per call, {self.limits.budget:g} s per submission",
                 f"output capped at {self.limits.output_bytes // 1024} KiB per test",
-                *self.zygote().measures]
+                *self.zygote().measures,
+                *([f"secret folders closed to other users: {', '.join(self.closed)}"] if self.closed else [])]
 
     def zygote(self) -> Zygote:
         """The zygote, replaced by a fresh one if it died."""
         if self._zygote is None or not self._zygote.alive():
             if self._zygote is not None:
                 self._zygote.close()
-            self._zygote = Zygote(self.limits, self._workdir, self._student_dir)
+            self._zygote = Zygote(self.limits, self._workdir, self._student_dir, self._temp)
         return self._zygote
 
     def has_practice(self, practice: str) -> bool:
@@ -315,9 +323,14 @@ class Submission:
             self._zygote.close()
             self._zygote = None
         if self._slot is not None:
-            self._slot.clear()  # nothing of this submission may run on as its user
+            self._slot.clear()  # nothing of this submission may run on as its user, nor stay in /tmp
             self._slot.release()
             self._slot = None
+        elif self.by_user:  # a user the caller leased (a batch's slot): cleared all the same
+            from grader.sandbox.slots import kill_user, remove_files_of
+
+            kill_user(self.limits.uid)
+            remove_files_of(self.limits.uid)
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> "Submission":

@@ -10,9 +10,11 @@ Without root, workers do not change user and slots are only counted.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import itertools
 import os
+import shutil
 import stat
 import tempfile
 import warnings
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import psutil
 
+from grader.sandbox import strength
 from grader.sandbox.limits import NOBODY_UID, slot_uid
 
 MAX_SLOTS = 4096
@@ -40,8 +43,11 @@ class Slot:
     def clear(self) -> None:
         """Kill every process of this slot's user (root only). Nothing of a graded submission may
         outlive it: a process it left behind, even a stopped one, would share the next student's
-        user. Safe because the slot is leased: no other grading runs as this user."""
+        user. Safe because the slot is leased: no other grading runs as this user. The files it
+        left in the shared temp folders go too (only where there are no namespaces can there be any)."""
         kill_user(self.uid)
+        if strength.sandbox_kind() == strength.BY_USER:
+            remove_files_of(self.uid)
 
     def release(self) -> None:
         if self._lock is not None:
@@ -63,6 +69,44 @@ def kill_user(uid: int) -> None:
             except psutil.Error:
                 pass
         psutil.wait_procs(found, timeout=0.5)
+
+
+TEMP_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def remove_files_of(uid: int, folders: tuple[str, ...] = TEMP_FOLDERS) -> list[str]:
+    """Remove every file and folder that `uid` owns under `folders` (root only; never nobody's,
+    never root's): what a check left in the shared temp folders where it had no private ones.
+    Symbolic links are removed, never followed; folders that user may not enter are not walked
+    (nothing of its can be there). Returns what was removed."""
+    if os.geteuid() != 0 or uid in (0, NOBODY_UID):
+        return []
+    removed = []
+    for top in folders:
+        for folder, subfolders, files in os.walk(top, onerror=lambda error: None):
+            for name in list(subfolders) + files:
+                path = os.path.join(folder, name)
+                try:
+                    info = os.lstat(path)
+                except OSError:
+                    continue
+                if info.st_uid != uid:
+                    if stat.S_ISDIR(info.st_mode) and not _enterable(info, uid):
+                        subfolders.remove(name)  # nothing of `uid` can be below a folder it cannot enter
+                    continue
+                if stat.S_ISDIR(info.st_mode):
+                    subfolders.remove(name)
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+                removed.append(path)
+    return removed
+
+
+def _enterable(info: os.stat_result, uid: int) -> bool:
+    """Whether a user `uid` whose only group is `uid` (a sandbox user) may enter a folder not its own."""
+    return bool(info.st_mode & (stat.S_IXGRP if info.st_gid == uid else stat.S_IXOTH))
 
 
 def _lease() -> tuple[int, int | None]:

@@ -181,32 +181,10 @@ class NewRoot:
         os.rmdir(staging)
 
     def python(self, own: tuple[str, ...]) -> None:
-        """The standard library, the interpreter and every folder of installed packages
-        (site-packages) whole; of the other `sys.path` folders but `own` (the submission's, bound
-        on their own: the checkout, say, where the grader package was found), only the packages
-        and modules imported so far."""
-        paths = sysconfig.get_paths()
-        stdlib = {os.path.abspath(paths[key]) for key in ("stdlib", "platstdlib") if os.path.isdir(paths[key])}
-        for tree in sorted(stdlib):
-            self.bind(tree)
-        for executable in {sys.executable, os.path.realpath(sys.executable)}:
-            if os.path.isfile(executable) and not self._covered(executable):
-                self.bind(executable, source=os.path.realpath(executable))
-        config = os.path.join(sys.prefix, "pyvenv.cfg")
-        if os.path.isfile(config):
-            self.bind(config)
-        folders = {os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)} - {os.path.abspath(f) for f in own}
-        installed = {f for f in folders if os.path.basename(f) in PACKAGE_FOLDERS}
-        for folder in sorted(installed):
-            if not self._covered(folder):
-                self.bind(folder)
-        for folder, names in sorted(imported_packages(folders - installed - stdlib).items()):
-            if self._covered(folder):  # inside a bound tree already
-                continue
-            self._place(folder, folder=True)
-            for name in sorted(names):
-                if os.path.lexists(os.path.join(folder, name)):
-                    self.bind(os.path.join(folder, name))
+        """Python and its packages (`python_paths`), each bound at its own path."""
+        for path, source in python_paths(own):
+            if not self._covered(path):
+                self.bind(path, source=source)
 
     def _covered(self, path: str) -> bool:
         path = os.path.abspath(path)
@@ -238,6 +216,30 @@ class NewRoot:
         os.chdir("/")
         mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
         os.chdir(workdir)
+
+
+def python_paths(own: tuple[str, ...]) -> list[tuple[str, str]]:
+    """What a worker needs of Python, as (path, source) in the order to bind them: the standard
+    library, the interpreter and every folder of installed packages (site-packages) whole; of the
+    other `sys.path` folders but `own` (the submission's: the checkout, say, where the grader
+    package was found), only the packages and modules imported so far. `landlock` allows the same."""
+    found: list[tuple[str, str]] = []
+    paths = sysconfig.get_paths()
+    stdlib = {os.path.abspath(paths[key]) for key in ("stdlib", "platstdlib") if os.path.isdir(paths[key])}
+    found += [(tree, tree) for tree in sorted(stdlib)]
+    for executable in sorted({sys.executable, os.path.realpath(sys.executable)}):
+        if os.path.isfile(executable):
+            found.append((executable, os.path.realpath(executable)))
+    config = os.path.join(sys.prefix, "pyvenv.cfg")
+    if os.path.isfile(config):
+        found.append((config, config))
+    folders = {os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)} - {os.path.abspath(f) for f in own}
+    installed = {f for f in folders if os.path.basename(f) in PACKAGE_FOLDERS}
+    found += [(folder, folder) for folder in sorted(installed)]
+    for folder, names in sorted(imported_packages(folders - installed - stdlib).items()):
+        found += [(os.path.join(folder, name), os.path.join(folder, name)) for name in sorted(names)
+                  if os.path.lexists(os.path.join(folder, name))]
+    return found
 
 
 def imported_packages(folders: set[str]) -> dict[str, set[str]]:

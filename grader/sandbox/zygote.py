@@ -65,6 +65,8 @@ _MAX_CONTROL_BYTES = 1 << 20
 # Process 1 of the submission's PID namespace (see `reaper`); None where the kernel gave none.
 # With it, this process sees the namespace's /proc, not its own: it tracks its children itself.
 _reaper: reaper_module.Reaper | None = None
+# Without namespaces, as root: what each worker applies to itself first (`by_user`); else None.
+_confinement = None
 
 
 def main(control_fd: int, config: dict) -> None:
@@ -79,8 +81,9 @@ def become_zygote(control: socket.socket, config: dict, *, warm: bool) -> None:
     """Isolate this process, say so, and serve fork requests until the grader hangs up."""
     limits = limits_module.Limits(**{**config["limits"], "hide": tuple(config["limits"]["hide"])})
     isolation = limits_module.isolate(limits, config["layout"])
-    global _reaper
+    global _reaper, _confinement
     _reaper = isolation.reaper
+    _confinement = isolation.confinement
     # After isolate (a change of user clears the parent-death signal). Not SIGKILL: the zygote
     # first kills the orphans it has adopted, which would otherwise outlive the submission.
     signal.signal(signal.SIGTERM, _end_with_everything_below)
@@ -220,9 +223,11 @@ class _Spare:
                 os.close(fd)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the zygote's clean-up is not the worker's
             os.setsid()  # its own session and process group, which the grader kills as a whole
-            _die_with_parent()
             code = 0
             try:
+                if _confinement is not None:
+                    _confinement.apply()  # its own user, Landlock: before anything else runs
+                _die_with_parent()  # after a change of user, which clears it
                 from grader.sandbox import worker
 
                 for _ in worker.rehearsal():  # until the request comes
