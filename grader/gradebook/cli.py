@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.check import BadInput
-from grader.gradebook import database, shards, view
+from grader.gradebook import database, faults, shards, view
 from grader.gradebook.exports import FORMATS, ExportError, export, points
 from grader.gradebook.grade import Event, GradingError, Interrupted, Options, grade
 from grader.gradebook.late import LateError, make_policy, parse_time
@@ -127,6 +127,8 @@ def grade_command(submissions: Path, practices: tuple[str, ...], workers: int | 
         raise _user_error(error, 130) from None
     except USER_ERRORS as error:
         raise _user_error(error) from None
+    except faults.FAULTS as error:
+        raise _user_error(faults.describe(error, out), 1) from None
 
 
 def _show_summary(console: Console, summary) -> None:
@@ -194,6 +196,8 @@ def export_command(formats: tuple[str, ...], out: Path, db: Path | None, deadlin
                          submissions=submissions)
     except USER_ERRORS as error:
         raise _user_error(error) from None
+    except faults.FAULTS as error:
+        raise _user_error(faults.describe(error, out, grading=False), 1) from None
     click.echo(f"wrote {_describe(written, out)}")
 
 
@@ -210,6 +214,8 @@ def similarity_command(submissions: Path, out: Path, practices: tuple[str, ...],
         result, written = report_similarity(submissions, out, list(practices), top)
     except USER_ERRORS as error:
         raise _user_error(error) from None
+    except faults.FAULTS as error:
+        raise _user_error(faults.describe(error, out, grading=False), 1) from None
     for practice in result.practices:
         best = practice.pairs[0] if practice.pairs else None
         click.echo(f"{practice.practice}: {len(practice.codes)} file(s), {len(practice.pairs)} pair(s) share code"
