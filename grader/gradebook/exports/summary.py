@@ -39,6 +39,10 @@ def _counts_axis(axes) -> None:
 
 def histogram(name: str, scores: list[float], top: float) -> str:
     """One practice's (or the total's) scores, one bar per whole point up to 20 points."""
+    return _png(histogram_axes(name, scores, top).figure)
+
+
+def histogram_axes(name: str, scores: list[float], top: float):
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(3.6, 2.6))
@@ -53,7 +57,7 @@ def histogram(name: str, scores: list[float], top: float) -> str:
     axes.set_xlabel("points")
     _counts_axis(axes)
     figure.tight_layout()
-    return _png(figure)
+    return axes
 
 
 def pass_rates(grades: ClassView) -> list[tuple[str, str, int, int]]:
