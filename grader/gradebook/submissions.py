@@ -198,8 +198,7 @@ def _notebook_module(data: bytes, shown: str, practice: str, result: Unpacked) -
 
 
 def _choose(entries: list[_Entry], practices: list[str], known: list[str], result: Unpacked) -> dict[str, _Entry]:
-    """Each practice's file: `<practice>.py`, else `<practice>.ipynb`, else an LMS's renaming of them
-    (the latest copy), at the shallowest depth."""
+    """Each practice's file at the shallowest depth: `<practice>.py`, `.ipynb`, else an LMS's renaming."""
     chosen: dict[str, _Entry] = {}
     names = {id(e): renamed.lms_name(e.parts[-1], known) for e in entries}
     for practice in practices:
