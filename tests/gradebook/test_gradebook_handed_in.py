@@ -88,7 +88,8 @@ def test_hidden_details_appear_only_after_the_date(graded_class, tmp_path):
     before, after = tmp_path / "before", tmp_path / "after"
     export(graded_class.db, ["feedback", "gradescope"], before, show_hidden_after=AFTER,
            now=datetime(2030, 1, 9, tzinfo=timezone.utc))
-    export(graded_class.db, ["feedback"], after, show_hidden_after=AFTER, now=datetime(2030, 1, 11, tzinfo=timezone.utc))
+    export(graded_class.db, ["feedback"], after, show_hidden_after=AFTER,
+           now=datetime(2030, 1, 11, tzinfo=timezone.utc))
     early = "".join(p.read_text() for p in (before / "feedback").iterdir())
     late = "".join(p.read_text() for p in (after / "feedback").iterdir())
     assert not any(secret in early for secret in secrets) and "shown here after 2030-01-10" in early
