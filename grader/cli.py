@@ -229,9 +229,9 @@ def _register_groups() -> None:
             cli.commands.pop(name, None)
         train.help = "Train a practice's model (yours, from assignments/ or --path) and record the run."
         return
-    from grader.gradebook.cli import export_command, grade_command, gradebook
+    from grader.gradebook.cli import export_command, grade_command, gradebook, similarity_command
 
-    for command in (grade_command, export_command, gradebook):
+    for command in (grade_command, export_command, similarity_command, gradebook):
         cli.add_command(command)
 
 

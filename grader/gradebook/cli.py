@@ -1,4 +1,4 @@
-"""The instructor's commands: `grade`, `export`, and the `gradebook` group (`merge`, `runs`, `diff`).
+"""The instructor's commands: `grade`, `export`, `similarity`, and the `gradebook` group (`merge`, `runs`, `diff`).
 
 Each command parses its options, calls one function (`grade.grade`, `exports.export`,
 `shards.merge`, ...) and shows the outcome. User errors are one line and exit code 2; an
@@ -19,12 +19,14 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.check import BadInput
-from grader.gradebook import database, shards, view
+from grader.gradebook import database, faults, shards, view
 from grader.gradebook.exports import FORMATS, ExportError, export, points
 from grader.gradebook.grade import Event, GradingError, Interrupted, Options, grade
-from grader.gradebook.late import LateError, make_policy
+from grader.gradebook.late import LateError, make_policy, parse_time
+from grader.gradebook.similarity import SimilarityError, report_similarity
 
-USER_ERRORS = (GradingError, BadInput, LateError, database.GradebookError, ExportError, shards.ShardError)
+USER_ERRORS = (GradingError, BadInput, LateError, database.GradebookError, ExportError, shards.ShardError,
+               SimilarityError)
 
 
 def _user_error(error: Exception, code: int = 2) -> click.ClickException:
@@ -48,6 +50,16 @@ def _late_options(command):
 FORMAT_CHOICE = click.Choice([*FORMATS, "all"])
 
 
+def _hidden_option(command):
+    return click.option("--show-hidden-after", "show_hidden_after", metavar="TIME",
+                        help="Feedback written after TIME shows hidden tests' messages and hints; Gradescope gets "
+                             "them as after_due_date (e.g. 2025-03-08T00:00).")(command)
+
+
+def _hidden_time(text: str | None):
+    return parse_time(text) if text else None
+
+
 @click.command("grade")
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("-p", "--practice", "practices", multiple=True, help="Grade only this practice (repeatable).")
@@ -69,6 +81,7 @@ FORMAT_CHOICE = click.Choice([*FORMATS, "all"])
 @click.option("--export", "exports", multiple=True, type=click.Choice([*FORMATS, "all", "none"]), default=("csv",),
               show_default=True, help="Exports to write after grading (repeatable; 'all' for every format).")
 @click.option("--assignment", default="bootcamp", show_default=True, help="Assignment name in nbgrader.")
+@_hidden_option
 @click.option("--max-mib", type=click.FloatRange(min=0.001), default=50.0, show_default=True,
               help="Largest unpacked size of one submission, in MiB.")
 @click.option("--select", hidden=True, help="Only tests matching this pytest -k expression.")
@@ -79,7 +92,8 @@ FORMAT_CHOICE = click.Choice([*FORMATS, "all"])
 def grade_command(submissions: Path, practices: tuple[str, ...], workers: int | None, out: Path, device: str,
                   regrade: bool, retry_errors: bool, shard: str | None, executor: str, scheduler: str | None,
                   deadline: str | None, late_penalty: float | None, grace_minutes: float | None, times: Path | None,
-                  exports: tuple[str, ...], assignment: str, max_mib: float, select: str | None,
+                  exports: tuple[str, ...], assignment: str, show_hidden_after: str | None, max_mib: float,
+                  select: str | None,
                   call_timeout: float | None, memory_gib: float | None, submission_timeout: float) -> None:
     """Grade a folder of submissions (folders or .zip files named by student id) into OUT/gradebook.sqlite.
 
@@ -106,12 +120,15 @@ def grade_command(submissions: Path, practices: tuple[str, ...], workers: int | 
         _show_summary(console, summary)
         exports = tuple(name for name in exports if name != "none")
         if exports:
-            written = export(summary.database, list(exports), out, assignment=assignment)
+            written = export(summary.database, list(exports), out, assignment=assignment,
+                             show_hidden_after=_hidden_time(show_hidden_after), submissions=submissions)
             console.print(Text(f"wrote {_describe(written, out)}"))
     except Interrupted as error:
         raise _user_error(error, 130) from None
     except USER_ERRORS as error:
         raise _user_error(error) from None
+    except faults.FAULTS as error:
+        raise _user_error(faults.describe(error, out), 1) from None
 
 
 def _show_summary(console: Console, summary) -> None:
@@ -162,20 +179,48 @@ def _describe(written: list[Path], out: Path) -> str:
 @click.option("--assignment", default="bootcamp", show_default=True, help="Assignment name in nbgrader.")
 @click.option("--nbgrader-db", type=click.Path(dir_okay=False, path_type=Path),
               help="Update this nbgrader gradebook.db (a course's own) instead of OUT/nbgrader/gradebook.db.")
+@_hidden_option
+@click.option("--submissions", type=click.Path(file_okay=False, path_type=Path),
+              help="The submissions folder, for the similarity export (then `all` includes it).")
 def export_command(formats: tuple[str, ...], out: Path, db: Path | None, deadline: str | None,
                    late_penalty: float | None, grace_minutes: float | None, assignment: str,
-                   nbgrader_db: Path | None) -> None:
-    """Write exports of the current grades: csv, gradescope, feedback, nbgrader, summary, or all.
+                   nbgrader_db: Path | None, show_hidden_after: str | None, submissions: Path | None) -> None:
+    """Write exports of the current grades: csv, gradescope, feedback, nbgrader, summary, similarity, or all.
 
     The late policy given at grading applies unless --deadline gives another.
     """
     try:
         written = export(db or out / database.FILE_NAME, list(formats), out,
                          policy=make_policy(deadline, late_penalty, grace_minutes), assignment=assignment,
-                         nbgrader_db=nbgrader_db)
+                         nbgrader_db=nbgrader_db, show_hidden_after=_hidden_time(show_hidden_after),
+                         submissions=submissions)
     except USER_ERRORS as error:
         raise _user_error(error) from None
+    except faults.FAULTS as error:
+        raise _user_error(faults.describe(error, out, grading=False), 1) from None
     click.echo(f"wrote {_describe(written, out)}")
+
+
+@click.command("similarity")
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("grading"),
+              show_default=True, help="Folder to write similarity/ into.")
+@click.option("-p", "--practice", "practices", multiple=True, help="Only this practice (repeatable).")
+@click.option("--top", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Pairs per practice shown, each with its own page (pairs.csv lists all).")
+def similarity_command(submissions: Path, out: Path, practices: tuple[str, ...], top: int) -> None:
+    """Which submissions share code: per practice, pairs ranked by shared code, the skeleton discounted."""
+    try:
+        result, written = report_similarity(submissions, out, list(practices), top)
+    except USER_ERRORS as error:
+        raise _user_error(error) from None
+    except faults.FAULTS as error:
+        raise _user_error(faults.describe(error, out, grading=False), 1) from None
+    for practice in result.practices:
+        best = practice.pairs[0] if practice.pairs else None
+        click.echo(f"{practice.practice}: {len(practice.codes)} file(s), {len(practice.pairs)} pair(s) share code"
+                   + (f"; most: {best.a} and {best.b}, {best.shared} tokens" if best else ""))
+    click.echo(f"wrote {out / 'similarity' / 'index.html'} ({len(written)} files)")
 
 
 @click.group("gradebook")

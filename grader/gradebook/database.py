@@ -88,14 +88,19 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
     try:
         db = sqlite3.connect(path, timeout=60, isolation_level=None)
         db.row_factory = sqlite3.Row
+        has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+        version = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() if has_meta else None
+        if version is not None and version[0] != SCHEMA_VERSION:  # another version's: write nothing to it
+            db.close()
+            raise GradebookError(f"{path}: written by another version of the grader (gradebook schema {version[0]}, "
+                                 f"this one reads {SCHEMA_VERSION}); nothing in it was changed: run the same "
+                                 "command with the grader that wrote it, or choose another --out")
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(SCHEMA)
-        version = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        if version is None:
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-        elif version[0] != SCHEMA_VERSION:
-            raise GradebookError(f"{path}: gradebook schema {version[0]}, this grader reads {SCHEMA_VERSION}")
+        db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+    except sqlite3.OperationalError:
+        raise  # the disk or the folder, not the file: the caller says what happened (`faults`)
     except sqlite3.DatabaseError as error:
         raise GradebookError(f"{path}: not a gradebook ({error})") from None
     return db

@@ -18,6 +18,7 @@ temporary folders) and the system's temporary folder (the sandbox's copies).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import shutil
@@ -203,6 +204,8 @@ def _grade(db, submissions: Path, out: Path, practices: list[str], options: Opti
     on_progress(progress)
 
     def finished(student: str, result: dict) -> None:
+        if not (out / database.FILE_NAME).is_file():  # SQLite would write on into the deleted file
+            raise FileNotFoundError(errno.ENOENT, "the gradebook is no longer there", str(out / database.FILE_NAME))
         database.record(db, run_id, entries[student], result)
         if result["status"] == "graded":
             summary.graded += 1

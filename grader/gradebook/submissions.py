@@ -17,7 +17,12 @@ cells become the module (`grader.notebook_source`; magics dropped with a note, a
 parse is the practice's reason, by cell number), and its outputs are never read.
 
 The practice files are taken at the shallowest depth where they appear, so `alice.zip` holding
-`alice/basics.py` (a zipped folder) works like a folder `alice/` holding `basics.py`.
+`alice/basics.py` (a zipped folder) works like a folder `alice/` holding `basics.py`. An upload
+renamed by an LMS (`basics (1).py`, `basics-1.py`, Canvas's `alice_123_456_basics.py`) stands for
+its practice when no file has the practice's own name, with a note; a Moodle folder
+`Alice Smith_123_assignsubmission_file_` is the student `Alice Smith_123`. Any other `.py` file is
+not graded, but one that defines most of a missing practice's functions and classes is named in a
+note (`grader.gradebook.renamed`).
 """
 
 from __future__ import annotations
@@ -30,9 +35,12 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.gradebook import renamed
+
 MAX_BYTES = 50 * 2**20
 MAX_ENTRIES = 10_000
 MAX_DEPTH = 8
+LOOKALIKE_FILES = 5  # files under other names read to see whether they look like a missing practice
 _CHUNK = 1 << 16
 
 
@@ -48,6 +56,7 @@ class Found:
     path: Path
     kind: str  # "folder", "zip", or "entry" for what is rejected before unpacking
     problem: str = ""
+    note: str = ""  # how the id was read from the entry's name (a Moodle folder)
 
 
 @dataclass
@@ -96,6 +105,11 @@ def discover(folder: Path) -> tuple[list[Found], list[str]]:
             kind, student = "entry", name.removesuffix(".zip")
         elif entry.is_dir(follow_symlinks=False):
             kind, student = "folder", name
+            moodle = renamed.moodle_student(name)
+            if moodle and moodle[1] != "file":  # Moodle's online text beside the files: nothing to grade
+                ignored.append(printable(name))
+                continue
+            student = moodle[0] if moodle else name
         elif entry.is_file(follow_symlinks=False) and name.lower().endswith(".zip") and len(name) > 4:
             kind, student = "zip", name[:-4]
         else:
@@ -111,7 +125,9 @@ def discover(folder: Path) -> tuple[list[Found], list[str]]:
             problem = f"two submissions with this id ({names}): keep one"
         elif kind == "entry":
             problem = f"{printable(path.name)} is a symbolic link; submit a folder or a .zip"
-        found.append(Found(printable(student), path, "entry" if problem else kind, problem))
+        note = f"the folder {printable(path.name)} (Moodle's) is the student {printable(student)}" \
+            if kind == "folder" and path.name != student else ""
+        found.append(Found(printable(student), path, "entry" if problem else kind, problem, note))
     return found, ignored
 
 
@@ -123,9 +139,8 @@ def unpack(found: Found, practices: list[str], known: list[str], max_bytes: int 
     if found.problem:
         raise Rejected(found.problem)
     members = _zip_members(found.path, max_bytes) if found.kind == "zip" else _folder_members(found.path, max_bytes)
-    result = Unpacked(notes=list(members.notes))
-    chosen = _choose(members.entries, practices, result)
-    _note_strangers(members.entries, known, result)
+    result = Unpacked(notes=[found.note] * bool(found.note) + list(members.notes))
+    chosen = _choose(members.entries, practices, known, result)
     total = 0
     try:
         for practice, entry in chosen.items():
@@ -136,6 +151,7 @@ def unpack(found: Found, practices: list[str], known: list[str], max_bytes: int 
                 if data is None:
                     continue
             result.files[f"{practice}.py"] = data
+        _note_strangers(members, known, [p for p in practices if p not in chosen], max_bytes - total, result)
     finally:
         members.close()
     if found.kind == "zip":
@@ -145,7 +161,7 @@ def unpack(found: Found, practices: list[str], known: list[str], max_bytes: int 
         result.submitted_at = max(times) if times else found.path.lstat().st_mtime
     if not result.files:
         expected = ", ".join(f"{p}.py" for p in practices)
-        reasons = "; ".join(result.problems.values())
+        reasons = "; ".join([*result.problems.values(), *(n for n in result.notes if " looks like " in n)])
         raise Rejected(f"no practice file to grade ({reasons})" if reasons
                        else f"no practice file to grade (expected {expected})")
     return result
@@ -181,12 +197,23 @@ def _notebook_module(data: bytes, shown: str, practice: str, result: Unpacked) -
     return source.encode()
 
 
-def _choose(entries: list[_Entry], practices: list[str], result: Unpacked) -> dict[str, _Entry]:
-    """Each practice's file: `<practice>.py`, else `<practice>.ipynb`, at the shallowest depth."""
+def _choose(entries: list[_Entry], practices: list[str], known: list[str], result: Unpacked) -> dict[str, _Entry]:
+    """Each practice's file at the shallowest depth: `<practice>.py`, `.ipynb`, else an LMS's renaming."""
     chosen: dict[str, _Entry] = {}
+    names = {id(e): renamed.lms_name(e.parts[-1], known) for e in entries}
     for practice in practices:
         matches = [e for e in entries if e.parts[-1] == f"{practice}.py"] or \
             [e for e in entries if e.parts[-1] == f"{practice}.ipynb"]
+        lms = [e for e in entries if names[id(e)] and names[id(e)].practice == practice]
+        if not matches and lms:
+            matches = [e for e in lms if names[id(e)].suffix == ".py"] or lms
+            depth = min(len(e.parts) for e in matches)
+            latest = max((e for e in matches if len(e.parts) == depth), key=lambda e: names[id(e)].copy)
+            result.notes.append(names[id(latest)].note("/".join(latest.parts)))
+            matches = [latest]
+        elif matches and lms:
+            shown = ", ".join("/".join(e.parts) for e in lms[:3])
+            result.notes.append(f"ignored {shown}: {matches[0].parts[-1]} is graded")
         if not matches:
             continue
         depth = min(len(e.parts) for e in matches)
@@ -203,9 +230,26 @@ def _choose(entries: list[_Entry], practices: list[str], result: Unpacked) -> di
     return chosen
 
 
-def _note_strangers(entries: list[_Entry], known: list[str], result: Unpacked) -> None:
-    strangers = sorted({"/".join(e.parts) for e in entries
-                        if e.parts[-1].endswith(".py") and e.parts[-1][:-3] not in known})
+def _note_strangers(members: _Members, known: list[str], missing: list[str], limit: int, result: Unpacked) -> None:
+    """Notes on the `.py` files that stand for no practice; one that looks like a missing practice is named."""
+    entries = members.entries
+    others = [e for e in entries if e.parts[-1].endswith(".py") and e.parts[-1][:-3] not in known
+              and not renamed.lms_name(e.parts[-1], known)]
+    named = set()
+    for entry in others[:LOOKALIKE_FILES]:
+        if not missing or entry.kind != "file" or entry.size > limit:
+            continue
+        try:
+            found = renamed.lookalike(members.read(entry, limit), missing)
+        except Rejected:  # it changed while it was read: it was not going to be graded anyway
+            continue
+        if found:
+            practice, names = found
+            shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+            result.notes.append(f"{'/'.join(entry.parts)} looks like {practice}.py (it defines {shown}) but was "
+                                f"not graded: only a file named {practice}.py is; rename it")
+            missing, named = [p for p in missing if p != practice], named | {id(entry)}
+    strangers = sorted({"/".join(e.parts) for e in others if id(e) not in named})
     if strangers:
         shown = ", ".join(strangers[:5]) + (f" and {len(strangers) - 5} more" if len(strangers) > 5 else "")
         result.notes.append(f"ignored {shown}: not a practice of this course "

@@ -5,6 +5,9 @@ practices come from the latest run that graded each practice *for the same submi
 so grading one practice again (`--practice conv_shapes --regrade`) updates that practice and keeps
 the others, while a changed submission never mixes with results of its older version. A
 submission that was rejected or failed to grade scores 0 in every practice.
+
+A practice whose file was not handed in (`missing` in the gradebook) is *not submitted* here,
+its tasks and tests too, so no export calls it failed.
 """
 
 from __future__ import annotations
@@ -34,6 +37,17 @@ class TestView:
     output: str
 
 
+NOT_SUBMITTED = "not submitted"
+
+
+@dataclass
+class Picture:
+    """A picture a task keeps for the student (PNG bytes), shown in the task's section of the feedback."""
+
+    caption: str
+    png: bytes
+
+
 @dataclass
 class TaskView:
     id: str
@@ -43,16 +57,22 @@ class TaskView:
     max_score: float
     location: str
     tests: list[TestView] = field(default_factory=list)
+    pictures: list[Picture] = field(default_factory=list)  # none are recorded in the gradebook yet
+    measures: dict[str, float] = field(default_factory=dict)  # a convergence task's numbers, when recorded
 
 
 @dataclass
 class PracticeView:
     name: str
-    status: str  # graded, missing, invalid, or "not graded" (the submission was not graded)
+    status: str  # graded, missing (not submitted), invalid, or "not graded" (the submission was not graded)
     reason: str
     score: float
     max_score: float
     tasks: list[TaskView] = field(default_factory=list)
+
+    @property
+    def submitted(self) -> bool:
+        return self.status != "missing"
 
 
 @dataclass
@@ -178,8 +198,17 @@ def _practices(db: sqlite3.Connection, student: str, runs: list[int], with_tests
                                                       "ORDER BY rowid", (run_id, student, task["task"]))]
                 practice.tasks.append(view)
             practice.tasks.sort(key=lambda t: _task_key(t.id))
+            if not practice.submitted:
+                _not_submitted(practice)
             chosen[row["practice"]] = practice
     return list(chosen.values())
+
+
+def _not_submitted(practice: PracticeView) -> None:
+    for task in practice.tasks:
+        task.status = NOT_SUBMITTED
+        for test in task.tests:
+            test.status, test.message, test.output = NOT_SUBMITTED, practice.reason, ""
 
 
 def _task_key(task_id: str) -> tuple[str, int]:

@@ -76,7 +76,7 @@ def test_feedback_shows_public_failures_and_only_names_hidden_tests(graded_class
     bob_md, bob_html = (folder / "bob.md").read_text(), (folder / "bob.html").read_text()
     assert "test_relu_matches_torch" in bob_md and "implement relu" in bob_md  # the public message, in full
     assert "### Hidden tests" in bob_md and "test_tanh_is_stable_for_large_inputs" in bob_md
-    assert "<h3>Hidden tests</h3>" in bob_html and "implement relu" in bob_html
+    assert "hidden test <code>test_tanh_is_stable_for_large_inputs</code>" in bob_html and "implement relu" in bob_html
     secrets = hidden_messages(graded_class)
     assert secrets, "the class should have failed hidden tests with messages"
     for path in folder.iterdir():
@@ -138,12 +138,13 @@ def test_nbgrader_export_updates_a_course_gradebook_in_place(graded_class, grade
         assert gradebook.find_submission("practices", "alice").score == pytest.approx(grades["alice"].score)
 
 
-def test_summary_page_has_histograms_and_most_failed_tasks(graded_class):
+def test_summary_page_has_histograms_and_pass_rates(graded_class):
     page = (graded_class.out / "summary.html").read_text()
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(images) == 2
+    assert len(images) == 4  # basics, conv_shapes, the total; the pass rates
     assert all(base64.b64decode(image).startswith(b"\x89PNG\r\n\x1a\n") for image in images)
-    assert "Tasks most students failed" in page and "basics.1" in page
+    assert "Tasks: who passed" in page and "basics.1" in page
+    assert '<a href="feedback/alice.html">alice</a>' in page
     assert "Not graded" in page and "trudy" in page and "<h2>Late</h2>" in page
 
 

@@ -3,35 +3,53 @@
 What a student may see: the score of every practice and task; every public test that did not pass
 in full (what was called, what was expected, what came back, the hint, and what their code
 printed); hidden tests by name and points only, never their message, source or output; the
-late penalty; and why a submission or a practice was not graded.
+late penalty; why a submission or a practice was not graded; and which practices were not
+handed in (*not submitted*, never *failed*).
+
+After the date given with `--show-hidden-after` (`Hidden.shown`), hidden tests are shown like
+public ones: message, hint and printed output. Before it, the page says when they will be.
+
+The HTML page has a section per practice and, in it, one per task: its status, points, the tests
+to fix and, where the gradebook holds any, the task's pictures (`TaskView.pictures`).
 """
 
 from __future__ import annotations
 
-import html
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from grader.gradebook.exports import points, safe_name
-from grader.gradebook.view import ClassView, PracticeView, StudentView
+from grader.gradebook.exports.page import badge, e, page, png_uri
+from grader.gradebook.view import ClassView, PracticeView, StudentView, TaskView, TestView
 from grader.release import write_atomically
 from grader.student_text import visible
 
 _OUTPUT_CAP = 4000
+_e = e
 
 
-def _problems(practice: PracticeView):
-    for task in practice.tasks:
-        for test in task.tests:
-            if test.visibility == "public" and test.status != "passed":
-                yield task, test
+@dataclass(frozen=True)
+class Hidden:
+    """When hidden tests' details may be shown: after `after` (None: never), judged at `now`."""
+
+    after: datetime | None = None
+    now: datetime | None = None
+
+    @property
+    def shown(self) -> bool:
+        return self.after is not None and (self.now or datetime.now(self.after.tzinfo)) >= self.after
+
+    def promise(self) -> str:
+        if self.after is None or self.shown:
+            return ""
+        return f"The hidden tests' messages and hints are shown here after {self.after:%Y-%m-%d %H:%M %Z}."
 
 
-def _hidden(practice: PracticeView):
-    for task in practice.tasks:
-        for test in task.tests:
-            if test.visibility != "public":
-                yield task, test
+def _in_full(test: TestView, hidden: Hidden) -> bool:
+    """Whether a test that did not pass is explained in full (public, or hidden after the date)."""
+    return test.status not in ("passed", "not submitted") and (test.visibility == "public" or hidden.shown)
 
 
 def _headline(student: StudentView) -> list[str]:
@@ -42,8 +60,19 @@ def _headline(student: StudentView) -> list[str]:
         lines.append(student.late.describe().capitalize())
     if student.status != "graded":
         lines.append(f"Your submission could not be graded ({student.status}): {student.reason}")
+    missing = [p.name for p in student.practices if not p.submitted]
+    if missing and student.status == "graded":
+        lines.append(f"Not submitted: {', '.join(missing)}")
     lines += [f"Note: {note}" for note in student.notes]
     return lines
+
+
+def _practice_line(practice: PracticeView) -> str:
+    if not practice.submitted:
+        return f"Not submitted: {practice.reason}"
+    if practice.status != "graded":
+        return f"Not graded: {practice.reason}"
+    return ""
 
 
 # ---- Markdown -----------------------------------------------------------------------------------
@@ -56,33 +85,37 @@ def _fence(text: str) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return visible(text).replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(student: StudentView, grades: ClassView) -> str:
+def markdown(student: StudentView, grades: ClassView, hidden: Hidden = Hidden()) -> str:
     out = [f"# Feedback for {_cell(student.student)}", ""]
     out += [f"- {_cell(line)}" for line in _headline(student)] + [""]
     for practice in student.practices:
         out += [f"## {practice.name}: {points(practice.score)} / {points(practice.max_score)} points", ""]
-        if practice.status != "graded":
-            out += [f"Not graded: {_cell(practice.reason)}", ""]
+        if _practice_line(practice):
+            out += [_cell(_practice_line(practice)), ""]
         if practice.tasks:
             out += ["| task | what | points | status |", "| --- | --- | ---: | --- |"]
             out += [f"| {t.id} | {_cell(t.title)} | {points(t.score)} / {points(t.max_score)} | {t.status} |"
                     for t in practice.tasks] + [""]
-        problems = list(_problems(practice)) if practice.status == "graded" else []
-        if problems:
-            out += ["### Public tests to fix", ""]
-            for task, test in problems:
-                out += [f"#### {task.id} `{test.name}`: {test.status}, {points(test.earned)} / "
+        for task in practice.tasks:
+            for test in task.tests:
+                if not _in_full(test, hidden):
+                    continue
+                kind = "" if test.visibility == "public" else " (hidden)"
+                out += [f"### {task.id} `{test.name}`{kind}: {test.status}, {points(test.earned)} / "
                         f"{points(test.points)} points", "", _fence(test.message.strip() or test.status), ""]
                 if test.output.strip():
                     out += ["Your code printed:", "", _fence(test.output.strip()[-_OUTPUT_CAP:]), ""]
-        hidden = list(_hidden(practice))
-        if hidden:
+        secret = [(t, test) for t in practice.tasks for test in t.tests
+                  if test.visibility != "public" and not hidden.shown and practice.submitted]
+        if secret:
             out += ["### Hidden tests", "", "| task | test | points |", "| --- | --- | ---: |"]
             out += [f"| {task.id} | `{test.name}` | {points(test.earned)} / {points(test.points)} |"
-                    for task, test in hidden] + [""]
+                    for task, test in secret] + [""]
+            if hidden.promise():
+                out += [hidden.promise(), ""]
     if grades.policy:
         out += [f"Late policy: {grades.policy.describe()}.", ""]
     return "\n".join(out)
@@ -90,62 +123,73 @@ def markdown(student: StudentView, grades: ClassView) -> str:
 
 # ---- HTML ---------------------------------------------------------------------------------------
 
-_STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}
-td.n{text-align:right}pre{background:#f6f6f6;padding:.5rem;overflow-x:auto;white-space:pre-wrap}
-.passed{color:#1a7f37}.failed,.error,.timeout{color:#b42318}.skipped,.not.implemented{color:#777}"""
+def _bar(score: float, top: float) -> str:
+    share = 100 * score / top if top else 0
+    return f'<div class="bar" role="img" aria-label="{share:.0f}%"><span style="width:{share:.1f}%"></span></div>'
 
 
-def _e(text: object) -> str:
-    return html.escape(visible(str(text)), quote=True)
+def _test_html(test: TestView, hidden: Hidden) -> list[str]:
+    kind = "hidden test" if test.visibility != "public" else "test"
+    line = (f"{kind} <code>{e(test.name)}</code> {badge(test.status)} "
+            f"<span class=\"muted\">{points(test.earned)} / {points(test.points)} points</span>")
+    if not _in_full(test, hidden):
+        return [f"<p>{line}</p>"]
+    body = [f"<h4>{line}</h4>", f"<pre>{e(test.message.strip() or test.status)}</pre>"]
+    if test.output.strip():
+        body.append(f"<p>Your code printed:</p><pre>{e(test.output.strip()[-_OUTPUT_CAP:])}</pre>")
+    return body
 
 
-def page(title: str, body: list[str]) -> str:
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(title)}</title>"
-            f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+def _task_html(task: TaskView, submitted: bool, hidden: Hidden) -> list[str]:
+    body = [f'<section class="task" id="{e(task.id)}"><header><strong>{e(task.id)}</strong>'
+            f"<span>{e(task.title)}</span>{badge(task.status)}"
+            f'<span class="points">{points(task.score)} / {points(task.max_score)} points</span></header>']
+    if submitted:
+        for test in task.tests:
+            if test.status != "passed" or test.visibility != "public":
+                body += _test_html(test, hidden)
+    if task.pictures:
+        body.append('<div class="pictures">')
+        body += [f'<figure><img alt="{e(p.caption)}" src="{png_uri(p.png)}"><figcaption>{e(p.caption)}'
+                 "</figcaption></figure>" for p in task.pictures]
+        body.append("</div>")
+    return body + ["</section>"]
 
 
-def html_page(student: StudentView, grades: ClassView) -> str:
-    body = [f"<h1>Feedback for {_e(student.student)}</h1>", "<ul>"]
-    body += [f"<li>{_e(line)}</li>" for line in _headline(student)] + ["</ul>"]
+def html_page(student: StudentView, grades: ClassView, hidden: Hidden = Hidden()) -> str:
+    body = [f"<h1>Feedback for {e(student.student)}</h1>",
+            f"<p><strong>{points(student.score)} / {points(student.max_score)} points</strong></p>",
+            _bar(student.score, student.max_score), "<ul>"]
+    body += [f"<li>{e(line)}</li>" for line in _headline(student)[1:]] + ["</ul>"]
+    if hidden.promise():
+        body.append(f"<p class=\"muted\">{e(hidden.promise())}</p>")
+    body.append('<div class="cards">')
     for practice in student.practices:
-        body.append(f"<h2>{_e(practice.name)}: {points(practice.score)} / {points(practice.max_score)} points</h2>")
-        if practice.status != "graded":
-            body.append(f"<p>Not graded: {_e(practice.reason)}</p>")
-        if practice.tasks:
-            body.append("<table><tr><th>task</th><th>what</th><th>points</th><th>status</th></tr>")
-            body += [f"<tr><td>{_e(t.id)}</td><td>{_e(t.title)}</td><td class=\"n\">{points(t.score)} / "
-                     f"{points(t.max_score)}</td><td class=\"{_e(t.status)}\">{_e(t.status)}</td></tr>"
-                     for t in practice.tasks]
-            body.append("</table>")
-        problems = list(_problems(practice)) if practice.status == "graded" else []
-        if problems:
-            body.append("<h3>Public tests to fix</h3>")
-            for task, test in problems:
-                body.append(f"<h4>{_e(task.id)} <code>{_e(test.name)}</code>: {_e(test.status)}, "
-                            f"{points(test.earned)} / {points(test.points)} points</h4>")
-                body.append(f"<pre>{_e(test.message.strip() or test.status)}</pre>")
-                if test.output.strip():
-                    body.append(f"<p>Your code printed:</p><pre>{_e(test.output.strip()[-_OUTPUT_CAP:])}</pre>")
-        hidden = list(_hidden(practice))
-        if hidden:
-            body.append("<h3>Hidden tests</h3><table><tr><th>task</th><th>test</th><th>points</th></tr>")
-            body += [f"<tr><td>{_e(task.id)}</td><td><code>{_e(test.name)}</code></td>"
-                     f"<td class=\"n\">{points(test.earned)} / {points(test.points)}</td></tr>"
-                     for task, test in hidden]
-            body.append("</table>")
+        state = "" if practice.status == "graded" else " " + badge("not submitted" if not practice.submitted
+                                                                     else practice.status)
+        body.append(f'<div class="card"><a href="#practice-{e(practice.name)}">{e(practice.name)}</a>{state}<br>'
+                    f"{points(practice.score)} / {points(practice.max_score)} points"
+                    f"{_bar(practice.score, practice.max_score)}</div>")
+    body.append("</div>")
+    for practice in student.practices:
+        body.append(f'<h2 id="practice-{e(practice.name)}">{e(practice.name)}: {points(practice.score)} / '
+                    f"{points(practice.max_score)} points</h2>")
+        if _practice_line(practice):
+            body.append(f'<p class="notice">{e(_practice_line(practice))}</p>')
+        for task in practice.tasks:
+            body += _task_html(task, practice.submitted and practice.status == "graded", hidden)
     if grades.policy:
-        body.append(f"<p>Late policy: {_e(grades.policy.describe())}.</p>")
+        body.append(f"<p>Late policy: {e(grades.policy.describe())}.</p>")
     return page(f"Feedback for {student.student}", body)
 
 
-def write(grades: ClassView, out: Path) -> list[Path]:
+def write(grades: ClassView, out: Path, hidden: Hidden = Hidden()) -> list[Path]:
     folder = out / "feedback"
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for student in grades.students:
         name = safe_name(student.student)
-        for suffix, text in ((".md", markdown(student, grades)), (".html", html_page(student, grades))):
+        for suffix, text in ((".md", markdown(student, grades, hidden)), (".html", html_page(student, grades, hidden))):
             target = folder / f"{name}{suffix}"
             write_atomically(target, text)
             written.append(target)

@@ -1,7 +1,8 @@
 """grades.csv: one row per student, for a spreadsheet or an LMS import.
 
 Columns: student, status (graded, rejected, error), one column per practice, total, max_total,
-submitted_at, days_late, penalty_percent, final (the total after the late penalty), reason, notes.
+submitted_at, days_late, penalty_percent, final (the total after the late penalty), reason, notes
+(a practice that was not handed in first: "basics: not submitted").
 A cell that a spreadsheet would read as a formula (starting with = + - @) is prefixed with '.
 """
 
@@ -29,8 +30,13 @@ def rows(grades: ClassView) -> list[list[str]]:
             points(student.score), points(max_total),
             student.submitted_at.isoformat(timespec="minutes") if student.submitted_at else "",
             str(late.days) if late else "", points(late.penalty * 100) if late else "",
-            points(student.final), student.reason, " | ".join(student.notes)])
+            points(student.final), student.reason, " | ".join(_notes(student))])
     return table
+
+
+def _notes(student) -> list[str]:
+    missing = [f"{p.name}: not submitted" for p in student.practices if not p.submitted]
+    return missing + list(student.notes)
 
 
 def write(grades: ClassView, out: Path) -> list[Path]:
