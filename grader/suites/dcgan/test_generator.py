@@ -50,6 +50,11 @@ def test_generator_batch_norm_placement(student_session):
     checks.batch_norm_placement(student_session, KIND, COLOUR[KIND])
 
 
+@task("dcgan.2", points=1, category="values", visibility="hidden")
+def test_generator_batch_norm_settings(student_session):
+    checks.batch_norm_settings(student_session, KIND, COLOUR[KIND])
+
+
 @task("dcgan.2", points=2, category="values", visibility="public")
 def test_generator_matches_the_reference(student_session):
     checks.same_as_reference(student_session, KIND, SMALL[KIND], batch=6, seed=3, train=False, hint=VALUES_HINT)
