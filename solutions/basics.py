@@ -48,7 +48,8 @@ def relu(x: torch.Tensor) -> torch.Tensor:
 
     x: any shape. Returns a tensor of the same shape and dtype.
     Its gradient is 0 for x < 0 and 1 for x > 0. At the kink x = 0 any subgradient, a value in
-    [0, 1], is right (torch.relu gives 0, torch.maximum(x, 0 * x) 0.5, x >= 0 as the test 1).
+    [0, 1], is right: torch.relu gives 0, torch.maximum(x, torch.zeros_like(x)) 0.5, and
+    torch.where(x >= 0, x, 0 * x) 1.
     """
     # TODO basics.1: implement relu
     ### BEGIN SOLUTION

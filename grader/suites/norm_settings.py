@@ -3,7 +3,7 @@
 Batch norm has settings that are not parameters: eps (added to the variance), momentum (how far
 each train-mode pass moves the running statistics: running = (1 - momentum) * running +
 momentum * batch), affine and track_running_stats. Loading the reference's weights cannot show
-them and outputs barely do (eps 1e-3 instead of 1e-5 changes an output by about 0.05%), so they
+them and outputs barely do (eps 1e-3 instead of 1e-5 changes a channel of variance 1 by 0.05%), so they
 are read from the student's modules (`grader.training.probes:norm_settings`) and compared, in the
 order the modules run, with the reference's (`grader.training.probes.norm_settings_of`).
 """

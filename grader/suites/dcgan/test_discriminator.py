@@ -1,4 +1,4 @@
-"""dcgan.3: Discriminator, by parameter count, output, architecture, batch norm and values."""
+"""dcgan.3: Discriminator, by parameter count, output, architecture, batch norm (place, settings), values."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""dcgan.2: Generator, by parameter count, output, architecture, batch norm and values.
+"""dcgan.2: Generator, by parameter count, output, architecture, batch norm (place, settings), values.
 
 Values are compared by loading the reference's weights into the student's model, layer by layer,
 matched by shape (`grader.suites.dcgan.reference.load_reference_weights`), in eval mode (batch

@@ -126,7 +126,8 @@ def dropout_blocks_are(student_session, depth: int, size: int) -> None:
     check(probe["convolutions"] == count, f"{built} ran {probe['convolutions']} convolutions; the design has {count} "
           f"({depth} down, {depth - 1} up, and the output one).", DESIGN_HINT)
     check(probe["eval_same"], f"two eval-mode passes of {built} gave different outputs: something random is still "
-          "active in eval mode.", "use nn.Dropout modules (they follow model.eval()), not F.dropout(..., training=True).")
+          "active in eval mode.",
+          "use nn.Dropout modules (they follow model.eval()), not F.dropout(..., training=True).")
     # convolution k's input is random only through what runs after convolution k - 1
     random = [k for k in range(count) if probe["differ"][k]]
     encoder = [k for k in random if k <= depth]  # up to the first decoder convolution (depth): encoder stretches
