@@ -47,6 +47,9 @@ def relu(x: torch.Tensor) -> torch.Tensor:
     """Rectified linear unit, elementwise: relu(x) = max(0, x).
 
     x: any shape. Returns a tensor of the same shape and dtype.
+    Its gradient is 0 for x < 0 and 1 for x > 0. At the kink x = 0 any subgradient, a value in
+    [0, 1], is right: torch.relu gives 0, torch.maximum(x, torch.zeros_like(x)) 0.5, and
+    torch.where(x >= 0, x, 0 * x) 1.
     """
     # TODO basics.1: implement relu
     raise NotImplementedError("basics.1: implement relu in assignments/basics.py")
@@ -56,6 +59,8 @@ def leaky_relu(x: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
     """Leaky ReLU, elementwise: x if x > 0, else negative_slope * x.
 
     x: any shape. Returns a tensor of the same shape and dtype.
+    Its gradient is negative_slope for x < 0 and 1 for x > 0. At the kink x = 0 any subgradient,
+    a value between negative_slope and 1, is right (F.leaky_relu gives negative_slope).
     """
     # TODO basics.1: implement leaky_relu
     raise NotImplementedError("basics.1: implement leaky_relu in assignments/basics.py")

@@ -35,7 +35,7 @@ class MnistCNN(nn.Module):
       Conv2d(1, 16, 3, padding=1), BatchNorm2d(16), ReLU, MaxPool2d(2),
       Conv2d(16, 32, 3, padding=1), BatchNorm2d(32), ReLU, MaxPool2d(2),
       flatten, Linear(1568, 128), ReLU, Linear(128, 10).
-    207,018 parameters in all.
+    Batch norm with PyTorch's defaults (eps 1e-5, momentum 0.1). 207,018 parameters in all.
     """
 
     def __init__(self) -> None:

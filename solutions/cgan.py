@@ -133,7 +133,9 @@ def discriminator_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tens
     d_real: (B, 1) probabilities D gave real images, d_fake: (B, 1) probabilities it gave
     generated ones. Minimising L_D is maximising log D(x) + log(1 - D(G(z))): real -> 1, fake -> 0.
     It is binary cross-entropy with target 1 for the real, plus with target 0 for the fake
-    (each a mean over the batch). The inputs are probabilities already: no sigmoid here.
+    (each a mean over the batch). The inputs are probabilities already: no sigmoid here. No
+    epsilon inside the logs: log(p + eps) changes the gradient at D = p by the factor p / (p + eps)
+    (F.binary_cross_entropy instead clamps each log at -100, which only acts where p rounds to 0).
     """
     # TODO cgan.4: implement discriminator_loss
     ### BEGIN SOLUTION
@@ -149,7 +151,8 @@ def generator_loss(d_fake: torch.Tensor) -> torch.Tensor:
     d_fake: (B, 1) probabilities D gave generated images. G maximises log D(G(z)) (binary
     cross-entropy with target 1) instead of minimising log(1 - D(G(z))): early in training D
     rejects G's images confidently, where log(1 - D) is flat and gives G almost no gradient,
-    while -log D is steep. The input is a probability already: no sigmoid here.
+    while -log D is steep. The input is a probability already: no sigmoid here, and no epsilon
+    inside the log (see discriminator_loss).
     """
     # TODO cgan.5: implement generator_loss (non-saturating)
     ### BEGIN SOLUTION

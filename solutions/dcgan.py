@@ -7,7 +7,8 @@ real images from generated ones. Both networks are all-convolutional, as the pap
     convolutions (5 x 5 kernels, stride 2, each doubling or halving the side);
   * no fully connected hidden layers: G's only linear map is the projection of z to the first
     4 x 4 feature map, D's only one is the final logit;
-  * batch norm in both, except on G's output layer and D's input layer;
+  * batch norm in both, except on G's output layer and D's input layer (nn.BatchNorm2d(channels)
+    with PyTorch's defaults: eps 1e-5, momentum 0.1);
   * ReLU in G with tanh at the output, LeakyReLU(0.2) in D;
   * weights from N(0, 0.02); Adam with lr 2e-4 and beta1 = 0.5.
 
@@ -148,7 +149,8 @@ def weights_init(module: nn.Module) -> None:
     """DCGAN's initialisation of one module, used as `model.apply(weights_init)`.
 
     Conv2d and ConvTranspose2d weights from N(0, 0.02) (their biases are left as they are);
-    BatchNorm2d weights from N(1, 0.02) and biases 0. Other modules are left alone.
+    BatchNorm2d weights from N(1, 0.02) and biases 0. Other modules are left alone: nn.Linear (the
+    generator's projection, the discriminator's logit) keeps PyTorch's own initialisation.
     """
     # TODO dcgan.4: implement weights_init
     ### BEGIN SOLUTION
@@ -165,7 +167,8 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
 
     real_logits, fake_logits: (B,) logits D gave real and generated images; s is the sigmoid.
     Binary cross-entropy with target 1 for the real, plus with target 0 for the fake (each a
-    mean over the batch), computed from logits with F.binary_cross_entropy_with_logits.
+    mean over the batch), computed from logits with F.binary_cross_entropy_with_logits: finite for
+    any logit, also +-200, where sigmoid rounds to exactly 0 or 1 in float32.
     """
     # TODO dcgan.5: implement discriminator_loss
     ### BEGIN SOLUTION
@@ -181,7 +184,8 @@ def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     fake_logits: (B,) logits D gave generated images. G maximises log D(G(z)) instead of
     minimising log(1 - D(G(z))), whose gradient s(a) vanishes exactly when D rejects the fakes
     confidently (early in training); -log s(a) has gradient -(1 - s(a)) there, close to -1.
-    Binary cross-entropy with logits and target 1.
+    Binary cross-entropy with logits and target 1, finite for any logit: in float32 sigmoid(-200)
+    rounds to 0, so -log(sigmoid(a)) written out is inf there (-log s(a) = softplus(-a) is not).
     """
     # TODO dcgan.6: implement generator_loss (non-saturating)
     ### BEGIN SOLUTION
@@ -193,11 +197,14 @@ def train_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, opt_d: 
                real: torch.Tensor, z: torch.Tensor) -> dict[str, float]:
     """One round of the game on one batch: a discriminator update, then a generator update.
 
-    real: (B, nc, S, S) images in [-1, 1], z: (B, nz) noise. Both models in training mode.
-      1. Discriminator: zero its gradients; fake = G(z) detached (D's loss must not reach G);
-         L_D = discriminator_loss(D(real), D(fake)); backward; opt_d.step().
-      2. Generator: zero its gradients; L_G = generator_loss(D(G(z))) with the updated D (the
-         fake images not detached); backward; opt_g.step(). Only G's parameters change here.
+    real: (B, nc, S, S) images in [-1, 1], z: (B, nz) noise. Both models in training mode for the
+    whole step (batch norm on each batch's statistics, also in D while G learns).
+      0. fake = G(z), once: G runs once per step, used by both steps (a second G(z) would move
+         G's batch-norm running statistics twice).
+      1. Discriminator: zero its gradients; L_D = discriminator_loss(D(real), D(fake.detach()))
+         (detached: D's loss must not reach G); backward; opt_d.step().
+      2. Generator: zero its gradients; L_G = generator_loss(D(fake)) with the updated D (fake
+         not detached); backward; opt_g.step(). Only G's parameters change here.
     Returns Python floats: {"loss_d": L_D, "loss_g": L_G, "d_real": mean sigmoid(D(real)),
     "d_fake": mean sigmoid(D(fake))}, where loss_d, d_real and d_fake are from step 1.
     """

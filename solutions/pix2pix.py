@@ -20,6 +20,8 @@ Conventions used everywhere in this file:
 Building blocks (all convolutions 4x4, padding 1; stride 2 unless said otherwise):
     Ck   convolution with k filters - batch norm - activation
     CDk  the same with dropout 0.5 after the batch norm
+Batch norm is nn.BatchNorm2d(k) with PyTorch's defaults (eps 1e-5, momentum 0.1); dropout is
+element-wise, nn.Dropout(0.5) (each value zeroed with probability 0.5, not whole channels).
 The encoder's activations are LeakyReLU(0.2), the decoder's ReLU, as in the authors' code, where
 each block applies its activation to its input before the convolution.
 """
@@ -42,7 +44,8 @@ class UNetGenerator(nn.Module):
     Decoder, `depth - 1` blocks, each doubling the size, in run order j = 0 (innermost) .. depth-2;
     block j outputs as many channels as encoder block depth-2-j, which it is joined with:
       ReLU - ConvTranspose2d(4, 2, 1, bias=False) - BatchNorm2d [- Dropout(0.5) for j < depth - 5]
-      then the skip connection: torch.cat([encoder output, decoder output], dim=1), encoder first.
+      then the skip connection: torch.cat([encoder output, decoder output], dim=1), encoder first
+      (dropout acts on the decoder's output only, before the join: the skip features are kept).
     Block 0 reads the innermost encoder output alone; block j > 0 reads the previous joined map
     (twice its predecessor's channels). (depth 8, ngf 64: CD512-CD512-CD512-C512-C256-C128-C64.)
     Output: ReLU - ConvTranspose2d(2 * ngf, out_channels, 4, 2, 1) (the only bias) - tanh.
@@ -181,7 +184,9 @@ def generator_loss(fake_logits: torch.Tensor, fake: torch.Tensor, target: torch.
 
     fake_logits: D's patch logits (B, 1, H', W') for the pairs (x, G(x)); fake: G(x) and target:
     y, both (B, 3, H, W).
-        gan   = BCE(D(x, G(x)), 1), with logits, averaged over patches (non-saturating)
+        gan   = BCE(D(x, G(x)), 1), with logits, averaged over patches (non-saturating); finite for
+                any logit (F.binary_cross_entropy_with_logits: in float32 sigmoid(-200) is 0, so
+                -log(sigmoid(a)) written out is inf there)
         l1    = mean |G(x) - y| over every pixel and channel (a mean absolute error)
         total = gan + lambda_l1 * l1
     """

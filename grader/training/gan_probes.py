@@ -10,14 +10,17 @@ and any argument list) what a model without labels needs:
   judged by what it does.
 - `init_probe`: the student's `weights_init` applied to grader-made layers; their statistics.
 - `train_step_probe`: one call of the student's `train_step(G, D, opt_g, opt_d, real, z)` on
-  two small grader-made models (`TinyImageGenerator`, `TinyImageDiscriminator`) with watched SGD
-  optimizers; `reference_train_step` is the correct step on the trusted side.
+  two small grader-made models (`TinyImageGenerator`, `TinyImageDiscriminator`, with or without
+  batch norm) with watched SGD optimizers; `reference_train_step` is the correct step on the
+  trusted side. With batch norm, train mode shows in the gradients and every train-mode pass in
+  the running statistics (G runs once per step, D three times: real, detached fake, fake).
 - `sampling_probe`: the student's `sample` or `interpolate` on a small generator with batch
   norm (so its mode shows in its output), handed over in a chosen mode.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable
 
 import torch
@@ -53,23 +56,28 @@ class TinyImageGenerator(nn.Module):
 
 
 class TinyImageDiscriminator(nn.Module):
-    """D(x) -> (B,) logits: Linear(64, 16), LeakyReLU(0.2), Linear(16, 1)."""
+    """D(x) -> (B,) logits: Linear(64, 16), optionally BatchNorm1d(16), LeakyReLU(0.2), Linear(16, 1)."""
 
-    def __init__(self) -> None:
+    def __init__(self, batch_norm: bool = False) -> None:
         super().__init__()
         self.hidden = nn.Linear(SIDE * SIDE, 16)
+        self.norm = nn.BatchNorm1d(16) if batch_norm else nn.Identity()
         self.out = nn.Linear(16, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(F.leaky_relu(self.hidden(x.flatten(1)), 0.2)).view(-1)
+        return self.out(F.leaky_relu(self.norm(self.hidden(x.flatten(1))), 0.2)).view(-1)
 
 
-def tiny_image_models(seed: int, *, batch_norm: bool = False) -> tuple[TinyImageGenerator, TinyImageDiscriminator]:
+def tiny_image_models(seed: int, *, batch_norm: bool = False,
+                      discriminator_norm: bool = False) -> tuple[TinyImageGenerator, TinyImageDiscriminator]:
+    """G with batch norm if `batch_norm`, D with batch norm if `discriminator_norm` too; running
+    statistics unlike any batch's, so eval mode shows in the output."""
     torch.manual_seed(seed)
-    G, D = TinyImageGenerator(batch_norm=batch_norm), TinyImageDiscriminator()
-    if batch_norm:  # running statistics unlike a batch's, so eval mode is visible
-        G.norm.running_mean.uniform_(-0.5, 0.5)
-        G.norm.running_var.uniform_(0.5, 2.0)
+    G, D = TinyImageGenerator(batch_norm=batch_norm), TinyImageDiscriminator(batch_norm=discriminator_norm)
+    with torch.no_grad():
+        for norm in (m for model in (G, D) for m in model.modules() if isinstance(m, nn.BatchNorm1d)):
+            norm.running_mean.uniform_(-0.5, 0.5)
+            norm.running_var.uniform_(0.5, 2.0)
     return G, D
 
 
@@ -125,12 +133,13 @@ def architecture_probe(model: nn.Module, args: list[Any], *, progress: Callable)
 @operation
 def init_probe(weights_init: Callable, *, seed: int = 0, progress: Callable) -> dict[str, Any]:
     """The student's `weights_init` applied (with `.apply`) to grader-made layers: Conv2d(256, 512, 5),
-    ConvTranspose2d(512, 256, 5), BatchNorm2d(512), each with a bias set to 0.3 first. Returns each
-    one's weight mean and std, bias mean and std, and whether its values changed."""
+    ConvTranspose2d(512, 256, 5), BatchNorm2d(512) and Linear(512, 256) (which it must leave alone),
+    each with a bias set to 0.3 first. Returns each one's weight mean and std, bias mean and std, and
+    whether its values changed."""
     torch.manual_seed(seed)
     layers = {"Conv2d(256, 512, 5)": nn.Conv2d(256, 512, 5),
               "ConvTranspose2d(512, 256, 5)": nn.ConvTranspose2d(512, 256, 5),
-              "BatchNorm2d(512)": nn.BatchNorm2d(512)}
+              "BatchNorm2d(512)": nn.BatchNorm2d(512), "Linear(512, 256)": nn.Linear(512, 256)}
     with torch.no_grad():
         for layer in layers.values():
             layer.bias.fill_(0.3)
@@ -153,11 +162,14 @@ def init_probe(weights_init: Callable, *, seed: int = 0, progress: Callable) -> 
 @operation
 def train_step_probe(train_step: Callable, generator_state: dict[str, torch.Tensor],
                      discriminator_state: dict[str, torch.Tensor], real: torch.Tensor, z: torch.Tensor, *,
-                     lr: float = 0.5, stale_gradient: float | None = None, progress: Callable) -> dict[str, Any]:
+                     lr: float = 0.5, stale_gradient: float | None = None, batch_norm: bool = False,
+                     progress: Callable) -> dict[str, Any]:
     """Call `train_step(G, D, opt_g, opt_d, real, z)` once on TinyImageGenerator and
-    TinyImageDiscriminator with the given states, both handed over in eval mode, with watched
-    SGD(lr); as `grader.training.gan.train_step_probe` does for a conditional GAN."""
-    return watched_step(TinyImageGenerator(), TinyImageDiscriminator(), generator_state, discriminator_state,
+    TinyImageDiscriminator (both with batch norm if `batch_norm`) with the given states, both
+    handed over in eval mode, with watched SGD(lr); as `grader.training.gan.train_step_probe`
+    does for a conditional GAN."""
+    return watched_step(TinyImageGenerator(batch_norm=batch_norm), TinyImageDiscriminator(batch_norm=batch_norm),
+                        generator_state, discriminator_state,
                         lambda *models_and_optimizers: train_step(*models_and_optimizers, real, z),
                         lr=lr, stale_gradient=stale_gradient)
 
@@ -167,15 +179,17 @@ def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
 
 
 def reference_train_step(generator_state: dict, discriminator_state: dict, real: torch.Tensor, z: torch.Tensor, *,
-                         lr: float = 0.5) -> dict[str, Any]:
+                         lr: float = 0.5, batch_norm: bool = False) -> dict[str, Any]:
     """The trusted side of `train_step_probe`: the correct step on the same tiny models, with the
-    gradients and parameters after each update, the statistics, and two wrong variants' numbers
-    (D's mean output on the fake after its update; G's gradient against the D before it)."""
-    G, D = TinyImageGenerator(), TinyImageDiscriminator()
+    gradients and parameters (and buffers) after each update, the statistics, and two wrong
+    variants' numbers (D's mean output on the fake after its update; G's gradient against the D
+    before it), each from a copy, so the models see only the correct step's passes."""
+    G, D = TinyImageGenerator(batch_norm=batch_norm), TinyImageDiscriminator(batch_norm=batch_norm)
     G.load_state_dict(generator_state)
     D.load_state_dict(discriminator_state)
-    stale_d = TinyImageDiscriminator()
-    stale_d.load_state_dict(discriminator_state)
+    G.train()
+    D.train()
+    stale_d = copy.deepcopy(D)
     opt_g, opt_d = torch.optim.SGD(G.parameters(), lr=lr), torch.optim.SGD(D.parameters(), lr=lr)
     fake = G(z)
     real_logits, fake_logits = D(real), D(fake.detach())
@@ -186,7 +200,7 @@ def reference_train_step(generator_state: dict, discriminator_state: dict, real:
     opt_d.step()
     d_after = state_of(D)
     with torch.no_grad():
-        d_fake_after = torch.sigmoid(D(fake)).mean().item()
+        d_fake_after = torch.sigmoid(copy.deepcopy(D)(fake)).mean().item()
     g_before = torch.autograd.grad(_bce(stale_d(fake), 1.0), list(G.parameters()), retain_graph=True)
     opt_g.zero_grad()
     loss_g = _bce(D(fake), 1.0)
@@ -194,6 +208,7 @@ def reference_train_step(generator_state: dict, discriminator_state: dict, real:
     g_grads = {n: p.grad.detach().clone() for n, p in G.named_parameters()}
     opt_g.step()
     return {"d_grads": d_grads, "d_after": d_after, "g_grads": g_grads, "g_after": state_of(G),
+            "d_after_step": state_of(D),
             "stats": {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
                       "d_real": torch.sigmoid(real_logits).mean().item(),
                       "d_fake": torch.sigmoid(fake_logits).mean().item()},

@@ -5,9 +5,12 @@
   student's `UNetGenerator` and `PatchDiscriminator`. Training pairs come in as uint8 tensors;
   held-out inputs come in, G's outputs for them go back, and their targets never enter the
   worker: the trusted side scores the outputs (`grader.training.pix2pix_metrics`).
-- `train_step_probe`: one call of the student's `train_step` on two small grader-made models
-  (`TinyTranslator`, `TinyPatchCritic`) with the watched SGD optimizers shared by the GAN practices
+- `train_step_probe`, `translate_probe`: one call of the student's `train_step` on two small
+  grader-made models (`TinyTranslator`, `TinyPatchCritic`, deterministic; or `SmallUNet`,
+  `SmallPatchCritic`, with batch norm and dropout, so train mode, eval mode and every extra pass
+  show) with the watched SGD optimizers shared by the GAN practices
   (`grader.training.gan.watched_step`); the trusted side repeats the step correctly and compares.
+  Likewise the student's `translate`, on a generator handed over in train mode.
 - `skip_probe`, `dropout_blocks_probe`, `patch_gradient`: what the student's U-Net does when its
   innermost block is silenced, which decoder blocks draw random numbers, and which input pixels
   one of the student's patch logits depends on.
@@ -62,33 +65,94 @@ def tiny_models(seed: int) -> tuple[TinyTranslator, TinyPatchCritic]:
     return TinyTranslator(), TinyPatchCritic()
 
 
+class SmallUNet(nn.Module):
+    """G(x): (B, 3, H, W) -> (B, 3, H, W) in (-1, 1), H and W divisible by 4: a two-level U-Net of
+    the practice's blocks, with batch norm and dropout, so train and eval mode give other outputs:
+      Conv2d(3, 8, 4, 2, 1)                                                    (B, 8, H/2, W/2)
+      LeakyReLU(0.2) - Conv2d(8, 16, 4, 2, 1, bias=False) - BatchNorm2d(16)    (B, 16, H/4, W/4)
+      ReLU - ConvTranspose2d(16, 8, 4, 2, 1, bias=False) - BatchNorm2d(8) - Dropout(0.5),
+      joined with the first encoder output                                      (B, 16, H/2, W/2)
+      ReLU - ConvTranspose2d(16, 3, 4, 2, 1) - tanh                             (B, 3, H, W)
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down1 = nn.Conv2d(3, 8, 4, 2, 1)
+        self.down2 = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(8, 16, 4, 2, 1, bias=False), nn.BatchNorm2d(16))
+        self.up1 = nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(16, 8, 4, 2, 1, bias=False), nn.BatchNorm2d(8),
+                                 nn.Dropout(0.5))
+        self.up2 = nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(16, 3, 4, 2, 1), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skip = self.down1(x)  # (B, 8, H/2, W/2)
+        return self.up2(torch.cat([skip, self.up1(self.down2(skip))], dim=1))  # (B, 3, H, W)
+
+
+class SmallPatchCritic(nn.Module):
+    """D(x, y) -> (B, 1, H/2 - 2, W/2 - 2) logits, with batch norm: Conv2d(6, 8, 4, 2, 1), LeakyReLU(0.2),
+    Conv2d(8, 16, 4, 1, 1, bias=False), BatchNorm2d(16), LeakyReLU(0.2), Conv2d(16, 1, 4, 1, 1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = nn.Sequential(nn.Conv2d(6, 8, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(8, 16, 4, 1, 1, bias=False),
+                                   nn.BatchNorm2d(16), nn.LeakyReLU(0.2), nn.Conv2d(16, 1, 4, 1, 1))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.model(torch.cat([x, y], dim=1))
+
+
+def small_models(seed: int) -> tuple[SmallUNet, SmallPatchCritic]:
+    """SmallUNet and SmallPatchCritic with running statistics unlike any batch's (eval mode shows)."""
+    torch.manual_seed(seed)
+    G, D = SmallUNet(), SmallPatchCritic()
+    with torch.no_grad():
+        for norm in (m for model in (G, D) for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
+            norm.running_mean.uniform_(-0.5, 0.5)
+            norm.running_var.uniform_(0.5, 2.0)
+    return G, D
+
+
+def _models(small: bool) -> tuple[nn.Module, nn.Module]:
+    return (SmallUNet(), SmallPatchCritic()) if small else (TinyTranslator(), TinyPatchCritic())
+
+
 @operation
 def train_step_probe(train_step: Callable, generator_state: dict[str, torch.Tensor],
                      discriminator_state: dict[str, torch.Tensor], inputs: torch.Tensor, targets: torch.Tensor, *,
-                     lr: float = 0.05, stale_gradient: float | None = None, progress: Callable) -> dict[str, Any]:
+                     lr: float = 0.05, stale_gradient: float | None = None, small: bool = False, seed: int = 0,
+                     progress: Callable) -> dict[str, Any]:
     """Call `train_step(G, D, opt_g, opt_d, inputs, targets)` once on a TinyTranslator and a
-    TinyPatchCritic with the given states, both handed over in eval mode, with watched SGD(lr).
+    TinyPatchCritic (with `small`: a SmallUNet and a SmallPatchCritic, batch norm and dropout) with
+    the given states, both handed over in eval mode, with watched SGD(lr); torch's generator is
+    seeded with `seed` just before, so G's dropout draws what the trusted side's one pass draws.
 
     With `stale_gradient`, every parameter's .grad starts at that value. Returns what train_step
     returned, the optimizer events in order (each step with both models' parameters, gradients and
     modes just before it) and the final state.
     """
-    return watched_step(TinyTranslator(), TinyPatchCritic(), generator_state, discriminator_state,
-                        lambda *models_and_optimizers: train_step(*models_and_optimizers, inputs, targets),
-                        lr=lr, stale_gradient=stale_gradient)
+    def step(*models_and_optimizers):
+        torch.manual_seed(seed)
+        return train_step(*models_and_optimizers, inputs, targets)
+
+    return watched_step(*_models(small), generator_state, discriminator_state, step, lr=lr,
+                        stale_gradient=stale_gradient)
 
 
 def reference_train_step(generator_state: dict, discriminator_state: dict, inputs: torch.Tensor,
-                         targets: torch.Tensor, *, lr: float = 0.05, lambda_l1: float = 100.0) -> dict[str, Any]:
-    """The trusted side of `train_step_probe`: the correct step on the same tiny models.
+                         targets: torch.Tensor, *, lr: float = 0.05, lambda_l1: float = 100.0, small: bool = False,
+                         seed: int = 0) -> dict[str, Any]:
+    """The trusted side of `train_step_probe`: the correct step on the same models, in train mode,
+    G run once (after torch.manual_seed(seed), as the probe seeds), D three times.
 
-    Returns the discriminator's gradient and parameters after its step, the generator's gradient
-    (against the updated D) and parameters after its step, and the four statistics.
+    Returns the discriminator's gradient and state after its step, the generator's gradient
+    (against the updated D) and state after its step, D's state at the end ("d_final": its
+    running statistics moved by the generator step's pass too), and the four statistics.
     """
-    G, D = TinyTranslator(), TinyPatchCritic()
+    G, D = _models(small)
     G.load_state_dict(generator_state)
     D.load_state_dict(discriminator_state)
     opt_g, opt_d = torch.optim.SGD(G.parameters(), lr=lr), torch.optim.SGD(D.parameters(), lr=lr)
+    torch.manual_seed(seed)
     fake = G(inputs)
     real_logits, fake_logits = D(inputs, targets), D(inputs, fake.detach())
     loss_d = 0.5 * (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
@@ -106,26 +170,29 @@ def reference_train_step(generator_state: dict, discriminator_state: dict, input
     loss_g.backward()
     g_grads = {n: p.grad.detach().clone() for n, p in G.named_parameters()}
     opt_g.step()
-    return {"d_grads": d_grads, "d_after": d_after, "g_grads": g_grads, "g_after": state_of(G),
+    return {"d_grads": d_grads, "d_after": d_after, "g_grads": g_grads, "g_after": state_of(G), "d_final": state_of(D),
             "stats": {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "loss_g_gan": gan.item(),
                       "loss_g_l1": l1.item()}}
 
 
 @operation
 def translate_probe(translate: Callable, generator_state: dict[str, torch.Tensor], inputs: torch.Tensor, *,
-                    dropout: float = 0.5, progress: Callable) -> dict[str, Any]:
-    """Call the student's `translate(G, inputs)` twice on a TinyTranslator with dropout, handed over
-    in train mode: what it returned, whether it carries a graph, G's mode after, G's eval output."""
-    G = TinyTranslator(dropout=dropout)
+                    dropout: float = 0.5, small: bool = False, progress: Callable) -> dict[str, Any]:
+    """Call the student's `translate(G, inputs)` twice on a TinyTranslator with dropout (with `small`:
+    a SmallUNet, batch norm and dropout), handed over in train mode: what it returned, whether it
+    carries a graph, G's mode after, G's state after (batch norm's running statistics must not
+    move) and G's eval output."""
+    G = SmallUNet() if small else TinyTranslator(dropout=dropout)
     G.load_state_dict(generator_state)
     G.train()
     first = translate(G, inputs)
     training_after = G.training
     second = translate(G, inputs)
+    state_after = state_of(G)
     G.eval()
     with torch.no_grad():
         expected = G(inputs)
-    return {"first": first, "second": second, "training_after": training_after,
+    return {"first": first, "second": second, "training_after": training_after, "state_after": state_after,
             "has_graph": isinstance(first, torch.Tensor) and first.requires_grad, "expected": expected}
 
 
@@ -178,6 +245,13 @@ def dropout_blocks_probe(model: nn.Module, x: torch.Tensor, *, seed: int = 0, pr
     channels where the third pass differs from the first, the share of the first pass's non-zero
     values that the second pass zeroed (choosing the channels with another pass keeps the rate
     unbiased). Also whether two eval-mode passes agree. Seeded, so a result never flickers.
+
+    What kind of dropout, and where: "skip_differ", the share of values that differ between the
+    first two passes in the first half of the input's channels (in a decoder convolution's input,
+    the encoder's skip features, which nothing random may touch); "maps" and "whole_maps", how many
+    (image, channel) maps of the input with at least 4 non-zero values in the first pass lost some
+    of them in the second, and how many lost all of them (element-wise dropout 0.5 loses all 4 of 4
+    with probability 1/16; Dropout2d drops whole channels, always all).
     """
     torch.manual_seed(seed)
     convolutions = convolutions_in_run_order(model, [x])
@@ -200,18 +274,25 @@ def dropout_blocks_probe(model: nn.Module, x: torch.Tensor, *, seed: int = 0, pr
                     hook.remove()
         model.eval()
         same_in_eval = bool(torch.equal(model(x), model(x)))
-    differ, rates = [], []
+    differ, rates, skip_differ, maps, whole_maps = [], [], [], [], []
     for index in range(len(convolutions)):
         a, b, c = (found.get(index) for found in passes)
         if a is None or b is None or c is None or a.shape != b.shape or a.shape != c.shape or a.dim() != 4:
-            differ.append(None)
-            rates.append(None)
+            for values in (differ, rates, skip_differ, maps, whole_maps):
+                values.append(None)
             continue
         differ.append((a != b).float().mean().item())
+        skip_differ.append((a != b)[:, :a.shape[1] // 2].float().mean().item())
         channels = (a != c).any(0, keepdim=True).any(-1, keepdim=True).any(-2, keepdim=True)  # (1, C, 1, 1)
-        base = (a != 0) & channels
-        rates.append(((base & (b == 0)).sum() / base.sum().clamp_min(1)).item())
-    return {"differ": differ, "rates": rates, "eval_same": same_in_eval, "convolutions": len(convolutions)}
+        base = (a != 0) & channels  # (B, C, H, W)
+        dropped = base & (b == 0)
+        rates.append((dropped.sum() / base.sum().clamp_min(1)).item())
+        kept, lost = base.sum((-2, -1)), dropped.sum((-2, -1))  # (B, C) each
+        hit = (kept >= 4) & (lost > 0)
+        maps.append(int(hit.sum()))
+        whole_maps.append(int((hit & (lost == kept)).sum()))
+    return {"differ": differ, "rates": rates, "skip_differ": skip_differ, "maps": maps, "whole_maps": whole_maps,
+            "eval_same": same_in_eval, "convolutions": len(convolutions)}
 
 
 @operation

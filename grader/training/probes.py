@@ -5,6 +5,9 @@
 - `train_step_probe`: one call of the student's `train_step`, watched: optimizer calls, the loss
   it returned, the loss it should have returned, and the parameters a correct step gives.
 - `gradient_probe`, `batch_norm_probe`: which parameters get gradients; how BN buffers move.
+- `norm_settings`: the settings of each batch norm that runs (eps, momentum, affine, tracking),
+  which are no parameters, so weights and outputs cannot show them all.
+- `grad_mode_probe`: whether autograd was on while the student's code ran a model's forward.
 
 The trusted side judges everything; these functions only observe.
 """
@@ -229,3 +232,47 @@ def input_zero_shares(model: nn.Module, args: list[Any], parts: list[tuple[tuple
             model.train(was_training)
         result[mode] = [found.get(i) for i in range(len(parts))]
     return result
+
+
+def _norm_setting(module: nn.Module) -> dict[str, Any]:
+    return {"type": type(module).__name__, "features": module.num_features, "eps": module.eps,
+            "momentum": module.momentum, "affine": module.affine,
+            "track_running_stats": module.track_running_stats}
+
+
+def norm_settings_of(model: nn.Module, args: list[Any]) -> list[dict[str, Any]]:
+    """[{type, features, eps, momentum, affine, track_running_stats}] of each batch norm module, in
+    the order an eval-mode `model(*args)` first calls it (the trusted side's reference, too)."""
+    order: list[nn.Module] = []
+    hooks = [m.register_forward_pre_hook(lambda m, _: order.append(m) if m not in order else None)
+             for m in model.modules() if isinstance(m, nn.modules.batchnorm._NormBase)]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(*args)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    return [_norm_setting(m) for m in order]
+
+
+@operation
+def norm_settings(model: nn.Module, args: list[Any], *, progress: Callable) -> list[dict[str, Any]]:
+    """`norm_settings_of` on the student's model: its batch norms' settings in run order."""
+    return norm_settings_of(model, args)
+
+
+@operation
+def grad_mode_probe(fn: Callable, model: nn.Module, args: list[Any], *, progress: Callable) -> dict[str, Any]:
+    """Call the student's `fn(model, *args)` (evaluate, predict_proba) with a forward hook on the
+    model that records torch.is_grad_enabled() at each of its forward passes; what fn returned,
+    and those records (a function that wraps the forward in torch.no_grad() records only False)."""
+    seen: list[bool] = []
+    handle = model.register_forward_pre_hook(lambda module, inputs: seen.append(torch.is_grad_enabled()))
+    try:
+        returned = fn(model, *args)
+    finally:
+        handle.remove()
+    return {"returned": returned, "grad_enabled": seen}

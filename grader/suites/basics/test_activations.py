@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from hypothesis import given
 
 from grader.suites.basics.strategies import away_from_zero, dtypes, randn, seeds, shapes, slopes
-from grader.testing import assert_close, assert_grads_close, assert_no_forbidden_calls, task
+from grader.testing import assert_close, assert_grads_close, assert_no_forbidden_calls, check, task
 
 RELU_HINT = "ReLU keeps positive inputs and sends negative ones (and 0) to 0: max(0, x)."
 LEAKY_HINT = ("Leaky ReLU keeps positive inputs unchanged and multiplies only the negative ones by "
@@ -117,15 +117,41 @@ def test_activations_are_written_from_their_formulas(student_session):
                                        "arithmetic) instead of calling torch's.")
 
 
+KINK_HINT = ("at exactly 0 relu and leaky_relu have a kink: any subgradient counts there (a value between the two "
+             "one-sided slopes, as torch.where(x > 0, ...), torch.where(x >= 0, ...) and torch.maximum give), but "
+             "not nan, inf or a value outside them; everywhere else the gradient is the slope of the side x is on.")
+
+
+def _kink_gradient(student_session, name: str, x: torch.Tensor, args: list, slopes: tuple[float, float],
+                   call: str, hint: str) -> None:
+    """The gradient of the student's `name(x, *args)` (one per element, from a backward of ones): the
+    slope of x's side away from 0, and a subgradient, between the two one-sided slopes, at 0."""
+    _, grads = student_session.run("vjp", getattr(student_session.module, name), [x, *args], torch.ones_like(x))
+    grad = grads[0] if grads else None
+    check(isinstance(grad, torch.Tensor) and grad.shape == x.shape,
+          f"{call}: no gradient flows back to x through your result.", hint)
+    left, right = slopes
+    expected = torch.where(x > 0, torch.full_like(x, right), torch.full_like(x, left))
+    away = x != 0
+    assert_close(grad[away], expected[away], call=f"the gradient of {call} at the inputs other than 0",
+                 atol=1e-7, rtol=1e-5, hint=hint)
+    low, high = min(left, right), max(left, right)
+    at_zero = grad[~away]
+    check(bool(torch.isfinite(at_zero).all()) and bool(((at_zero >= low) & (at_zero <= high)).all()),
+          f"the gradient of {call} at x = 0 is {at_zero.tolist()}; expected a subgradient, a number from {low:g} "
+          f"to {high:g}.", hint)
+
+
 @task("basics.1", points=1, category="gradients", visibility="hidden")
 def test_activation_gradients_at_the_kink_and_at_zero(student_session):
-    """At exactly 0 PyTorch's relu has gradient 0 and leaky_relu the slope (x > 0 is false there)."""
+    """At exactly 0 any subgradient of relu (in [0, 1]) and leaky_relu (between its slope and 1)
+    counts, as their docstrings say; tanh and sigmoid are smooth there and must match torch."""
     x = torch.tensor([-2.0, -1e-12, 0.0, 1e-12, 2.0], dtype=torch.float64)
+    _kink_gradient(student_session, "relu", x, [], (0.0, 1.0),
+                   "relu(x) at x = -2, -1e-12, 0, 1e-12, 2 in float64", RELU_HINT + " " + KINK_HINT)
+    _kink_gradient(student_session, "leaky_relu", x, [0.1], (0.1, 1.0),
+                   "leaky_relu(x, 0.1) at x = -2, -1e-12, 0, 1e-12, 2 in float64", LEAKY_HINT + " " + KINK_HINT)
     cases = [
-        ("relu", [x], torch.relu, "relu(x) at x = -2, -1e-12, 0, 1e-12, 2 in float64",
-         RELU_HINT + " At exactly 0 the gradient is 0, as in torch.relu: use x > 0, not x >= 0."),
-        ("leaky_relu", [x, 0.1], lambda t, s: F.leaky_relu(t, s), "leaky_relu(x, 0.1) at x = -2, ..., 0, ..., 2",
-         LEAKY_HINT + " At exactly 0 the gradient is the slope, as in F.leaky_relu: use x > 0, not x >= 0."),
         ("tanh", [x], torch.tanh, "tanh(x) at x = -2, ..., 0, ..., 2 in float64", TANH_HINT),
         ("sigmoid", [x], torch.sigmoid, "sigmoid(x) at x = -2, ..., 0, ..., 2 in float64", SIGMOID_HINT),
     ]

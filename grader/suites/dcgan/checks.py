@@ -24,6 +24,7 @@ from grader.suites.dcgan.reference import (
     reference_model,
     shapes_count,
 )
+from grader.suites import norm_settings
 from grader.testing import assert_close, check
 
 CONV = ("Conv2d", "ConvTranspose2d")
@@ -159,3 +160,10 @@ def every_parameter_gets_a_gradient(student_session, kind: str, kwargs: dict) ->
     check(not probe["zero"], f"after {name}(...)(...).sum().backward() these parameters have an all-zero "
           f"gradient: {probe['zero']}.", "a bias followed by batch norm gets no gradient (the norm subtracts it): "
                                          "build such layers with bias=False.")
+
+
+def batch_norm_settings(student_session, kind: str, kwargs: dict) -> None:
+    """Every batch norm with PyTorch's default eps and momentum, affine and tracking statistics."""
+    model = build(student_session, kind, kwargs)
+    norm_settings.settings_match(student_session, model, example_args(kind, kwargs), reference_model(kind, kwargs),
+                                 f"your {call_text(kind, kwargs, 2).split('(z')[0].split('(x')[0]}")

@@ -1,4 +1,4 @@
-"""dcgan.3: Discriminator, by parameter count, output, architecture, batch norm and values."""
+"""dcgan.3: Discriminator, by parameter count, output, architecture, batch norm (place, settings), values."""
 
 from __future__ import annotations
 
@@ -37,6 +37,11 @@ def test_discriminator_is_all_convolutional(student_session):
 @task("dcgan.3", points=1, category="shapes", visibility="public")
 def test_discriminator_batch_norm_placement(student_session):
     checks.batch_norm_placement(student_session, KIND, COLOUR[KIND])
+
+
+@task("dcgan.3", points=1, category="values", visibility="hidden")
+def test_discriminator_batch_norm_settings(student_session):
+    checks.batch_norm_settings(student_session, KIND, COLOUR[KIND])
 
 
 @task("dcgan.3", points=2, category="values", visibility="public")

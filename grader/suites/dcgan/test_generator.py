@@ -1,4 +1,4 @@
-"""dcgan.2: Generator, by parameter count, output, architecture, batch norm and values.
+"""dcgan.2: Generator, by parameter count, output, architecture, batch norm (place, settings), values.
 
 Values are compared by loading the reference's weights into the student's model, layer by layer,
 matched by shape (`grader.suites.dcgan.reference.load_reference_weights`), in eval mode (batch
@@ -48,6 +48,11 @@ def test_generator_is_all_convolutional(student_session):
 @task("dcgan.2", points=1, category="shapes", visibility="public")
 def test_generator_batch_norm_placement(student_session):
     checks.batch_norm_placement(student_session, KIND, COLOUR[KIND])
+
+
+@task("dcgan.2", points=1, category="values", visibility="hidden")
+def test_generator_batch_norm_settings(student_session):
+    checks.batch_norm_settings(student_session, KIND, COLOUR[KIND])
 
 
 @task("dcgan.2", points=2, category="values", visibility="public")

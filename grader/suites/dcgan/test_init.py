@@ -5,7 +5,8 @@ a ConvTranspose2d(512, 256, 5) (3,276,800 weights each: the sample mean and stan
 of N(0, 0.02) have standard errors 1.1e-5 and 7.8e-6: the test allows 6e-5 and 5e-5, over five
 standard errors) and a BatchNorm2d(512) (512 weights from N(1, 0.02): standard errors 8.8e-4 and
 6.3e-4; allowed 0.004 each). Every bias starts at 0.3 and batch norm's weight
-at 0.7, so a layer left alone shows.
+at 0.7, so a layer left alone shows. A Linear(512, 256) in the same model must come out exactly as
+it went in: the docstring says other modules are left alone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from grader.testing import check, task
 
 CONVS = ("Conv2d(256, 512, 5)", "ConvTranspose2d(512, 256, 5)")
 NORM = "BatchNorm2d(512)"
+OTHER = "Linear(512, 256)"
 HINT = ("model.apply calls weights_init on every submodule: give the weight of each convolution and transposed "
         "convolution N(0, 0.02), and each batch norm a weight from N(1, 0.02) and a bias of 0 (torch.nn.init).")
 
@@ -55,3 +57,14 @@ def test_convolution_biases_are_left_alone(student_session):
         check(not found[layer]["bias_changed"], f"weights_init changed the bias of a {layer} (it was 0.3 in every "
               f"entry; now its mean is {found[layer]['bias_mean']:.4g}); the lecture's initialisation draws only the "
               "convolution weights.", "leave convolution biases as they are.")
+
+
+@task("dcgan.4", points=1, category="values", visibility="hidden", style=True)
+def test_other_modules_are_left_alone(student_session):
+    found = probe(student_session, seed=3)[OTHER]
+    changed = [name for name in ("weight", "bias") if found[f"{name}_changed"]]
+    check(not changed, f"model.apply(weights_init) on a model with a {OTHER} changed its {' and '.join(changed)} "
+          f"(the weight's standard deviation is now {found['weight_std']:.4g}); weights_init touches only "
+          "Conv2d, ConvTranspose2d and BatchNorm2d modules and leaves every other module alone.",
+          "test the module's type with isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) and "
+          "isinstance(module, nn.BatchNorm2d), and do nothing for any other module (nn.Linear included).")

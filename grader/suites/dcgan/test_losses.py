@@ -3,8 +3,10 @@
 The discriminator returns logits a, and D(x) = sigmoid(a). For L_G = -mean log sigmoid(a) the
 gradient is dL/da = -(1 - sigmoid(a)) / B, about -1 per sample when D confidently rejects the
 fakes (a = -10); the saturating mean log(1 - sigmoid(a)) has dL/da = -sigmoid(a) / B, about
--4.5e-5 per sample: no signal for the generator. Logits as large as +-30 must give finite
-losses and gradients, which binary_cross_entropy_with_logits does and log(sigmoid(a)) does not.
+-4.5e-5 per sample: no signal for the generator. Logits of +-200 must give finite losses and
+gradients, which binary_cross_entropy_with_logits does and log(sigmoid(a)) does not: in float32
+sigmoid(-200) is 0 and sigmoid(200) is 1, so log(sigmoid(-200)) and log(1 - sigmoid(200)) are
+-inf (at +-60 the naive formula is still finite: sigmoid(-60) = 8.8e-27 is a float32 number).
 """
 
 from __future__ import annotations
@@ -69,11 +71,11 @@ def test_discriminator_loss_values(student):
 
 @task("dcgan.5", points=1, category="gradients", visibility="hidden")
 def test_discriminator_loss_gradient_and_large_logits(student_session):
-    real = torch.tensor([8.0, -3.0, 0.5, 40.0, -40.0])
-    fake = torch.tensor([-9.0, 2.0, -0.5, -40.0, 40.0])
+    real = torch.tensor([8.0, -3.0, 0.5, 200.0, -200.0])
+    fake = torch.tensor([-9.0, 2.0, -0.5, -200.0, 200.0])
     result = student_session.run(f"{GAN}:loss_gradient", student_session.module.discriminator_loss, [real, fake],
                                  squash=False)
-    call = "discriminator_loss(real_logits, fake_logits) with logits up to +-40"
+    call = "discriminator_loss(real_logits, fake_logits) with logits up to +-200"
     check(result["grads"] is not None, f"{call} returned {type(result['loss']).__name__} without a gradient.",
           "compute the loss with torch operations on its inputs (no .item(), no .detach()).")
     check(bool(torch.isfinite(result["loss"]).all()), f"{call} returned {result['loss']}; expected the finite "
@@ -112,8 +114,8 @@ def test_generator_loss_is_non_saturating_at_a_confident_discriminator(student_s
 
 @task("dcgan.6", points=1, category="values", visibility="hidden")
 def test_generator_loss_is_finite_at_large_logits(student):
-    fake = torch.tensor([-60.0, -30.0, 0.0, 30.0, 60.0])
-    call = "generator_loss(fake_logits) with logits from -60 to 60"
+    fake = torch.tensor([-1000.0, -200.0, -30.0, 0.0, 30.0, 200.0, 1000.0])
+    call = "generator_loss(fake_logits) with logits from -1000 to 1000 (float32)"
     loss = scalar(student.generator_loss(fake), call)
     check(bool(torch.isfinite(loss)), f"{call} returned {loss.item()}; expected the finite "
           f"{F.softplus(-fake).mean().item():.4f}.", NOT_PROBABILITIES)

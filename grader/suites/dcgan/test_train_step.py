@@ -7,7 +7,9 @@ optimizers record, at each step(), every parameter and gradient of both models. 
 step is done correctly from the same weights (`grader.training.gan_probes.reference_train_step`)
 and the two are compared (`grader.suites.gan_train_step`, shared with cgan). The student's own
 Generator and Discriminator are not needed, so this task is graded on its own (the losses it
-calls are the student's: a wrong loss also costs here).
+calls are the student's: a wrong loss also costs here). One more run gives both tiny models batch
+norm: there train mode decides the gradients (a D put in eval mode for the generator's step
+shows), and the running statistics count the train-mode passes (a second G(z) shows).
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ def real_images(batch: int, seed: int) -> torch.Tensor:
     return torch.rand(batch, 1, 8, 8, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
-def run(student_session, *, seed: int, batch: int = 16, stale_gradient: float | None = None) -> tuple[dict, dict]:
-    G, D = tiny_image_models(seed)
+def run(student_session, *, seed: int, batch: int = 16, stale_gradient: float | None = None,
+        batch_norm: bool = False) -> tuple[dict, dict]:
+    G, D = tiny_image_models(seed, batch_norm=batch_norm, discriminator_norm=batch_norm)
     g_state, d_state = state_of(G), state_of(D)
     x, z = real_images(batch, seed + 1), noise(batch, seed + 3)
     probe = student_session.run(f"{PROBES}:train_step_probe", student_session.module.train_step, g_state, d_state, x,
-                                z, lr=LR, stale_gradient=stale_gradient)
-    expected = reference_train_step(g_state, d_state, x, z, lr=LR)
+                                z, lr=LR, stale_gradient=stale_gradient, batch_norm=batch_norm)
+    expected = reference_train_step(g_state, d_state, x, z, lr=LR, batch_norm=batch_norm)
     expected["g_start"], expected["d_start"] = g_state, d_state
     return probe, expected
 
@@ -90,3 +93,24 @@ def test_train_step_clears_old_gradients(student_session):
 @task("dcgan.7", points=1, category="values", visibility="hidden")
 def test_one_update_each_in_order_and_in_train_mode(student_session):
     steps.one_update_each_in_order_and_in_train_mode(run(student_session, seed=6)[0], WORDS)
+
+
+@task("dcgan.7", points=2, category="values", visibility="hidden")
+def test_train_step_on_models_with_batch_norm(student_session):
+    probe, expected = run(student_session, seed=7, batch_norm=True)
+    call = f"{CALL}, with batch norm in G and D"
+    steps.compare_states(steps.first_step(probe, "opt_d", call)["d_grads"], expected["d_grads"],
+                         call=f"{call}: the discriminator's gradient when opt_d.step() was called",
+                         hint="both models in train mode (batch norm on the batch's statistics). " + WORDS["d_step"])
+    steps.compare_states(steps.first_step(probe, "opt_g", call)["g_grads"], expected["g_grads"],
+                         call=f"{call}: the generator's gradient when opt_g.step() was called",
+                         hint="both models stay in train mode through the whole step (batch norm on the batch's "
+                              "statistics): do not put D in eval mode for the generator's step. " + WORDS["g_step"])
+    buffers = {"generator": ("g_params", expected["g_after"]), "discriminator": ("d_params", expected["d_after_step"])}
+    for name, (key, want) in buffers.items():
+        running = {k: v for k, v in want.items() if k.startswith("norm.running_")}
+        steps.compare_states({k: probe["after"][key][k] for k in running}, running,
+                             call=f"{call}: the {name}'s batch-norm running statistics after train_step",
+                             hint="each train-mode pass moves them once: G runs once (fake = G(z), used detached "
+                                  "in step 1 and as it is in step 2), D three times (D(real), D(fake.detach()), "
+                                  "D(fake)).")

@@ -1,7 +1,8 @@
 """mnist_cnn.1-2: the model's layers, its parameter count, its shapes, and exact behaviour.
 
 Exact behaviour: the reference's weights are loaded into the student's model, layer by layer in
-the order they run, and both must then compute the same logits, in eval and in train mode.
+the order they run, and both must then compute the same logits, in eval and in train mode. Batch
+norm's settings, which are no weights, are compared too (`grader.suites.norm_settings`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from grader.suites.mnist_cnn.reference_model import (
     load_reference_weights,
     reference_model,
 )
+from grader.suites.norm_settings import settings_match
 from grader.testing import assert_close, check, task
 
 ORDER_HINT = ("each block is conv -> batch norm -> ReLU -> max-pool, in that order; then flatten, "
@@ -37,6 +39,12 @@ def test_parameter_count(student_session):
 def test_layers_in_the_order_they_run(student_session):
     model = student_session.module.MnistCNN()
     load_reference_weights(student_session, model)
+
+
+@task("mnist_cnn.1", points=1, category="values", visibility="hidden")
+def test_batch_norm_settings(student_session):
+    settings_match(student_session, student_session.module.MnistCNN(), [digits(2, seed=3)], reference_model(),
+                   "your MnistCNN()")
 
 
 @task("mnist_cnn.2", points=2, category="shapes", visibility="public")

@@ -104,6 +104,19 @@ def test_evaluate_leaves_the_running_statistics_alone(student_session):
           "call model.eval() before the forward pass.")
 
 
+@task("mnist_cnn.4", points=1, category="gradients", visibility="hidden")
+def test_evaluate_runs_the_model_without_gradients(student_session):
+    student = student_session.module
+    probe = student_session.run(f"{PROBES}:grad_mode_probe", student.evaluate, student.MnistCNN(),
+                                [digits(16, 53), labels(16, 54)])
+    seen = probe["grad_enabled"]
+    check(bool(seen), "evaluate(model, images (16, 1, 28, 28), labels) never called the model.",
+          "compute model(images), then the accuracy of its argmax.")
+    check(not any(seen), f"evaluate(model, images (16, 1, 28, 28), labels) ran the model's forward pass with "
+          f"autograd on ({sum(seen)} of {len(seen)} passes): it recorded a graph nobody uses, which costs memory "
+          "and time.", "wrap the forward pass in `with torch.no_grad():`.")
+
+
 @task("mnist_cnn.5", points=2, category="values", visibility="public")
 def test_predict_proba_is_the_softmax_of_the_logits(student_session):
     student = student_session.module

@@ -3,13 +3,15 @@
 The receptive field is measured, not read from the layers: the gradient of one logit near the
 middle with respect to the input pair (eval mode, so batch norm uses running statistics and the
 patches do not mix through batch statistics) is non-zero exactly on the patch that logit sees.
-A 70x70 support for n_layers 3, whatever layer objects the student used.
+A 70x70 support for n_layers 3, whatever layer objects the student used. Batch norm's settings
+(eps, momentum, ...) are compared with the reference's (`grader.suites.norm_settings`).
 """
 
 from __future__ import annotations
 
 import torch
 
+from grader.suites.norm_settings import settings_match
 from grader.suites.pix2pix.reference import P2P, images, parameter_count_is, reference_discriminator
 from grader.testing import assert_close, check, fail, task
 from grader.training.probes import layer_states
@@ -123,3 +125,10 @@ def test_same_logits_as_the_reference_with_its_weights(student_session):
                  call="PatchDiscriminator(ndf=8)(x, y) in eval mode, with the reference's weights",
                  hint="LeakyReLU(0.2) after every convolution but the last; the pair joined as torch.cat([x, y], "
                       "dim=1), the input first; no sigmoid.")
+
+
+@task("pix2pix.2", points=1, category="values", visibility="hidden")
+def test_batch_norm_settings(student_session):
+    pair = [images(1, 64, 3), images(1, 64, 4)]
+    settings_match(student_session, student_session.module.PatchDiscriminator(**SMALL), pair,
+                   reference_discriminator(**SMALL), "your PatchDiscriminator(ndf=8)")

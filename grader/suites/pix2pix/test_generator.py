@@ -5,15 +5,19 @@
 - with the reference's weights loaded layer by layer, the output matches the reference;
 - skip connections: with the innermost convolution zeroed, the deep path carries nothing, yet a
   changed input pixel still changes the output next to it (through the shallow skip path);
-- dropout: each decoder block's randomness is isolated (`dropout_blocks_probe`): at depth 8,
-  exactly the first three decoder blocks drop about half their values in train mode, and nothing
-  is random in eval mode.
+- dropout: each decoder block's randomness is isolated (`dropout_blocks_probe`): at depth 8 and
+  at depth 6 (where "the first three" and "depth - 5" differ), exactly the first depth - 5 decoder
+  blocks drop about half their values in train mode, single values (not whole channels, as
+  Dropout2d would), on the block's own output (the skip features are never touched), and
+  nothing is random in eval mode;
+- batch norm's settings (eps, momentum, ...), which are no parameters (`grader.suites.norm_settings`).
 """
 
 from __future__ import annotations
 
 import torch
 
+from grader.suites.norm_settings import settings_match
 from grader.suites.pix2pix.reference import (
     P2P,
     PROBES,
@@ -112,30 +116,62 @@ def test_skip_connections_carry_the_encoders_features(student_session):
               "torch.cat([encoder output, decoder output], dim=1), and feed that to the next decoder block.")
 
 
-@task("pix2pix.1", points=2, category="values", visibility="public")
-def test_dropout_in_exactly_the_first_three_decoder_blocks(student_session):
-    G = student_session.module.UNetGenerator(ngf=8, depth=8)
-    probe = student_session.run(f"{P2P}:dropout_blocks_probe", G, images(8, 256, seed=8))
-    check(probe["convolutions"] == 16, f"UNetGenerator(ngf=8, depth=8) ran {probe['convolutions']} convolutions; "
-          "the design has 16 (8 down, 7 up, and the output one).", DESIGN_HINT)
-    check(probe["eval_same"], "two eval-mode passes of UNetGenerator(ngf=8, depth=8) gave different outputs: "
-          "something random is still active in eval mode.",
+def dropout_blocks_are(student_session, depth: int, size: int) -> None:
+    """Dropout 0.5, element-wise, on the decoder's own features (before the skip concatenation), in
+    exactly the first depth - 5 decoder blocks, and nothing random in eval mode."""
+    G = student_session.module.UNetGenerator(ngf=8, depth=depth)
+    probe = student_session.run(f"{P2P}:dropout_blocks_probe", G, images(8, size, seed=8))
+    built, count = f"UNetGenerator(ngf=8, depth={depth})", 2 * depth
+    wanted = list(range(max(0, depth - 5)))
+    check(probe["convolutions"] == count, f"{built} ran {probe['convolutions']} convolutions; the design has {count} "
+          f"({depth} down, {depth - 1} up, and the output one).", DESIGN_HINT)
+    check(probe["eval_same"], f"two eval-mode passes of {built} gave different outputs: something random is still "
+          "active in eval mode.",
           "use nn.Dropout modules (they follow model.eval()), not F.dropout(..., training=True).")
     # convolution k's input is random only through what runs after convolution k - 1
-    random = [k for k in range(16) if probe["differ"][k]]
-    encoder = [k for k in random if k <= 8]  # up to the first decoder convolution (8): encoder stretches
-    decoder_blocks = [k - 9 for k in random if k > 8]  # input of conv 9 + j: after decoder block j
-    hint = ("dropout 0.5 (nn.Dropout(0.5)) after the batch norm of decoder blocks 0, 1 and 2 (the three innermost, "
-            "CD512 in the paper), and nowhere else: not in the encoder, not in the later decoder blocks.")
+    random = [k for k in range(count) if probe["differ"][k]]
+    encoder = [k for k in random if k <= depth]  # up to the first decoder convolution (depth): encoder stretches
+    decoder_blocks = [k - depth - 1 for k in random if k > depth]  # input of conv depth + 1 + j: after block j
+    blocks = ", ".join(map(str, wanted)) or "none"
+    hint = (f"dropout 0.5 (nn.Dropout(0.5)) after the batch norm of the first depth - 5 decoder blocks (at depth "
+            f"{depth}: blocks {blocks}; 0 is the innermost), on the block's own output before it is joined with the "
+            "skip connection, and nowhere else: not in the encoder, not in the later decoder blocks.")
     if encoder:
-        fail(f"UNetGenerator(ngf=8, depth=8) in train mode draws random numbers in the encoder (before convolution "
-             f"{encoder[0] + 1} of 16, in run order); the encoder has no dropout.", hint)
-    check(decoder_blocks == [0, 1, 2], f"UNetGenerator(ngf=8, depth=8) in train mode has randomness (dropout) in "
-          f"decoder blocks {decoder_blocks} (0 is the innermost); expected exactly blocks [0, 1, 2].", hint)
+        fail(f"{built} in train mode draws random numbers in the encoder (before convolution {encoder[0] + 1} of "
+             f"{count}, in run order); the encoder has no dropout.", hint)
+    check(decoder_blocks == wanted, f"{built} in train mode has randomness (dropout) in decoder blocks "
+          f"{decoder_blocks} (0 is the innermost); expected exactly blocks {wanted} (depth - 5 = {depth - 5}).", hint)
+    skipped = [k - depth - 1 for k in random if k > depth and probe["skip_differ"][k]]
+    check(not skipped, f"{built} in train mode changes the encoder's skip features at random after decoder blocks "
+          f"{skipped}: dropout runs after the concatenation torch.cat([encoder output, decoder output], dim=1).",
+          hint)
     for block in decoder_blocks:
-        rate = probe["rates"][block + 9]
-        check(0.4 <= rate <= 0.6, f"UNetGenerator(ngf=8, depth=8): decoder block {block}'s dropout zeroed {rate:.0%} "
-              "of its non-zero outputs in train mode; expected about 50% (dropout 0.5).", hint)
+        rate = probe["rates"][block + depth + 1]
+        check(0.4 <= rate <= 0.6, f"{built}: decoder block {block}'s dropout zeroed {rate:.0%} of its non-zero "
+              "outputs in train mode; expected about 50% (dropout 0.5).", hint)
+    maps = sum(probe["maps"][block + depth + 1] for block in decoder_blocks)
+    whole = sum(probe["whole_maps"][block + depth + 1] for block in decoder_blocks)
+    check(maps == 0 or whole <= maps / 2, f"{built} in train mode: of the {maps} feature maps (one image, one "
+          f"channel, 4 or more non-zero values) where dropout zeroed something, it zeroed the whole map in {whole}: "
+          "channel-wise dropout (nn.Dropout2d). Element-wise dropout 0.5 zeroes all of 4 values with probability "
+          "1/16.", "use nn.Dropout(0.5), which drops single values, not nn.Dropout2d, which drops whole channels.")
+
+
+@task("pix2pix.1", points=2, category="values", visibility="public")
+def test_dropout_in_exactly_the_first_three_decoder_blocks(student_session):
+    dropout_blocks_are(student_session, depth=8, size=256)
+
+
+@task("pix2pix.1", points=1, category="values", visibility="hidden")
+def test_dropout_in_the_first_depth_minus_5_decoder_blocks_at_depth_6(student_session):
+    dropout_blocks_are(student_session, depth=6, size=64)
+
+
+@task("pix2pix.1", points=1, category="values", visibility="hidden")
+def test_batch_norm_settings(student_session):
+    example = images(1, 64, seed=2)
+    settings_match(student_session, student_session.module.UNetGenerator(**SMALL), [example],
+                   reference_generator(**SMALL), "your UNetGenerator(ngf=8, depth=6)")
 
 
 @task("pix2pix.1", points=1, category="gradients", visibility="hidden", style=True)

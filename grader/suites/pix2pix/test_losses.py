@@ -3,7 +3,8 @@
 The losses take logits (no sigmoid in D) and reduce with means over every patch and pixel.
 Typical mistakes are recognised by their values: the sum of the discriminator's two terms not
 halved, the L1 term without lambda, a squared error instead of an absolute one, a sum instead of
-a mean, a second sigmoid.
+a mean, a second sigmoid. Logits of +-200 (sigmoid rounds to exactly 0 or 1 in float32) catch
+-log(sigmoid(a)) written out.
 """
 
 from __future__ import annotations
@@ -131,3 +132,18 @@ def test_generator_loss_gradient_reaches_the_fake(student_session):
     for got, want, name in zip(total["grads"], expected, ("fake_logits", "fake")):
         assert_close(got, want, atol=1e-6, rtol=1e-4, call=f"the gradient of generator_loss(...)[0] with respect "
                      f"to {name}", hint="total = gan + lambda_l1 * l1.")
+
+
+@task("pix2pix.5", points=1, category="values", visibility="hidden")
+def test_generator_loss_is_finite_at_large_logits(student):
+    logits = torch.tensor([-1000.0, -200.0, -30.0, 0.0, 30.0, 200.0, 1000.0]).view(1, 1, 1, 7)
+    fake, target = pair_images(1, 11)
+    call = "generator_loss(fake_logits (1, 1, 1, 7) from -1000 to 1000, fake, target) in float32"
+    returned = student.generator_loss(logits, fake, target)
+    gan = returned[1] if isinstance(returned, (tuple, list)) and len(returned) == 3 else None
+    check(isinstance(gan, torch.Tensor) and bool(torch.isfinite(gan).all()),
+          f"{call}: its gan part is {gan if isinstance(gan, torch.Tensor) else type(returned).__name__}; expected "
+          f"the finite {BCE(logits, torch.ones_like(logits)).item():.4f}.",
+          "sigmoid(-200) is exactly 0 in float32, so -log(sigmoid(a)) written out is inf there: use "
+          "F.binary_cross_entropy_with_logits, which computes it as softplus(-a).")
+    check_generator_loss(student, logits, fake, target, None)

@@ -6,7 +6,10 @@ here; the optimizers record, at each step(), every parameter and gradient of bot
 watched optimizers of the GAN practices, `grader.training.gan.watched_step`; the comparisons
 of `grader.suites.gan_train_step`). Here the same step is done correctly from the same
 weights (`grader.training.pix2pix.reference_train_step`) and the two are compared. The student's
-own U-Net and PatchGAN are not needed, so this task is graded on its own.
+own U-Net and PatchGAN are not needed, so this task is graded on its own. One more run uses a
+SmallUNet and a SmallPatchCritic, with batch norm and dropout: there train mode decides the
+gradients (a D put in eval mode for the generator's step shows), a second G(x) draws another
+dropout mask, and the running statistics count the train-mode passes.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from grader.suites.gan_train_step import compare_states, steps
 from grader.suites.pix2pix.reference import P2P, images
 from grader.testing import check, fail, task
 from grader.training.gan import state_of
-from grader.training.pix2pix import STATS, reference_train_step, tiny_models
+from grader.training.pix2pix import STATS, reference_train_step, small_models, tiny_models
 
 LR = 0.05
 CALL = "train_step(G, D, opt_g, opt_d, inputs (4, 3, 16, 16), targets (4, 3, 16, 16))"
@@ -25,13 +28,13 @@ DETACH_HINT = ("detach G's output in the discriminator step: D(inputs, fake.deta
                "loss from reaching the generator.")
 
 
-def run(student_session, *, seed: int, stale_gradient: float | None = None) -> tuple[dict, dict]:
-    G, D = tiny_models(seed)
+def run(student_session, *, seed: int, stale_gradient: float | None = None, small: bool = False) -> tuple[dict, dict]:
+    G, D = small_models(seed) if small else tiny_models(seed)
     g_state, d_state = state_of(G), state_of(D)
     x, y = images(4, 16, seed + 1), images(4, 16, seed + 2)
     probe = student_session.run(f"{P2P}:train_step_probe", student_session.module.train_step, g_state, d_state, x, y,
-                                lr=LR, stale_gradient=stale_gradient)
-    expected = reference_train_step(g_state, d_state, x, y, lr=LR)
+                                lr=LR, stale_gradient=stale_gradient, small=small, seed=seed)
+    expected = reference_train_step(g_state, d_state, x, y, lr=LR, small=small, seed=seed)
     expected["g_start"] = g_state
     return probe, expected
 
@@ -120,3 +123,24 @@ def test_train_step_clears_old_gradients_and_trains_in_train_mode(student_sessio
             check(event["g_training"] and event["d_training"], f"{CALL} was given G and D in eval mode; when "
                   f"{event['optimizer']}.step() was called, one was still in eval mode.",
                   "start train_step with G.train() and D.train(): translate() leaves G in eval mode.")
+
+
+@task("pix2pix.6", points=2, category="values", visibility="hidden")
+def test_train_step_on_models_with_batch_norm_and_dropout(student_session):
+    probe, expected = run(student_session, seed=6, small=True)
+    call = CALL + " on a small U-Net and PatchGAN with batch norm and dropout"
+    compare_states(first_step(probe, "opt_d")["d_grads"], expected["d_grads"],
+                   call=f"{call}: the discriminator's gradient when opt_d.step() was called",
+                   hint="both models in train mode; fake = G(inputs) once, then L_D = discriminator_loss(D(inputs, "
+                        "targets), D(inputs, fake.detach())).")
+    compare_states(first_step(probe, "opt_g")["g_grads"], expected["g_grads"],
+                   call=f"{call}: the generator's gradient when opt_g.step() was called",
+                   hint="G runs once per step: the generator step uses the same fake as the discriminator step "
+                        "(a second G(inputs) draws another dropout mask), and D stays in train mode for it.")
+    for name, key, want in (("generator", "g_params", expected["g_after"]),
+                            ("discriminator", "d_params", expected["d_final"])):
+        running = {k: v for k, v in want.items() if "running_" in k}
+        compare_states({k: probe["after"][key][k] for k in running}, running,
+                       call=f"{call}: the {name}'s batch-norm running statistics after train_step",
+                       hint="each train-mode pass moves them once: G runs once, D three times (real pair, detached "
+                            "fake pair, fake pair).")

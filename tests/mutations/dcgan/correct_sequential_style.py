@@ -1,5 +1,5 @@
 # correct
-# why: pytorch/examples style: nn.Sequential with nn.Unflatten, classname-based weights_init, an nn.BCEWithLogitsLoss object, G(z) drawn under no_grad for D and again for G
+# why: pytorch/examples style: nn.Sequential with nn.Unflatten, classname-based weights_init, an nn.BCEWithLogitsLoss object, models' own zero_grad()
 import math
 
 import torch
@@ -75,14 +75,13 @@ def train_step(G, D, opt_g, opt_d, real, z):
     D.train()
     D.zero_grad()
     output_real = D(real)
-    with torch.no_grad():
-        fake = G(z)
-    output_fake = D(fake)
+    fake = G(z)
+    output_fake = D(fake.detach())
     errD = discriminator_loss(output_real, output_fake)
     errD.backward()
     opt_d.step()
     G.zero_grad()
-    errG = generator_loss(D(G(z)))
+    errG = generator_loss(D(fake))
     errG.backward()
     opt_g.step()
     return {"loss_d": errD.item(), "loss_g": errG.item(), "d_real": output_real.sigmoid().mean().item(),

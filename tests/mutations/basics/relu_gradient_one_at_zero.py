@@ -1,5 +1,5 @@
-# breaks: basics.1
-# why: relu's value is right but x >= 0 sends gradient 1 at exactly 0 (torch: 0)
+# correct
+# why: relu and leaky_relu with x >= 0: gradient 1 at exactly 0, a subgradient (torch: 0 and the slope)
 """Practice `basics`: the pieces every network is made of, written from their formulas.
 
 Lecture: Basics and Appendix. A fully connected layer computes y = x W^T + b; an activation
@@ -63,7 +63,7 @@ def leaky_relu(x: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
     """
     # TODO basics.1: implement leaky_relu
     ### BEGIN SOLUTION
-    return torch.where(x > 0, x, negative_slope * x)
+    return torch.where(x >= 0, x, negative_slope * x)
     ### END SOLUTION
 
 
