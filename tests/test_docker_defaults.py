@@ -2,8 +2,9 @@
 
 The emulation must really refuse namespaces, or every test that runs under it would pass
 without testing anything. Under it, as root, the reference scores full marks, and the attack
-tests of `test_sandbox.py` and `test_hostile.py` run again, on a copy of the project (the grader
-closes that copy's secret folders to other users: never this checkout's).
+tests of `test_sandbox.py`, `test_hostile.py` and `test_integrity_forgery.py` run again, on a
+copy of the project (the grader closes that copy's secret folders to other users: never this
+checkout's).
 """
 
 from __future__ import annotations
@@ -101,6 +102,16 @@ def test_every_attack_held_as_root_is_held_under_dockers_defaults(project):
                                                     "tests/test_sandbox.py", "tests/test_hostile.py",
                                                     "--deselect", "tests/test_hostile.py::test_a_hostile_function_"
                                                     "costs_only_its_own_task[memory_blowup-error]"], timeout=1800)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    assert " passed" in result.stdout and " failed" not in result.stdout
+
+
+@pytest.mark.slow
+def test_forged_convergence_earns_nothing_under_dockers_defaults(project):
+    """The forgers of `test_integrity_forgery.py` (banks in globals, class attributes, buffers and
+    files; a Sobel filter; a nearest-neighbour lookup), graded again inside the container."""
+    result = docker_checkout.in_container(project, ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                                                    "tests/test_integrity_forgery.py"], timeout=1800)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
 
