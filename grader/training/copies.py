@@ -14,11 +14,11 @@ held-out), here in the trusted process, by a distance that sees through simple d
     d(a, b)        = min over b' in {b, b flipped left-right}, over shifts (dy, dx) in [-2, 2]^2, of
                      RMS(standard(inner(smooth(a))) - standard(inner_dy,dx(smooth(b'))))
 
-where inner(.) is the image without a 2-pixel border and inner_dy,dx(.) the same window moved by
-(dy, dx). d lies in [0, 2]. The known images closest to each sample are found first in a coarse
-space (each image moved so the centroid of its bright part is at the centre, blurred by sigma
-1.5, at most 32 x 32, standardised; the `CANDIDATES` nearest and as many flipped), then measured
-exactly. A sample with d under
+where inner(.) is the image without a 5-pixel border (the shift and the blur's reach) and
+inner_dy,dx(.) the same window moved by (dy, dx). The known images closest to each sample are
+found first in a coarse space (each image moved so the centroid of its bright part is at the
+centre, blurred by sigma 1.5, at most 32 x 32, standardised): the 2 x `CANDIDATES` nearest among
+the known images and their mirror images are then measured exactly. A sample with d under
 `threshold` is a copy; a sample closer than `duplicate_threshold` (plain RMS, float64) to another
 sample is a repeat (a stored picture drawn again). More than `max_copied` of either fails.
 
@@ -61,9 +61,8 @@ only a picture returned again (distance under 1e-5, measured in float64) counts 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -73,7 +72,7 @@ DUPLICATE_THRESHOLD = 1e-5  # between samples: only a picture returned again (se
 MAX_COPIED = 0.01  # share of samples that may be copies or duplicates (chance coincidences)
 _CHUNK_BYTES = 64 * 2**20
 SHIFT = 2  # pixels a copy may be moved by, in each direction
-CANDIDATES = 8  # known images (and as many flipped) measured exactly per sample
+CANDIDATES = 8  # twice as many nearest known images (originals and mirror images) are measured exactly
 CONTRAST_FLOOR = 0.1  # added to an image's standard deviation before dividing by it
 BLUR_RADIUS = 3  # pixels the blur of sigma 1 reaches (`blur` uses ceil(2.5 sigma))
 
