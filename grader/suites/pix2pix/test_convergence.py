@@ -4,9 +4,9 @@ photos into their edge maps better than three baselines that learn nothing.
 The grader runs its GAN loop in the worker (`grader.training.gan_loop:train_gan` with the paired
 settings of `grader.training.pix2pix.loop_settings`: pair order, Adam, seed, model sizes); the
 student's `train_step` does each step. The training pairs go in as
-tensors; of the held-out pairs only the inputs go in, and G's eval-mode outputs for them come
-back. Here, in the trusted process, they are compared with the held-out targets, which never
-enter the worker: L1 (mean absolute error in [-1, 1]) and PSNR (dB, in [0, 1]), next to the same
+tensors; no held-out pair does. The trained U-Net's weights come back, and the grader's own U-Net
+holding them translates the held-out inputs (below). Here, in the trusted process, the outputs are
+compared with the held-out targets: L1 (mean absolute error in [-1, 1]) and PSNR (dB, in [0, 1]), next to the same
 scores of the baselines (`grader.training.pix2pix_metrics`): the identity map, the mean training
 target, and the blurred input.
 
@@ -115,8 +115,9 @@ def converges(student_session, device: str, seed: int) -> dict:
     baselines = baseline_scores(pairs.train_targets, pairs.held_out_inputs, pairs.held_out_targets)
     l1_bar, psnr_bar = bars(recipe, baselines)
     student = student_session.module
+    # the held-out inputs stay here: the grader's own U-Net translates them (no input goes to the worker)
     record = student_session.run(LOOP, student.UNetGenerator, student.PatchDiscriminator, student.train_step,
-                                 pairs.train_inputs, pairs.held_out_inputs, train_targets=pairs.train_targets,
+                                 pairs.train_inputs, pairs.held_out_inputs[:0], train_targets=pairs.train_targets,
                                  **loop_settings(generator, discriminator, lr=recipe["lr"], beta1=recipe["beta1"]),
                                  epochs=10**6, max_steps=recipe["steps"], batch_size=recipe["batch_size"],
                                  seed=seed, device=device, every_epoch=False, send_initial=True, send_samples=False,
