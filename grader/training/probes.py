@@ -22,24 +22,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from grader.sandbox.ops import operation
+from grader.training.trained_state import modules_in_run_order
 
 
 def layers_in_run_order(model: nn.Module, example: torch.Tensor) -> list[nn.Module]:
     """Modules with their own parameters or buffers, in the order a forward pass first calls them."""
-    order: list[nn.Module] = []
-    hooks = [module.register_forward_pre_hook(lambda m, _: order.append(m) if m not in order else None)
-             for module in model.modules()
-             if any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False))]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(example)
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
-    return order
+    return [module for _, module in modules_in_run_order(model, [example])]
 
 
 def _describe(module: nn.Module) -> dict[str, Any]:
