@@ -140,3 +140,26 @@ def test_weights_that_draw_real_digits_earn_no_convergence_points(tmp_path):
     (test,) = [t for p in report.practices for task in p.tasks for t in task.tests]
     assert test.status == "failed" and test.earned == 0
     assert "1000 of 1000 are copies of real images" in test.message, test.message
+
+
+def test_a_lookup_table_jumps_along_a_latent_walk_and_a_learned_map_does_not(data):
+    """`grader.training.latent_walk`: a table of stored digits picked by the nearest stored noise fails
+    dcgan.10's bar; a smooth map of the noise (a fixed linear layer and a sigmoid) passes it."""
+    from grader.suites.dcgan.judging import WALK_BAR
+    from grader.training.latent_walk import assert_smooth
+
+    generator = torch.Generator().manual_seed(4)
+    stored_noise = torch.randn(4000, 100, generator=generator)
+    weight = torch.randn(100, 28 * 28, generator=generator) * 0.05
+
+    def lookup(z, _labels):
+        return data.train_images[torch.cdist(z, stored_noise).argmin(1)].float() / 255
+
+    def smooth(z, _labels):
+        return torch.sigmoid(z @ weight).view(-1, 1, 28, 28)
+
+    with pytest.raises(GradingFailure, match="jump along a straight line"):
+        assert_smooth(lookup, 100, 0, conditional=False, pixel_range=(0.0, 1.0), bar=WALK_BAR, what="a lookup",
+                      hint="")
+    assert assert_smooth(smooth, 100, 0, conditional=False, pixel_range=(0.0, 1.0), bar=WALK_BAR, what="a map",
+                         hint="") < WALK_BAR

@@ -52,3 +52,18 @@ def largest_step(draw: Callable[[torch.Tensor, torch.Tensor | None], torch.Tenso
     images = draw(walk_noise(nz, seed), labels)
     low, high = pixel_range
     return float(largest_steps((images - low) / (high - low)).max())
+
+
+def assert_smooth(draw: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor], nz: int, seed: int, *,
+                  conditional: bool, pixel_range: tuple[float, float], bar: float, what: str, hint: str) -> float:
+    """Fail the test (GradingFailure, with `hint`) unless `largest_step` is at most `bar`; return the step.
+    `what` says whose images they are ("after 1,000 steps of your train_step, your trained weights")."""
+    from grader.testing import check
+
+    step = largest_step(draw, nz, seed, conditional=conditional, pixel_range=pixel_range)
+    held = " (the digit held fixed)" if conditional else ""
+    check(step <= bar,
+          f"{what} draw images that jump along a straight line between two noise vectors{held}: the largest change "
+          f"between neighbouring images of the walk is {step:.3f} (RMS, pixels in [0, 1]; at most {bar:g}). A "
+          "generator that has learned changes its images gradually with the noise.", hint)
+    return step

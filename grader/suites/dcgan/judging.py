@@ -10,9 +10,9 @@ from functools import lru_cache
 import torch
 
 from grader.data import load_mnist
-from grader.testing import check, reference
+from grader.testing import reference
 from grader.training.gan_loop import dcgan_init, samples_of
-from grader.training.latent_walk import largest_step
+from grader.training.latent_walk import assert_smooth
 from grader.training.transplant import grader_model
 from grader.training.sample_quality import pad_digits, reference_features, sample_quality
 
@@ -164,10 +164,6 @@ def draw(generator: torch.nn.Module, noise: torch.Tensor) -> torch.Tensor:
 
 def assert_smooth_in_noise(generator: torch.nn.Module, what: str, seed: int = 0) -> float:
     """Fail unless the largest latent-walk step of `generator` is at most WALK_BAR; return the step."""
-    step = largest_step(lambda z, _: draw(generator, z), NZ, seed, conditional=False, pixel_range=(-1.0, 1.0))
-    check(step <= WALK_BAR,
-          f"{what} draw images that jump along a straight line between two noise vectors: the largest change "
-          f"between neighbouring images of the walk is {step:.3f} (RMS, pixels in [0, 1]; at most {WALK_BAR:g}). A "
-          "generator that has learned changes its images gradually with the noise.",
-          "the images must come from the noise through the generator's layers, not from a table of stored images.")
-    return step
+    return assert_smooth(lambda z, _: draw(generator, z), NZ, seed, conditional=False, pixel_range=(-1.0, 1.0),
+                         bar=WALK_BAR, what=what, hint="the images must come from the noise through the generator's "
+                                                       "layers, not from a table of stored images.")
