@@ -141,12 +141,18 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_continues(small_class, tmp_path):
     assert resumed.resumed and resumed.graded == 1 and resumed.skipped == 1
 
 
-def test_a_submission_that_takes_too_long_is_an_error_until_retried(small_class, tmp_path):
+def test_a_submission_that_takes_too_long_is_an_error_until_retried(tmp_path):
+    submissions = tmp_path / "submissions"  # each sleeps 3 s on import: slow on any machine, however warm
+    pause = "import time\ntime.sleep(3)\n"
+    write_folder(submissions / "alice", {"basics.py": pause + SOLUTION["basics"]})
+    write_folder(submissions / "carol", {"basics.py": pause + PARTIAL_BASICS})
     out = tmp_path / "out"
-    slow = grade(small_class, out, small_options(submission_timeout=0.3))
+    slow = grade(submissions, out, small_options(submission_timeout=0.3))
     assert slow.graded == 0 and len(slow.errors) == 2
     assert all("took longer than 0.3 s" in reason for _, reason in slow.errors)
-    kept = grade(small_class, out, small_options())  # an error is a result: not retried by default
+    kept = grade(submissions, out, small_options())  # an error is a result: not retried by default
     assert kept.graded == 0 and kept.skipped == 2
-    retried = grade(small_class, out, small_options(retry_errors=True))
+    retried = grade(submissions, out, small_options(retry_errors=True))
     assert retried.graded == 2 and not retried.errors
+    scores = task_scores(out / "gradebook.sqlite")  # graded in full once given the time: carol's relu is wrong
+    assert scores[("alice", "basics.1")] > 0 == scores[("carol", "basics.1")]
