@@ -143,9 +143,9 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_continues(small_class, tmp_path):
 
 def test_a_submission_that_takes_too_long_is_an_error_until_retried(tmp_path):
     submissions = tmp_path / "submissions"  # each sleeps 3 s on import: slow on any machine, however warm
-    pause = "import time\ntime.sleep(3)\n"
-    write_folder(submissions / "alice", {"basics.py": pause + SOLUTION["basics"]})
-    write_folder(submissions / "carol", {"basics.py": pause + PARTIAL_BASICS})
+    pause = "\n\nimport time\n\ntime.sleep(3)\n"
+    write_folder(submissions / "alice", {"basics.py": SOLUTION["basics"] + pause})
+    write_folder(submissions / "carol", {"basics.py": PARTIAL_BASICS + pause})
     out = tmp_path / "out"
     slow = grade(submissions, out, small_options(submission_timeout=0.3))
     assert slow.graded == 0 and len(slow.errors) == 2
