@@ -43,12 +43,11 @@ from functools import lru_cache
 import torch
 
 from grader.data import load_mnist
-from grader.testing import check, fail, reference, task, trusted_judge
+from grader.testing import check, fail, task, trusted_judge
 from grader.training.copies import assert_no_copies
-from grader.training.gan_loop import samples_of
+from grader.training.drawing import Drawn, trained_model
 from grader.training.judge import judge_accuracy
 from grader.training.latent_walk import assert_smooth
-from grader.training.transplant import grader_model
 
 LOOP = "grader.training.gan:train_cgan"
 PLAN = {"cpu": {"steps": 1200, "bar": 0.60, "digits": 6}, "cuda": {"steps": 4000, "bar": 0.80, "digits": 8}}
@@ -60,6 +59,9 @@ WALK_BAR = 0.2  # the largest latent-walk step (grader.training.latent_walk); se
 def layer_order_inputs() -> list[torch.Tensor]:
     """(z (2, 100), labels (2,)) on which the worker runs the trained generator once to list its layers."""
     return [torch.randn(2, 100, generator=torch.Generator().manual_seed(99)), torch.tensor([3, 8])]
+
+
+DRAWN = Drawn("cgan", "Generator", {}, layer_order_inputs)  # the model the samples come from
 
 
 @lru_cache(maxsize=1)
@@ -91,18 +93,18 @@ def converges(student_session, device: str, seed: int) -> dict:
     if not all(v == v and abs(v) != float("inf") for v in recent.values()):
         fail(f"{trained}, the statistics became nan or inf ({means}).",
              "is a log taken of 0? F.binary_cross_entropy clamps its logs; D must end in a sigmoid.")
-    generator = grader_model(record.get("generator_state"), reference("cgan").Generator(), layer_order_inputs(),
-                             name="your Generator()", what=trained)
-    samples = samples_of(generator, sample_noise, sample_labels, "cpu")  # (1000, 1, 28, 28) in [0, 1]
-    check(bool(torch.isfinite(samples).all()),
-          f"{trained}, your trained weights, in the grader's Generator, draw images that are not finite.",
-          "is a log taken of 0? F.binary_cross_entropy clamps its logs; D must end in a sigmoid.")
-    assert_no_copies(samples, [data.train_images, data.test_images],
-                     what=f"{trained}, of the 1,000 samples your trained weights draw")
-    assert_smooth(lambda z, y: samples_of(generator, z, y, "cpu"), 100, seed, conditional=True,
-                  pixel_range=(0.0, 1.0), bar=WALK_BAR, what=f"{trained}, your trained weights",
-                  hint="the images must come from the noise and the label through the generator's layers, not from "
-                       "a table of stored images.")
+    with trained_model(record.get("generator_state"), DRAWN, session=student_session, name="your Generator()",
+                       what=trained) as draw:
+        samples = draw(sample_noise, sample_labels)  # (1000, 1, 28, 28) in [0, 1]
+        check(bool(torch.isfinite(samples).all()),
+              f"{trained}, your trained weights draw images that are not finite.",
+              "is a log taken of 0? F.binary_cross_entropy clamps its logs; D must end in a sigmoid.")
+        assert_no_copies(samples, [data.train_images, data.test_images],
+                         what=f"{trained}, of the 1,000 samples your trained weights draw")
+        assert_smooth(lambda z, y: draw(z, y), 100, seed, conditional=True, pixel_range=(0.0, 1.0), bar=WALK_BAR,
+                      what=f"{trained}, your trained weights",
+                      hint="the images must come from the noise and the label through the generator's layers, not "
+                           "from a table of stored images.")
     verdict = judge_accuracy(classifier, samples, sample_labels)
     recognised = sum(rate >= DIGIT_BAR for rate in verdict["per_digit"])
     per_digit = ", ".join(f"{k}: {rate:.0%}" for k, rate in enumerate(verdict["per_digit"]))
