@@ -34,7 +34,8 @@ from grader.training.judge import judge, judge_accuracy, stored_judge
 def recognised(verdict: dict) -> str:
     digits = sum(rate >= cgan_check.DIGIT_BAR for rate in verdict["per_digit"])
     worst = min(verdict["per_digit"])
-    return f"{verdict['accuracy']:.1%} recognised, {digits} digits at {cgan_check.DIGIT_BAR:.0%}, worst digit {worst:.0%}"
+    return (f"{verdict['accuracy']:.1%} recognised, {digits} digits at {cgan_check.DIGIT_BAR:.0%}, "
+            f"worst digit {worst:.0%}")
 
 
 def main() -> None:

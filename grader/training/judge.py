@@ -22,7 +22,7 @@ loaded with `torch.load(weights_only=True)`.
 
     classifier = judge()                            # DigitJudge in eval mode, on the CPU
     accuracy = judge_accuracy(classifier, samples, labels)   # samples (N, 1, 28, 28) in [0, 1]
-    probabilities, features = judge_features(classifier, samples)   # (N, 10), (N, 128)
+    probabilities, features = judge_features(classifier, samples)   # (N, 10), (N, 96)
 """
 
 from __future__ import annotations
@@ -58,22 +58,22 @@ class DigitJudge(nn.Module):
 
     Conv2d(1, 24, 5, padding=2), ReLU, MaxPool2d(2)      # (B, 24, 14, 14)
     Conv2d(24, 48, 5, padding=2), ReLU, MaxPool2d(2)     # (B, 48, 7, 7)
-    flatten, Linear(2352, 128), ReLU, Dropout(0.3)       # (B, 128): the features of `judge_features`
-    Linear(128, 10)                                      # (B, 10)
+    flatten, Linear(2352, 96), ReLU, Dropout(0.3)        # (B, 96): the features of `judge_features`
+    Linear(96, 10)                                       # (B, 10)
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(1, 24, 5, padding=2)
         self.conv2 = nn.Conv2d(24, 48, 5, padding=2)
-        self.hidden = nn.Linear(48 * 7 * 7, 128)
+        self.hidden = nn.Linear(48 * 7 * 7, 96)
         self.dropout = nn.Dropout(0.3)
-        self.out = nn.Linear(128, 10)
+        self.out = nn.Linear(96, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.max_pool2d(F.relu(self.conv1(x)), 2)  # (B, 24, 14, 14)
         x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (B, 48, 7, 7)
-        x = self.dropout(F.relu(self.hidden(x.flatten(1))))  # (B, 128)
+        x = self.dropout(F.relu(self.hidden(x.flatten(1))))  # (B, 96)
         return self.out(x)
 
 
@@ -239,7 +239,7 @@ def judge_features(classifier: torch.nn.Module, samples: torch.Tensor, *, batch_
                    normalise: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """The classifier's view of `samples` (N, 1, 28, 28), float pixels in [0, 1]: its probabilities
     p(y|x) (N, 10) and its penultimate features (N, F), the input of its last linear layer (for the
-    DigitJudge, the 128 ReLU units after dropout), both float64. Pixels are
+    DigitJudge, the 96 ReLU units after dropout), both float64. Pixels are
     normalised with MNIST's mean and std unless `normalise` is False (a classifier of other images
     that takes [0, 1] as it is)."""
     last = [m for m in classifier.modules() if isinstance(m, torch.nn.Linear)][-1]
