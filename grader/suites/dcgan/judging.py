@@ -21,8 +21,8 @@ from grader.training.sample_quality import pad_digits, reference_features, sampl
 LOOP = "grader.training.gan_loop:train_gan"
 SIZE, NZ, SAMPLES = 32, 100, 1000
 WIDTH = 16  # ngf = ndf
-# The CPU bars sit well below the reference's worst of 5 seeds (score 5.22, distance 68.4) and far
-# above what a broken generator draws (score at most 1.09, distance at least 1,305); see the
+# The CPU bars sit well below the reference's worst of 5 seeds (score 5.55, distance 97.8) and far
+# above what a broken generator draws (score at most 1.09, distance at least 1,084); see the
 # docstring of test_convergence.py. A GPU run trains the same recipe three times as long (the
 # 2,046-step CPU run of `bootcamp train dcgan` reached 6.89 and 16.5) against stricter bars.
 PLAN = {"cpu": {"steps": 1000, "score": 3.0, "distance": 250.0},
