@@ -47,6 +47,7 @@ import torch.nn as nn
 from grader import paths
 from grader.paths import solutions_optional
 from grader.training import declared
+from grader.training.trained_state import forward_in_chunks
 from grader.training.transplant import Convert, TransplantError, checked_layers, transplant
 
 EXPORTED_DIR = Path(__file__).resolve().parent / "exported"
@@ -133,16 +134,6 @@ def trained_model(trained: Any, drawn: Drawn, *, session, name: str, what: str,
     except TransplantError as error:
         _fail(f"{what}, {error}.")
     yield lambda *inputs, chunk=500: forward_in_chunks(grader_model, list(inputs), chunk)
-
-
-def forward_in_chunks(model: nn.Module, inputs: list[torch.Tensor], chunk: int) -> torch.Tensor:
-    """model(*inputs) in eval mode without gradients, `chunk` rows at a time, float32 on the CPU."""
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(inputs[0]), chunk):
-            out.append(model(*[x[start:start + chunk] for x in inputs]).float().cpu())
-    return torch.cat(out)
 
 
 # --- "fresh": the student's own class, freshly imported, with the declared tensors only -------------

@@ -77,12 +77,17 @@ def load_trained(model_class: Callable[..., nn.Module], kwargs: dict[str, Any], 
     return model.eval(), ""
 
 
-@operation
-def eval_forward(model: nn.Module, inputs: list[torch.Tensor], *, chunk: int, progress) -> torch.Tensor:
-    """model(*inputs) in eval mode without gradients, `chunk` rows at a time, on the CPU."""
+def forward_in_chunks(model: nn.Module, inputs: list[torch.Tensor], chunk: int) -> torch.Tensor:
+    """model(*inputs) in eval mode without gradients, `chunk` rows at a time, float32 on the CPU."""
     model.eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(inputs[0]), chunk):
-            out.append(model(*[x[start:start + chunk] for x in inputs]).detach().cpu())
+            out.append(model(*[x[start:start + chunk] for x in inputs]).float().cpu())
     return torch.cat(out)
+
+
+@operation
+def eval_forward(model: nn.Module, inputs: list[torch.Tensor], *, chunk: int, progress) -> torch.Tensor:
+    """`forward_in_chunks` in the fresh worker."""
+    return forward_in_chunks(model, inputs, chunk)
