@@ -71,10 +71,13 @@ def test_a_public_test_that_reaches_the_reference_is_found_through_its_helpers(t
                      "test_relu_secretly": ("hidden", False, 3.0)}
 
 
-def test_the_reference_is_reached_through_the_judge_and_the_suites_helpers():
+def test_the_reference_is_reached_through_the_suites_helpers_not_the_judge_or_the_drawing():
     reach = Reach(paths.PACKAGE_DIR)
     assert reach.reaches("grader.testing.reference")
-    assert reach.reaches("grader.training.judge.judge")
+    assert reach.reaches("grader.suites.dcgan.judging.untrained_samples")
+    assert not reach.reaches("grader.training.judge.judge")  # the grader's own classifier
+    assert reach.reaches("grader.training.drawing.draw_source")  # reads solutions/ where it exists ...
+    assert not reach.reaches("grader.training.drawing.trained_model")  # ... and draws without it too
     assert not reach.reaches("grader.testing.assert_close")
     assert not reach.reaches("grader.training.gan.reference_train_step")  # the grader's own, no solution read
 

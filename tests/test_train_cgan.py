@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -19,7 +20,7 @@ FILES = {"metrics.json", "curves.png", "samples.png", "samples_epoch_001.png", "
 def untrained_judge() -> torch.nn.Module:
     """A stand-in for the cached judge (whose first training takes half a minute)."""
     torch.manual_seed(0)
-    return reference("mnist_cnn").MnistCNN().eval()
+    return judge_module.DigitJudge().eval()
 
 
 def test_one_epoch_of_the_reference_writes_the_whole_record(tmp_path, monkeypatch):
@@ -56,14 +57,14 @@ def test_the_judge_is_cached_keyed_and_reloaded(tmp_path, monkeypatch):
     judge_module.judge.cache_clear()
     calls = []
 
-    def train(module):  # the training itself is slow: an untrained model, marked as good enough
+    def train():  # the training itself is slow: an untrained model, marked as good enough
         calls.append(1)
         return untrained_judge().state_dict(), 0.99
 
     monkeypatch.setattr(judge_module, "_train", train)
     try:
         first = judge_module.judge()
-        files = list(tmp_path.glob("judge-mnist_cnn-*.pt"))
+        files = list(tmp_path.glob("judge-digits-*.pt"))
         assert len(files) == 1 and judge_module.cache_key() in files[0].name and calls == [1]
         stored = torch.load(files[0], weights_only=True)
         assert stored["held_out_accuracy"] == 0.99 and stored["key"] == judge_module.cache_key()
@@ -76,7 +77,7 @@ def test_the_judge_is_cached_keyed_and_reloaded(tmp_path, monkeypatch):
         judge_module.judge.cache_clear()
         judge_module.judge()
         assert calls == [1, 1]
-        monkeypatch.setattr(judge_module, "_train", lambda module: (untrained_judge().state_dict(), 0.5))
+        monkeypatch.setattr(judge_module, "_train", lambda: (untrained_judge().state_dict(), 0.5))
         for path in tmp_path.glob("judge-*.pt"):
             path.unlink()
         judge_module.judge.cache_clear()
@@ -84,6 +85,43 @@ def test_the_judge_is_cached_keyed_and_reloaded(tmp_path, monkeypatch):
             judge_module.judge()  # a judge that cannot read digits never grades
     finally:
         judge_module.judge.cache_clear()
+
+
+def test_shipped_weights_are_used_only_with_their_sha256(tmp_path, monkeypatch):
+    """An edition's judge: the shipped file is loaded when its sha256 and key match; a changed byte
+    is refused with one line, never trained over or trusted."""
+    monkeypatch.setenv(judge_module.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(judge_module, "_train", lambda: (untrained_judge().state_dict(), 0.99))
+    shipped = judge_module.shipped_files(prefix=str(tmp_path))
+    for name, content in shipped.items():
+        Path(name).write_bytes(content)
+    monkeypatch.setattr(judge_module, "SHIPPED", tmp_path / judge_module.SHIPPED.name)
+    monkeypatch.setattr(judge_module, "SHIPPED_SUM", tmp_path / judge_module.SHIPPED_SUM.name)
+    monkeypatch.setattr(judge_module, "_train", lambda: pytest.fail("shipped weights must not be trained again"))
+    judge_module.judge.cache_clear()
+    try:
+        assert judge_module.stored_judge()[0] == judge_module.SHIPPED
+        x = torch.rand(3, 1, 28, 28)
+        assert torch.equal(judge_module.judge()(x), untrained_judge()(x))
+        content = bytearray(judge_module.SHIPPED.read_bytes())
+        content[-30] ^= 1
+        judge_module.SHIPPED.write_bytes(bytes(content))
+        judge_module.judge.cache_clear()
+        with pytest.raises(judge_module.JudgeError, match="does not match its sha256"):
+            judge_module.judge()
+    finally:
+        judge_module.judge.cache_clear()
+
+
+def test_the_judge_is_no_practice_answer():
+    """Its layers are not mnist_cnn's (nor any practice's model): no layer signature in common."""
+    from grader.training.transplant import signature
+
+    judge_layers = {signature(m.state_dict()) for m in judge_module.DigitJudge().modules() if m.state_dict()
+                    and not list(m.children())}
+    answer = {signature(m.state_dict()) for m in reference("mnist_cnn").MnistCNN().modules() if m.state_dict()
+              and not list(m.children())}
+    assert judge_layers and not judge_layers & answer
 
 
 @pytest.mark.slow

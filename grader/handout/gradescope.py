@@ -4,16 +4,19 @@ At the zip's root, as Gradescope expects:
 
 - `setup.sh`: run once when Gradescope builds the autograder's image. Installs Python, the pinned
   CPU wheels of torch and torchvision (the versions this zip was built with), then this grader
-  from `/autograder/source` with its dependencies; trains the cgan digit judge once into
-  `/autograder/cache` when cgan is graded, so no submission pays for it.
+  from `/autograder/source` with its dependencies.
 - `run_autograder`: run for each submission; `python -m grader.autograder` (see that module).
 - `autograder.json`: the practices to grade and the hidden tests' visibility.
 - the grader with every suite, hidden tests included, `pyproject.toml`, the datasets' manifest,
-  and `solutions/`.
+  and `solutions/`;
+- what the convergence checks need without `solutions/` (`convergence_data`): the digit judge's
+  weights and their sha256, the declared layers of the models they draw with, and the grader's
+  trusted models as `torch.export` programs of the reference architectures, into which the
+  student's trained weights are loaded (`grader.training.drawing`: with `solutions/` present the
+  reference itself is used, as in the instructor's repository).
 
 Why the reference solutions are in it: many tests compute their expected values from the
-reference (`grader.testing.reference`), and the cgan judge is trained from
-`solutions/mnist_cnn.py`; without them those tests cannot be graded. Students never see this zip
+reference (`grader.testing.reference`); without them those tests cannot be graded. Students never see this zip
 (only the instructor uploads it), and inside Gradescope's container the student's code runs only
 in the sandbox's workers, which cannot read `solutions/` or the suites. Gradescope runs the
 autograder as root in a container with Docker's defaults, which refuses namespaces, so the
@@ -45,11 +48,7 @@ python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --index-url https://download.pytorch.org/whl/cpu {torch}
 /autograder/venv/bin/pip install -e /autograder/source
 mkdir -p /autograder/cache
-{judge}
 """
-
-JUDGE = ('BOOTCAMP_CACHE=/autograder/cache /autograder/venv/bin/python -c '
-         '"from grader.training.judge import judge; judge()"  # the cgan digit judge, trained once')
 
 RUN = """#!/usr/bin/env bash
 # Gradescope runs this for each submission, as root: closes /autograder to other users (but the
@@ -80,21 +79,42 @@ def planned(practices: list[str], hidden_visibility: str = "after_due_date") -> 
     except BadInput as error:
         raise ReleaseError(str(error)) from None
     files: dict[str, tuple[bytes, int]] = {}
+    data = convergence_data(chosen)
     for path in sorted(paths.PACKAGE_DIR.rglob("*")):
         relative = path.relative_to(paths.PACKAGE_DIR)
-        if path.is_file() and "__pycache__" not in relative.parts and relative.parts[0] != "handout":
+        if path.is_file() and "__pycache__" not in relative.parts and relative.parts[0] != "handout" \
+                and not _generated(relative):
             files[f"grader/{relative.as_posix()}"] = (path.read_bytes(), 0o644)
+    files.update({name: (content, 0o644) for name, content in data.items()})
     for folder, pattern in ((paths.SOLUTIONS_DIR, "*.py"), (paths.DATASETS_DIR, "*.json"), (paths.DATASETS_DIR, "*.md")):
         for path in sorted(folder.glob(pattern)):
             files[f"{folder.name}/{path.name}"] = (path.read_bytes(), 0o644)
     for name in ("pyproject.toml", "README.md"):
         files[name] = ((paths.REPO_ROOT / name).read_bytes(), 0o644)
-    judge = JUDGE if "cgan" in chosen else ""
-    files["setup.sh"] = (SETUP.format(torch=pinned_torch(), judge=judge).encode(), 0o755)
+    files["setup.sh"] = (SETUP.format(torch=pinned_torch()).encode(), 0o755)
     files["run_autograder"] = (RUN.encode(), 0o755)
     config = {"practices": chosen, "hidden_visibility": hidden_visibility, "select": None}
     files[CONFIG] = ((json.dumps(config, indent=2) + "\n").encode(), 0o644)
     return files
+
+
+def convergence_data(practices: list[str]) -> dict[str, bytes]:
+    """The convergence checks' data, so they need no `solutions/` here: the student edition's (the
+    digit judge's weights with their sha256, the declared layers) and the grader's trusted models
+    as `torch.export` programs of the reference architectures (`grader.training.drawing`)."""
+    from grader.handout.student import edition_data
+    from grader.training.drawing import drawn_models, exported_files
+
+    return {**edition_data(practices), **exported_files(drawn_models(practices))}
+
+
+def _generated(relative: Path) -> bool:
+    """Files an edition builder writes into the package (never taken from the instructor's copy)."""
+    from grader.training import declared, judge
+    from grader.training.drawing import EXPORTED_DIR
+
+    path = paths.PACKAGE_DIR / relative
+    return path in (judge.SHIPPED, judge.SHIPPED_SUM, declared.RECORDED) or EXPORTED_DIR in path.parents
 
 
 def write_autograder(target: Path, practices: list[str], *, hidden_visibility: str = "after_due_date",

@@ -12,7 +12,10 @@ Two kinds of test leave a suite module when it is copied into the student editio
 definitions of every module of the `grader` package, resolves the names each one uses (imports,
 also those inside functions, and `module.attribute` chains), and follows them; a definition that
 names `SOLUTIONS_DIR` is where the solutions are read. A test reaches them when its body, its
-decorators or a fixture of its module does, through any chain of grader functions.
+decorators or a fixture of its module does, through any chain of grader functions. A function
+decorated `@solutions_optional` (`grader.paths`) reads the solutions only where they exist and has
+another way without them (the convergence checks' drawing, `grader.training.drawing`): the chain
+stops there.
 
 `strip_module` then deletes those tests from the module's text, then every top-level definition
 and import that only they used (repeatedly), and keeps the rest of the text as it is.
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOTS = frozenset({"SOLUTIONS_DIR"})  # the names through which code reads the reference solutions
+OPTIONAL = "solutions_optional"  # the decorator of a function that works without them too
 
 
 @dataclass
@@ -129,7 +133,8 @@ class Reach:
             return self._memo[dotted]
         self._memo[dotted] = False  # a cycle adds nothing
         found = self._definition(dotted)
-        result = found is not None and any(self.reaches(name) for name in self.uses(found[1], found[0]))
+        result = (found is not None and not _optional(found[1])
+                  and any(self.reaches(name) for name in self.uses(found[1], found[0])))
         self._memo[dotted] = result
         return result
 
@@ -138,6 +143,12 @@ class Reach:
         names = self.uses(test, module)
         names |= {f"{module.name}.{a.arg}" for a in test.args.args if a.arg in module.defs}
         return any(self.reaches(name) for name in names)
+
+
+def _optional(node: ast.AST) -> bool:
+    """Whether a definition carries the `@solutions_optional` decorator (by name or attribute)."""
+    return any((isinstance(d, ast.Name) and d.id == OPTIONAL) or (isinstance(d, ast.Attribute) and d.attr == OPTIONAL)
+               for d in getattr(node, "decorator_list", []))
 
 
 @dataclass

@@ -4,7 +4,10 @@ It holds the skeletons (`assignments/`), the grader without its instructor parts
 `handout/`, `validate.py`, `autograder.py`; `grader/edition.py` says `STUDENT = True`, so the CLI
 offers only `check`, `list`, `train` and `data`), each practice's suite with only the tests that
 can run there (see `grader.handout.strip`), the datasets' manifest, its own README (the student
-guide), `pyproject.toml`, `.gitignore` and a GitHub Classroom workflow. No `solutions/`.
+guide), `pyproject.toml`, `.gitignore` and a GitHub Classroom workflow. No `solutions/`. The
+convergence checks run there too: the edition ships the digit judge's weights and the declared
+layers of the models they draw with (`edition_data`), and draws in a fresh worker
+(`grader.training.drawing`).
 
 `grader/suites/<practice>/withheld.json` tells `bootcamp check` and `bootcamp list` how many tests
 of each task, and how many points, only the instructor's grader runs: counts and points, never
@@ -68,11 +71,23 @@ def planned(root: Path = paths.REPO_ROOT) -> dict[str, bytes]:
         if (paths.DATASETS_DIR / name).is_file():
             files[f"datasets/{name}"] = (paths.DATASETS_DIR / name).read_bytes()
     files.update(_grader_files(practices))
+    files.update(edition_data(practices))
     for template, target in (("README.md", "README.md"), ("pyproject.toml", "pyproject.toml"),
                              ("gitignore", ".gitignore"), ("classroom.yml", ".github/workflows/classroom.yml")):
         text = (TEMPLATES / template).read_text().replace("{practices}", ", ".join(practices))
         files[target] = text.encode()
     return dict(sorted(files.items()))
+
+
+def edition_data(practices: list[str]) -> dict[str, bytes]:
+    """What the convergence checks need where there is no `solutions/`: the digit judge's weights
+    with their sha256 (`grader.training.judge`) and the declared layers of the models they draw
+    with (`grader.training.declared`); {relative path: bytes}."""
+    from grader.training import declared
+    from grader.training.drawing import drawn_models
+    from grader.training.judge import shipped_files
+
+    return {**shipped_files(), **declared.recorded_files(drawn_models(practices))}
 
 
 def _grader_files(practices: list[str]) -> dict[str, bytes]:

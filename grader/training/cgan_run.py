@@ -69,7 +69,7 @@ def grid_of(samples: torch.Tensor) -> torch.Tensor:
 
 def trusted_judge() -> tuple[torch.nn.Module | None, str]:
     try:
-        return judge(), "the reference mnist_cnn classifier, trained by the grader on the embedded MNIST subset"
+        return judge(), "the grader's digit classifier (DigitJudge), trained on the embedded MNIST subset"
     except JudgeError as error:
         return None, f"no digit classifier: {error}"
 

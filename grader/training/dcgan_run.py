@@ -95,7 +95,7 @@ def trusted_judge(held_out: torch.Tensor | None) -> tuple[torch.nn.Module | None
     except JudgeError as error:
         return None, None, f"no digit classifier: {error}"
     return (classifier, reference_features(classifier, held_out),
-            "the reference mnist_cnn classifier: classifier score and Fréchet distance to held-out digits")
+            "the grader's digit classifier (DigitJudge): classifier score and Fréchet distance to held-out digits")
 
 
 def train_dcgan(directory: Path, options: DcganOptions, *, out: Path = paths.RUNS_DIR,

@@ -1,45 +1,80 @@
-"""The trusted digit classifier that judges generated digits: the reference `mnist_cnn` model.
+"""The trusted digit classifier that judges generated digits: a small CNN of the grader's own.
 
 A conditional GAN is good when its image for digit k looks like a k. The grader asks a classifier
-it trusts: the reference solution's `MnistCNN`, trained here, in the trusted process, on the
-embedded MNIST subset with the fast `batches` path. Student code never touches it; the samples
-the worker generated come back as tensors and are classified here.
+it trusts: `DigitJudge`, an architecture defined here and no practice's answer (5 x 5
+convolutions without batch norm, other widths than `mnist_cnn`'s, dropout before its last
+layer), trained in the trusted process on the embedded MNIST subset with the fast `batches`
+path. Student code never touches it; the samples the worker generated come back as tensors and
+are classified here. Its weights reveal nothing a student is asked to write.
 
-Training takes about half a minute on a CPU, so it is done once and cached as a state_dict:
+Where its weights come from, first found first:
 
-    $BOOTCAMP_CACHE/judge-mnist_cnn-<key>.pt      (default ~/.cache/bootcamp/)
+1. shipped: `grader/training/digit_judge.pt` with `digit_judge.pt.sha256` beside it, written by
+   the edition builders (`bootcamp release --student` / `--gradescope`, see `shipped_files`);
+   loaded only when the file's sha256 equals the recorded one and its key equals `cache_key()`,
+   so every student and the Gradescope zip judge with the same weights;
+2. cached: `$BOOTCAMP_CACHE/judge-digits-<key>.pt` (default ~/.cache/bootcamp/);
+3. trained here on first use (about half a minute on a CPU, one thread), then cached.
 
-The key is a hash of solutions/mnist_cnn.py, the training data (its source and pixels) and the
-recipe below, so changing any of them trains a new judge. The file is written atomically and
+The key is a hash of `DigitJudge`'s source, the training data (its source and pixels) and the
+recipe below, so changing any of them trains a new judge. Files are written atomically and
 loaded with `torch.load(weights_only=True)`.
 
-    classifier = judge()                            # MnistCNN in eval mode, on the CPU
+    classifier = judge()                            # DigitJudge in eval mode, on the CPU
     accuracy = judge_accuracy(classifier, samples, labels)   # samples (N, 1, 28, 28) in [0, 1]
-    probabilities, features = judge_features(classifier, samples)   # (N, 10), (N, 128)
+    probabilities, features = judge_features(classifier, samples)   # (N, 10), (N, 96)
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import os
 import tempfile
 from pathlib import Path
 
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
-from grader import paths
 from grader.data import batches, load_mnist
 from grader.torch_threads import one_torch_thread
 from grader.training.loop import MNIST_MEAN, MNIST_STD, shift
 
 CACHE_ENV = "BOOTCAMP_CACHE"
-RECIPE = {"epochs": 8, "batch_size": 64, "lr": 2e-3, "augment": 2, "cosine": True, "seed": 0, "format": 1}
+RECIPE = {"epochs": 8, "batch_size": 64, "lr": 1e-3, "augment": 2, "cosine": True, "seed": 0, "format": 2}
 MIN_HELD_OUT_ACCURACY = 0.95  # a judge below this is a broken judge, never used to grade
+SHIPPED = Path(__file__).resolve().parent / "digit_judge.pt"  # written into an edition, never committed
+SHIPPED_SUM = SHIPPED.with_name(SHIPPED.name + ".sha256")
 
 
 class JudgeError(RuntimeError):
-    """The judge cannot be built (no reference solution, or it trained badly)."""
+    """The judge cannot be built (it trained badly, or shipped weights are corrupt)."""
+
+
+class DigitJudge(nn.Module):
+    """The grader's digit classifier: (B, 1, 28, 28) normalised digits -> (B, 10) logits.
+
+    Conv2d(1, 24, 5, padding=2), ReLU, MaxPool2d(2)      # (B, 24, 14, 14)
+    Conv2d(24, 48, 5, padding=2), ReLU, MaxPool2d(2)     # (B, 48, 7, 7)
+    flatten, Linear(2352, 96), ReLU, Dropout(0.3)        # (B, 96): the features of `judge_features`
+    Linear(96, 10)                                       # (B, 10)
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 24, 5, padding=2)
+        self.conv2 = nn.Conv2d(24, 48, 5, padding=2)
+        self.hidden = nn.Linear(48 * 7 * 7, 96)
+        self.dropout = nn.Dropout(0.3)
+        self.out = nn.Linear(96, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)  # (B, 24, 14, 14)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (B, 48, 7, 7)
+        x = self.dropout(F.relu(self.hidden(x.flatten(1))))  # (B, 96)
+        return self.out(x)
 
 
 def cache_dir() -> Path:
@@ -47,19 +82,10 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "bootcamp")
 
 
-def _reference_module():
-    from grader.testing import reference
-
-    if not (paths.SOLUTIONS_DIR / "mnist_cnn.py").is_file():
-        raise JudgeError(f"the digit judge needs the reference classifier {paths.SOLUTIONS_DIR / 'mnist_cnn.py'}, "
-                         "which is not there")
-    return reference("mnist_cnn")
-
-
 def cache_key() -> str:
     data = load_mnist(embedded=True)
     digest = hashlib.sha256()
-    digest.update((paths.SOLUTIONS_DIR / "mnist_cnn.py").read_bytes())
+    digest.update(inspect.getsource(DigitJudge).encode())
     digest.update(repr(sorted(RECIPE.items())).encode())
     digest.update(data.source.encode())
     digest.update(data.train_images.numpy().tobytes())
@@ -67,23 +93,27 @@ def cache_key() -> str:
     return digest.hexdigest()[:20]
 
 
-def _train(module) -> tuple[dict[str, torch.Tensor], float]:
-    """Train the reference MnistCNN on the embedded train split; its state and held-out accuracy.
+def _train() -> tuple[dict[str, torch.Tensor], float]:
+    """Train a DigitJudge on the embedded train split (cross-entropy, Adam, cosine decay, 2-pixel
+    random shifts); its state and held-out accuracy.
 
     The caller runs it with one torch thread: on a shared CPU, torch's thread pool makes these
     small steps several times slower.
     """
     data = load_mnist(embedded=True)
     torch.manual_seed(RECIPE["seed"])
-    model = module.MnistCNN()
+    model = DigitJudge()
     optimizer = torch.optim.Adam(model.parameters(), lr=RECIPE["lr"])
     loader = batches(data.train_images, data.train_labels, RECIPE["batch_size"], mean=MNIST_MEAN, std=MNIST_STD,
                      generator=torch.Generator().manual_seed(RECIPE["seed"]))
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, RECIPE["epochs"] * len(loader))
     shifts = torch.Generator().manual_seed(RECIPE["seed"] + 1)
+    model.train()
     for _ in range(RECIPE["epochs"]):
         for images, labels in loader:
-            module.train_step(model, optimizer, shift(images, RECIPE["augment"], shifts), labels)
+            optimizer.zero_grad()
+            F.cross_entropy(model(shift(images, RECIPE["augment"], shifts)), labels).backward()
+            optimizer.step()
             schedule.step()
     model.eval()
     held_out = (data.test_images.float() / 255 - MNIST_MEAN[0]) / MNIST_STD[0]
@@ -118,25 +148,72 @@ def _write(path: Path, stored: dict) -> None:
         pass
 
 
-@functools.lru_cache(maxsize=1)
-def judge() -> torch.nn.Module:
-    """The reference MnistCNN, trained on the embedded MNIST subset (cached), in eval mode on the CPU."""
-    module = _reference_module()
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _shipped(key: str) -> dict | None:
+    """The shipped weights (see the module docstring), None where an edition ships none; JudgeError
+    when the file does not match its recorded sha256 or was made for another key."""
+    if not SHIPPED.is_file() and not SHIPPED_SUM.is_file():
+        return None
+    recorded = SHIPPED_SUM.read_text().split()[0] if SHIPPED_SUM.is_file() else ""
+    if not SHIPPED.is_file() or sha256_of(SHIPPED) != recorded:
+        raise JudgeError(f"the shipped digit judge {SHIPPED} does not match its sha256 in {SHIPPED_SUM.name}: "
+                         "reinstall the course, or delete both files to train the judge here")
+    stored = _read(SHIPPED, key)
+    if stored is None:
+        raise JudgeError(f"the shipped digit judge {SHIPPED} was made for another version of the grader: "
+                         "reinstall the course, or delete it and its .sha256 to train the judge here")
+    return stored
+
+
+def stored_judge() -> tuple[Path, dict]:
+    """(file, {"key", "state_dict", "held_out_accuracy"}) of the judge: shipped, else cached, else
+    trained now and cached."""
     key = cache_key()
-    path = cache_dir() / f"judge-mnist_cnn-{key}.pt"
+    shipped = _shipped(key)
+    if shipped is not None:
+        return SHIPPED, shipped
+    path = cache_dir() / f"judge-digits-{key}.pt"
     stored = _read(path, key)
     if stored is None:
         with one_torch_thread():
-            state, accuracy = _train(module)
+            state, accuracy = _train()
         stored = {"key": key, "state_dict": state, "held_out_accuracy": accuracy}
         _write(path, stored)
+    return path, stored
+
+
+@functools.lru_cache(maxsize=1)
+def judge() -> torch.nn.Module:
+    """The grader's DigitJudge with its trained weights, in eval mode on the CPU."""
+    path, stored = stored_judge()
     if stored["held_out_accuracy"] < MIN_HELD_OUT_ACCURACY:
         raise JudgeError(f"the digit judge recognises only {stored['held_out_accuracy']:.1%} of held-out digits "
                          f"(at least {MIN_HELD_OUT_ACCURACY:.0%} expected); delete {path} to train it again")
-    model = module.MnistCNN()
+    model = DigitJudge()
     model.load_state_dict(stored["state_dict"])
-    model.eval()
-    return model
+    return model.eval()
+
+
+def shipped_files(prefix: str = "grader/training") -> dict[str, bytes]:
+    """The judge's weights and their sha256, as an edition ships them: {relative path: bytes}. The
+    bytes are those of the file `stored_judge` reads (trained and cached first if need be)."""
+    path, stored = stored_judge()
+    if not path.is_file():  # a cache folder that cannot be written: save the weights here
+        handle, temporary = tempfile.mkstemp(suffix=".pt")
+        os.close(handle)
+        try:
+            torch.save(stored, temporary)
+            content = Path(temporary).read_bytes()
+        finally:
+            os.unlink(temporary)
+    else:
+        content = path.read_bytes()
+    digest = hashlib.sha256(content).hexdigest()
+    return {f"{prefix}/{SHIPPED.name}": content,
+            f"{prefix}/{SHIPPED_SUM.name}": f"{digest}  {SHIPPED.name}\n".encode()}
 
 
 def judge_predictions(classifier: torch.nn.Module, samples: torch.Tensor, *, batch_size: int = 1000) -> torch.Tensor:
@@ -162,7 +239,7 @@ def judge_features(classifier: torch.nn.Module, samples: torch.Tensor, *, batch_
                    normalise: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """The classifier's view of `samples` (N, 1, 28, 28), float pixels in [0, 1]: its probabilities
     p(y|x) (N, 10) and its penultimate features (N, F), the input of its last linear layer (for the
-    reference MnistCNN, the 128 ReLU units before the output layer), both float64. Pixels are
+    DigitJudge, the 96 ReLU units after dropout), both float64. Pixels are
     normalised with MNIST's mean and std unless `normalise` is False (a classifier of other images
     that takes [0, 1] as it is)."""
     last = [m for m in classifier.modules() if isinstance(m, torch.nn.Linear)][-1]

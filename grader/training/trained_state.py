@@ -21,10 +21,12 @@ wire; the model object stays here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn as nn
+
+from grader.sandbox.ops import operation
 
 
 def modules_in_run_order(model: nn.Module, args: list[Any]) -> list[tuple[str, nn.Module]]:
@@ -55,3 +57,37 @@ def trained_state(model: nn.Module, args: list[Any]) -> dict[str, Any]:
               for name, module in modules_in_run_order(model, args)]
     holds = {key: tuple(value.shape) for key, value in model.state_dict().items()}
     return {"layers": layers, "holds": holds}
+
+
+# --- the fresh worker's side of `grader.training.drawing` (the student edition) ------------------
+
+@operation
+def load_trained(model_class: Callable[..., nn.Module], kwargs: dict[str, Any], state: dict[str, torch.Tensor], *,
+                 progress) -> tuple[nn.Module | None, str]:
+    """(the student's model_class(**kwargs) holding `state`, in eval mode, "") in a fresh worker, or
+    (None, what is wrong) when the fresh model's state_dict has other names or shapes than `state`."""
+    model = model_class(**kwargs)
+    own = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+    given = {key: tuple(value.shape) for key, value in state.items()}
+    if own != given:
+        differ = sorted(set(own.items()) ^ set(given.items()))
+        shown = ", ".join(f"{key} {shape}" for key, shape in differ[:4])
+        return None, f"holds other tensors than its trained state ({shown})"
+    model.load_state_dict(state, strict=True)
+    return model.eval(), ""
+
+
+def forward_in_chunks(model: nn.Module, inputs: list[torch.Tensor], chunk: int) -> torch.Tensor:
+    """model(*inputs) in eval mode without gradients, `chunk` rows at a time, float32 on the CPU."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(inputs[0]), chunk):
+            out.append(model(*[x[start:start + chunk] for x in inputs]).float().cpu())
+    return torch.cat(out)
+
+
+@operation
+def eval_forward(model: nn.Module, inputs: list[torch.Tensor], *, chunk: int, progress) -> torch.Tensor:
+    """`forward_in_chunks` in the fresh worker."""
+    return forward_in_chunks(model, inputs, chunk)

@@ -88,12 +88,9 @@ def match(found: list[Layer], expected: list[Layer]) -> list[Layer] | None:
     return [queues[signature(layer["state"])].pop(0) for layer in expected]
 
 
-def transplant(trained: Any, model: nn.Module, args: list[Any], *, name: str,
-               convert: Convert | None = None) -> nn.Module:
-    """Load the worker's `trained` layers into the grader's `model` (built with the same constructor
-    arguments; `args` are the example inputs that ordered the student's layers) and return it in
-    eval mode. Raises TransplantError when the state is more than, or other than, the declared
-    layers; `name` is how a message calls the model ("your Generator(ngf=16, ...)")."""
+def _lined_up(trained: Any, expected: list[Layer], *, name: str, convert: Convert | None) -> list[Layer]:
+    """The worker's layers lined up with `expected` (k-th of a signature to k-th), after the checks;
+    TransplantError when the state is more than, or other than, the declared layers."""
     found = _well_formed(trained)
     extra = extra_tensors(trained)
     if extra:
@@ -101,7 +98,6 @@ def transplant(trained: Any, model: nn.Module, args: list[Any], *, name: str,
         raise TransplantError(f"{name} holds tensors that are no part of the layers its forward runs: {shown}. A model "
                               "holds only its layers' weights and batch-norm statistics; the grader draws the "
                               "samples from those alone")
-    expected = layers_of(model, args)
     if convert is not None:
         found = convert(found, expected)
     lined_up = match(found, expected)
@@ -113,9 +109,40 @@ def transplant(trained: Any, model: nn.Module, args: list[Any], *, name: str,
         unknown = f" (no declared layer holds: {'; '.join(strangers[:3])})" if strangers else ""
         raise TransplantError(f"{name}'s trained layers, in the order they run, are: {describe(found)}; the declared "
                               f"architecture has: {describe(expected)}{unknown}")
+    return lined_up
+
+
+def qualified(layer_name: str, key: str) -> str:
+    return f"{layer_name}.{key}" if layer_name else key
+
+
+def checked_layers(trained: Any, expected: list[Layer], *, name: str,
+                   convert: Convert | None = None) -> dict[str, torch.Tensor]:
+    """The student's trained state as a state_dict in the student's own names, once it has passed
+    the checks of `transplant` against the `expected` layers (declared names, types and shapes in
+    run order; their tensors may be shapes only, on the meta device). For a fresh worker that
+    loads it into the student's own model (`grader.training.drawing`)."""
+    _lined_up(trained, expected, name=name, convert=convert)
+    return {qualified(layer["name"], key): value for layer in trained["layers"] for key, value in layer["state"].items()}
+
+
+def transplant(trained: Any, model: nn.Module, args: list[Any], *, name: str,
+               convert: Convert | None = None, expected: list[Layer] | None = None) -> nn.Module:
+    """Load the worker's `trained` layers into the grader's `model` (built with the same constructor
+    arguments; `args` are the example inputs that ordered the student's layers) and return it in
+    eval mode. Raises TransplantError when the state is more than, or other than, the declared
+    layers; `name` is how a message calls the model ("your Generator(ngf=16, ...)"). `expected`:
+    the model's layers in run order when they cannot be found by running it (an exported program,
+    whose state_dict keys are the `name.key` of these layers); by default, `layers_of(model, args)`."""
+    expected = layers_of(model, args) if expected is None else expected
+    lined_up = _lined_up(trained, expected, name=name, convert=convert)
     with torch.no_grad():
-        for theirs, ours in zip(lined_up, expected):
-            ours["module"].load_state_dict(theirs["state"])
+        if all("module" in layer for layer in expected):
+            for theirs, ours in zip(lined_up, expected):
+                ours["module"].load_state_dict(theirs["state"])
+        else:
+            model.load_state_dict({qualified(ours["name"], key): value for theirs, ours in zip(lined_up, expected)
+                                   for key, value in theirs["state"].items()}, strict=True)
     return model.eval()
 
 

@@ -6,6 +6,9 @@ and are loaded into the grader's own MnistCNN (`grader.training.transplant`, mat
 and shape; a model holding any other tensor is refused), which computes the held-out logits here:
 neither the held-out images nor their labels enter the worker, and nothing the student's forward
 does after training (a nearest-neighbour lookup of stored training digits, say) reaches the verdict.
+In the student edition, which has no reference model, the checked tensors are loaded into the
+student's own MnistCNN in a fresh worker instead (`grader.training.drawing`): the held-out images
+go there, their labels never do.
 
 Sizing, measured with the reference on the embedded set (4,000 training digits, 1,000 held out):
 on the CPU, 400 steps of 64 with Adam(2e-3) and a cosine learning-rate decay take about 10 s with
@@ -27,14 +30,15 @@ import pytest
 
 from grader.data import load_mnist
 from grader.suites.mnist_cnn.reference_model import EXAMPLE_SEED, digits
-from grader.testing import check, reference, task
-from grader.training.loop import held_out_logits
-from grader.training.transplant import grader_model
+from grader.testing import check, task
+from grader.training.drawing import Drawn, trained_model
+from grader.training.loop import MNIST_MEAN, MNIST_STD
 
 LOOP = "grader.training.loop:train_classifier"
 PLAN = {"cpu": {"steps": 400, "bar": 0.95, "augment": 0},
         "cuda": {"steps": 1500, "bar": 0.98, "augment": 2}}
 EMBEDDED_GPU_BAR = 0.97  # 4,000 training digits cap this model near 98%: see the module docstring
+DRAWN = Drawn("mnist_cnn", "MnistCNN", {}, lambda: [digits(2, EXAMPLE_SEED)])  # the model the logits come from
 
 
 @lru_cache(maxsize=1)
@@ -48,7 +52,7 @@ def _converges(student_session, device: str, seed: int) -> None:
         plan["bar"] = EMBEDDED_GPU_BAR
     student = student_session.module
     epochs = -(-plan["steps"] * 64 // len(data.train_labels))
-    example = [digits(2, EXAMPLE_SEED)]
+    example = DRAWN.example()
     # the held-out images stay here too: the grader's own MnistCNN computes their logits
     record = student_session.run(LOOP, student.MnistCNN, student.train_step, data.train_images, data.train_labels,
                                  data.test_images[:0], epochs=epochs, max_steps=plan["steps"], lr=2e-3, seed=seed,
@@ -57,9 +61,9 @@ def _converges(student_session, device: str, seed: int) -> None:
     losses = record["losses"]
     check(math.isfinite(losses[-1]), f"the training loss became {losses[-1]} after {record['steps']} steps.",
           "is the learning rate applied twice, or is the loss computed on probabilities?")
-    model = grader_model(record.get("model_state"), reference("mnist_cnn").MnistCNN(), example,
-                         name="your MnistCNN()", what=f"after {record['steps']} steps of your train_step")
-    logits = held_out_logits(model, data.test_images, device="cpu")  # (N, 10), the grader's forward
+    with trained_model(record.get("model_state"), DRAWN, session=student_session, name="your MnistCNN()",
+                       what=f"after {record['steps']} steps of your train_step") as draw:
+        logits = draw((data.test_images.float() / 255 - MNIST_MEAN[0]) / MNIST_STD[0], chunk=1000)  # (N, 10)
     accuracy = (logits.argmax(dim=1) == data.test_labels).sum().item() / len(data.test_labels)
     check(accuracy >= plan["bar"],
           f"after {plan['steps']} steps of your train_step on {len(data.train_labels):,} digits ({data.source}), "
