@@ -43,6 +43,7 @@ from functools import lru_cache
 import torch
 
 from grader.data import load_mnist
+from grader.suites.cgan import run_pictures
 from grader.testing import check, fail, reference, task, trusted_judge
 from grader.training.copies import assert_no_copies
 from grader.training.gan_loop import samples_of
@@ -97,6 +98,7 @@ def converges(student_session, device: str, seed: int) -> dict:
     check(bool(torch.isfinite(samples).all()),
           f"{trained}, your trained weights, in the grader's Generator, draw images that are not finite.",
           "is a log taken of 0? F.binary_cross_entropy clamps its logs; D must end in a sigmoid.")
+    run_pictures.attach_samples(samples, stats, trained)  # the grid and curves, for the student
     assert_no_copies(samples, [data.train_images, data.test_images],
                      what=f"{trained}, of the 1,000 samples your trained weights draw")
     assert_smooth(lambda z, y: samples_of(generator, z, y, "cpu"), 100, seed, conditional=True,
@@ -106,6 +108,7 @@ def converges(student_session, device: str, seed: int) -> dict:
     verdict = judge_accuracy(classifier, samples, sample_labels)
     recognised = sum(rate >= DIGIT_BAR for rate in verdict["per_digit"])
     per_digit = ", ".join(f"{k}: {rate:.0%}" for k, rate in enumerate(verdict["per_digit"]))
+    run_pictures.attach_verdict(verdict, recognised, plan, device)
     common = torch.bincount(verdict["predictions"], minlength=10).argmax().item()
     share = (verdict["predictions"] == common).float().mean().item()
     if share > 0.5:

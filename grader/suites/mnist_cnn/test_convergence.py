@@ -26,6 +26,7 @@ from functools import lru_cache
 import pytest
 
 from grader.data import load_mnist
+from grader.suites.mnist_cnn import run_pictures
 from grader.suites.mnist_cnn.reference_model import EXAMPLE_SEED, digits
 from grader.testing import check, reference, task
 from grader.training.loop import held_out_logits
@@ -61,6 +62,7 @@ def _converges(student_session, device: str, seed: int) -> None:
                          name="your MnistCNN()", what=f"after {record['steps']} steps of your train_step")
     logits = held_out_logits(model, data.test_images, device="cpu")  # (N, 10), the grader's forward
     accuracy = (logits.argmax(dim=1) == data.test_labels).sum().item() / len(data.test_labels)
+    run_pictures.attach(record, logits, data.test_images, data.test_labels, plan, device, seed)  # for the student
     check(accuracy >= plan["bar"],
           f"after {plan['steps']} steps of your train_step on {len(data.train_labels):,} digits ({data.source}), "
           f"your model recognises {accuracy:.1%} of {len(data.test_labels):,} held-out digits; the bar is "
