@@ -200,3 +200,30 @@ def test_save_pictures_writes_each_tasks_pictures_and_measures(toy_report, tmp_p
     assert sorted(p.name for p in folder.iterdir()) == ["measures.json", "toy.1-grid.png"]
     measures = json.loads((folder / "measures.json").read_text())
     assert [m["name"] for m in measures["toy.1"]] == ["score", "score (seed 1)"]
+
+
+def test_misclassified_digits_are_shown_by_prediction_never_in_the_held_out_sets_order():
+    from grader.suites.mnist_cnn.run_pictures import shown_order
+
+    labels = torch.arange(10).repeat_interleave(50)  # sorted by true label, as the embedded set is
+    predicted = (labels + torch.randint(0, 2, (500,), generator=torch.Generator().manual_seed(3))) % 10
+    order = shown_order(predicted)
+    assert sorted(order.tolist()) == list(range(500))
+    assert bool((predicted[order][1:] >= predicted[order][:-1]).all())  # grouped by what the model said
+    within = order[predicted[order] == 4]
+    assert within.tolist() != sorted(within.tolist())  # not by index, so not by true label
+
+
+def test_bootcamp_check_prints_where_it_wrote_the_pictures_and_json_carries_them(toy_report, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from grader import check, cli, paths
+
+    monkeypatch.setattr(cli, "run_suites", lambda *args, **kwargs: toy_report)
+    monkeypatch.setattr(cli, "save_pictures", lambda report: check.save_pictures(report, tmp_path / "runs"))
+    result = CliRunner().invoke(cli.cli, ["check", "basics", "--path", str(paths.SOLUTIONS_DIR), "--json",
+                                          str(tmp_path / "report.json")], env={"COLUMNS": "300"})
+    folder = next((tmp_path / "runs").iterdir())
+    assert result.exit_code == 1 and f"Pictures and measures of the graded runs: {folder}" in result.output
+    assert (folder / "toy.1-grid.png").is_file()
+    assert "png_base64" in (tmp_path / "report.json").read_text()

@@ -12,9 +12,10 @@ from grader.attachments import Measure, attach_measure, attach_picture, collecti
 from grader.training import pictures
 from grader.training.cgan_run import grid_of
 
-# The reference (solutions/cgan.py) on the CPU plan, seed 0, judged by the grader's digit classifier
-# (test_convergence's docstring: 88.6% recognised; 10 digits in at least half their samples).
-REFERENCE = {"cpu": {"accuracy": 0.886, "digits": 10}}
+# The reference (solutions/cgan.py) on the CPU plan, seed 0, judged by the grader's digit classifier,
+# as `bootcamp grade` graded it (tests/gradebook/test_gradebook_pictures.py, the slow test): 89.7%
+# recognised, 9 digits in at least half their samples. A new judge must measure these again.
+REFERENCE = {"cpu": {"accuracy": 0.897, "digits": 9}}
 
 
 def attach_samples(samples: torch.Tensor, stats: dict[str, list[float]], trained: str) -> None:
