@@ -196,6 +196,14 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
                         seconds=time.perf_counter() - started, errors=errors)
 
 
+def save_pictures(report: Report, out: Path = paths.RUNS_DIR) -> Path | None:
+    """Write the pictures and measures the graded runs attached into `out/check-<time>/` (see
+    `grader.attachments.save_folder`); the folder, or None when no test attached any."""
+    from grader.attachments import save_folder
+
+    return save_folder(((t.id, t.pictures, t.measures) for p in report.practices for t in p.tasks), Path(out))
+
+
 def _close_secrets(hidden: list[str]) -> None:
     """Without namespaces, as root: the grader's secret folders closed to other users before any
     worker starts (the sandbox does it again), or one line saying which cannot be (`BadInput`)."""

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from grader import __version__, paths, withheld
 from grader.check import (BadInput, as_practice_folder, check_task_ids, collect, inspect_submission,
-                          resolve_practices, run_suites)
+                          resolve_practices, run_suites, save_pictures)
 from grader.edition import STUDENT
 from grader.report import show
 from grader.sandbox import strength
@@ -113,6 +113,13 @@ def check(practices: tuple[str, ...], directory: Path, public_only: bool, json_p
         console.print(line, style="dim")
     if json_path:
         report.save(json_path)
+    try:
+        pictures = save_pictures(report)
+    except OSError as error:
+        console.print(f"note: the pictures of the graded runs were not written ({error})", style="dim")
+    else:
+        if pictures:
+            console.print(f"Pictures and measures of the graded runs: {pictures}")
     sys.exit(0 if report.all_passed else 1)
 
 

@@ -3,7 +3,8 @@
 It adds the options (`--submission`, `--public-only`, `--task`, `--device`, `--call-timeout`),
 the `task` marker, the fixtures the suites use (`student`, `student_session`, `submission`,
 `device`), a derandomized hypothesis profile (so a score never flickers), and `Outcomes`, which records
-each test's status and a message for the student.
+each test's status, a message for the student, and the pictures and measures the test attached
+(`grader.attachments`: a collection opens when the test starts and is read when it ends).
 
 `grader/suites/conftest.py` loads it, so `pytest grader/suites --submission solutions` works as
 well as `bootcamp check`.
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from grader import paths
+from grader import attachments, paths
 from grader.sandbox import Limits, SandboxError, Submission
 from grader.sandbox.proxy import default_secrets
 from grader.sandbox.local import InProcessSubmission
@@ -168,6 +169,13 @@ class TestOutcome:
     output: str = ""
     seconds: float = 0.0
     style: bool = False  # judges how the code is written: counts only if the task's other tests pass
+    pictures: list[attachments.Picture] = field(default_factory=list)  # what the run drew (grader.attachments)
+    measures: list[attachments.Measure] = field(default_factory=list)  # the judge's numbers, bars, reference's
+
+    def to_json(self) -> dict:
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {**fields, "pictures": [p.to_json() for p in self.pictures],
+                "measures": [m.to_json() for m in self.measures]}
 
     @property
     def earned(self) -> float:
@@ -217,6 +225,7 @@ class Outcomes:
                 report: pytest.TestReport) -> None:
         if call.when == "setup":
             self._started[item.nodeid] = time.perf_counter()
+            attachments.begin()
         open_ = item.nodeid not in self._decided or outcome.status == "passed"  # a teardown may still fail it
         if report.skipped and open_:
             outcome.status, outcome.message = "skipped", str(getattr(call.excinfo, "value", ""))
@@ -229,6 +238,9 @@ class Outcomes:
             outcome.status, outcome.message = "passed", ""
             self._decided.add(item.nodeid)
         if call.when == "teardown":
+            pictures, measures = attachments.end()
+            outcome.pictures = [replace(p, visibility=outcome.visibility) for p in pictures]
+            outcome.measures = [replace(m, visibility=outcome.visibility) for m in measures]
             outcome.seconds = time.perf_counter() - self._started.pop(item.nodeid, time.perf_counter())
             session = getattr(item, "funcargs", {}).get("student_session")
             if session is not None:

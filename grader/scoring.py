@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import __version__
@@ -65,6 +65,16 @@ class TaskResult:
     def first_problem(self) -> TestOutcome | None:
         problems = [t for t in self.tests if t.status not in ("passed", "skipped")]
         return min(problems, key=lambda t: (_rank(t.status), t.style)) if problems else None  # a style test last
+
+    @property
+    def pictures(self) -> list:
+        """The pictures its tests attached (`grader.attachments.Picture`), test by test."""
+        return [picture for test in self.tests for picture in test.pictures]
+
+    @property
+    def measures(self) -> list:
+        """The judge's numbers its tests attached (`grader.attachments.Measure`), test by test."""
+        return [measure for test in self.tests for measure in test.measures]
 
     @property
     def where(self) -> str:
@@ -122,7 +132,7 @@ class Report:
                 "name": p.name, "score": p.points, "max_score": p.max_points,
                 "tasks": [{"id": t.id, "title": t.title, "status": t.status, "score": t.points,
                            "max_score": t.max_points, "where": t.where,
-                           "tests": [asdict(test) for test in t.tests]} for t in p.tasks],
+                           "tests": [test.to_json() for test in t.tests]} for t in p.tasks],
             } for p in self.practices],
         }
 

@@ -16,10 +16,21 @@ what changed.
     tasks(run_id, student, task, practice, title, status, score, max_score, location)
     tests(run_id, student, nodeid, task, name, category, visibility, status, points, earned,
           message, output, seconds)
+    pictures(run_id, student, nodeid, position, name, caption, png)       since schema 2
+    measures(run_id, student, nodeid, position, name, value, bar, at_least, reference, fmt)
 
 `config_key` hashes what makes two runs' grades comparable (practices, -k selection, suites hash,
 grader version, seeds, device, limits): a resumed run must match it, and only results under the
 same key are carried from one run to the next. A run holds at most one result per student.
+
+`pictures` and `measures` hold what a convergence test attached to its report (`grader.attachments`):
+compressed PNGs of at most `PICTURE_BYTES` (256 KiB) each and `SUBMISSION_BYTES` (2 MiB) per
+submission (the rest are left out, with a note in the submission's notes), and the judge's
+numbers with their bars and the reference's.
+
+Schema versions: 1 had no pictures or measures; a gradebook of schema 1 is brought to 2 when it
+is opened (the two tables are added in one transaction, every result is kept and has no
+pictures); a gradebook of a newer schema is refused and left as it is.
 """
 
 from __future__ import annotations
@@ -31,7 +42,8 @@ import time
 import uuid
 from pathlib import Path
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+MIGRATES_FROM = ("1",)  # schemas brought up to SCHEMA_VERSION by adding the tables they lack
 FILE_NAME = "gradebook.sqlite"
 
 SCHEMA = """
@@ -61,10 +73,17 @@ CREATE TABLE IF NOT EXISTS tests (
     name TEXT NOT NULL, category TEXT NOT NULL, visibility TEXT NOT NULL, status TEXT NOT NULL,
     points REAL NOT NULL, earned REAL NOT NULL, message TEXT NOT NULL, output TEXT NOT NULL,
     seconds REAL NOT NULL, PRIMARY KEY (run_id, student, nodeid));
+CREATE TABLE IF NOT EXISTS pictures (
+    run_id INTEGER NOT NULL, student TEXT NOT NULL, nodeid TEXT NOT NULL, position INTEGER NOT NULL,
+    name TEXT NOT NULL, caption TEXT NOT NULL, png BLOB NOT NULL, PRIMARY KEY (run_id, student, nodeid, position));
+CREATE TABLE IF NOT EXISTS measures (
+    run_id INTEGER NOT NULL, student TEXT NOT NULL, nodeid TEXT NOT NULL, position INTEGER NOT NULL,
+    name TEXT NOT NULL, value REAL, bar REAL, at_least INTEGER NOT NULL, reference REAL, fmt TEXT NOT NULL,
+    PRIMARY KEY (run_id, student, nodeid, position));
 CREATE INDEX IF NOT EXISTS submissions_by_student ON submissions (student, run_id);
 """
 
-TABLES = ("submissions", "practices", "tasks", "tests")
+TABLES = ("submissions", "practices", "tasks", "tests", "pictures", "measures")
 RUN_COLUMNS = ("uuid", "config_key", "shard", "practices", "select_expr", "options", "grader_version",
                "suites_hash", "derandomize", "started", "finished", "status", "origin")
 
@@ -90,7 +109,9 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         db.row_factory = sqlite3.Row
         has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
         version = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() if has_meta else None
-        if version is not None and version[0] != SCHEMA_VERSION:  # another version's: write nothing to it
+        if version is not None and version[0] in MIGRATES_FROM:
+            _migrate(db)
+        elif version is not None and version[0] != SCHEMA_VERSION:  # another version's: write nothing to it
             db.close()
             raise GradebookError(f"{path}: written by another version of the grader (gradebook schema {version[0]}, "
                                  f"this one reads {SCHEMA_VERSION}); nothing in it was changed: run the same "
@@ -104,6 +125,21 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
     except sqlite3.DatabaseError as error:
         raise GradebookError(f"{path}: not a gradebook ({error})") from None
     return db
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """An older schema brought to SCHEMA_VERSION in one transaction: the tables it lacks are added
+    and the version set, or (killed, a full disk) nothing changes."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute("UPDATE meta SET value=? WHERE key='schema'", (SCHEMA_VERSION,))
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 class transaction:  # noqa: N801  (used as `with transaction(db):`)
@@ -231,6 +267,8 @@ def record(db: sqlite3.Connection, run_id: int, entry: dict, result: dict) -> No
     """
     report = result.get("report") or {}
     practice_status = result.get("practices") or {}
+    pictures, measures, notes = _attachments(report)
+    entry = {**entry, "notes": [*entry.get("notes", []), *notes]}
     with transaction(db):
         _delete(db, run_id, entry["student"])
         db.execute(
@@ -255,3 +293,40 @@ def record(db: sqlite3.Connection, run_id: int, entry: dict, result: dict) -> No
                      test["visibility"], test["status"], test["points"],
                      test["points"] if test["status"] == "passed" else 0.0, test["message"], test["output"],
                      test["seconds"]) for test in task["tests"]])
+        db.executemany("INSERT INTO pictures VALUES (?,?,?,?,?,?,?)", [
+            (run_id, entry["student"], nodeid, position, p.name, p.caption, p.png)
+            for nodeid, position, p in pictures])
+        db.executemany("INSERT INTO measures VALUES (?,?,?,?,?,?,?,?,?,?)", [
+            (run_id, entry["student"], nodeid, position, m.name, m.value, m.bar, int(m.at_least), m.reference, m.fmt)
+            for nodeid, position, m in measures])
+
+
+def _attachments(report: dict) -> tuple[list, list, list[str]]:
+    """(nodeid, position, Picture) and (nodeid, position, Measure) of a report's tests, each picture
+    checked (a PNG within the cap) and all of them within the submission's budget; and notes for
+    what was left out."""
+    from grader.attachments import (SUBMISSION_BYTES, AttachmentError, measure_from_json, picture_from_json,
+                                    within_budget)
+
+    pictures, measures, broken = [], [], 0
+    tests = [test for practice in report.get("practices", []) for task in practice["tasks"] for test in task["tests"]]
+    for test in tests:
+        for position, record in enumerate(test.get("pictures") or []):
+            try:
+                pictures.append((test["nodeid"], position, picture_from_json(record, test["visibility"])))
+            except AttachmentError:
+                broken += 1
+        for position, record in enumerate(test.get("measures") or []):
+            try:
+                measures.append((test["nodeid"], position, measure_from_json(record, test["visibility"])))
+            except AttachmentError:
+                broken += 1
+    kept, left_out = within_budget(p for _, _, p in pictures)
+    kept_ids = {id(p) for p in kept}
+    notes = []
+    if left_out:
+        notes.append(f"{left_out} picture(s) of the graded runs left out: a submission keeps at most "
+                     f"{SUBMISSION_BYTES / 2**20:g} MiB of pictures")
+    if broken:
+        notes.append(f"{broken} picture(s) or measure(s) of the graded runs could not be read and were left out")
+    return [item for item in pictures if id(item[2]) in kept_ids], measures, notes

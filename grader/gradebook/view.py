@@ -8,6 +8,10 @@ submission that was rejected or failed to grade scores 0 in every practice.
 
 A practice whose file was not handed in (`missing` in the gradebook) is *not submitted* here,
 its tasks and tests too, so no export calls it failed.
+
+A task's pictures and measures (`TaskView.pictures`, `TaskView.measures`) are those its tests
+attached in the run that graded it (`grader.attachments`), test by test, each with its test's
+visibility, so an export shows a hidden test's pictures only where it shows its message.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from grader.attachments import Measure, Picture
 from grader.gradebook import database
 from grader.gradebook.late import Late, LatePolicy, parse_time
 from grader.release import practices as course_order
@@ -41,14 +46,6 @@ NOT_SUBMITTED = "not submitted"
 
 
 @dataclass
-class Picture:
-    """A picture a task keeps for the student (PNG bytes), shown in the task's section of the feedback."""
-
-    caption: str
-    png: bytes
-
-
-@dataclass
 class TaskView:
     id: str
     title: str
@@ -57,8 +54,8 @@ class TaskView:
     max_score: float
     location: str
     tests: list[TestView] = field(default_factory=list)
-    pictures: list[Picture] = field(default_factory=list)  # none are recorded in the gradebook yet
-    measures: dict[str, float] = field(default_factory=dict)  # a convergence task's numbers, when recorded
+    pictures: list[Picture] = field(default_factory=list)  # what its graded runs drew, test by test
+    measures: list[Measure] = field(default_factory=list)  # the judge's numbers, bars and the reference's
 
 
 @dataclass
@@ -196,12 +193,28 @@ def _practices(db: sqlite3.Connection, student: str, runs: list[int], with_tests
                                            t["status"], t["points"], t["earned"], t["message"], t["output"])
                                   for t in db.execute("SELECT * FROM tests WHERE run_id=? AND student=? AND task=? "
                                                       "ORDER BY rowid", (run_id, student, task["task"]))]
+                    view.pictures, view.measures = _attachments(db, run_id, student, view.tests)
                 practice.tasks.append(view)
             practice.tasks.sort(key=lambda t: _task_key(t.id))
             if not practice.submitted:
                 _not_submitted(practice)
             chosen[row["practice"]] = practice
     return list(chosen.values())
+
+
+def _attachments(db: sqlite3.Connection, run_id: int, student: str,
+                 tests: list[TestView]) -> tuple[list[Picture], list[Measure]]:
+    """The pictures and measures `tests` attached in run `run_id`, in test order."""
+    pictures: list[Picture] = []
+    measures: list[Measure] = []
+    for test in tests:
+        key = (run_id, student, test.nodeid)
+        pictures += [Picture(row["name"], row["caption"], bytes(row["png"]), test.visibility) for row in db.execute(
+            "SELECT name, caption, png FROM pictures WHERE run_id=? AND student=? AND nodeid=? ORDER BY position", key)]
+        measures += [Measure(row["name"], row["value"], row["bar"], bool(row["at_least"]), row["reference"], row["fmt"],
+                             test.visibility) for row in db.execute(
+            "SELECT * FROM measures WHERE run_id=? AND student=? AND nodeid=? ORDER BY position", key)]
+    return pictures, measures
 
 
 def _not_submitted(practice: PracticeView) -> None:

@@ -68,8 +68,8 @@ def train_classifier(model_class: Callable[[], torch.nn.Module], train_step: Cal
     generator seeded with `seed`; `max_steps` stops early. `augment` shifts each training image
     by up to that many pixels; `cosine` decays the learning rate to 0 over the epochs. Streams, through `progress`,
     {"step", "epoch", "loss"} every `report_every` steps and, after each epoch,
-    {"epoch", "losses", "logits"} (plus "state_dict" when `send_weights`). Returns the last of
-    those epoch records.
+    {"epoch", "losses", "step_losses", "logits"} ("losses": the epoch's steps; "step_losses": every step
+    so far; plus "state_dict" when `send_weights`). Returns the last of those epoch records.
 
     For a convergence check: `send_logits=False` computes no logits with the student's model, and
     `send_layers` (example inputs, made by the grader) adds "model_state", the trained layers in
@@ -83,7 +83,7 @@ def train_classifier(model_class: Callable[[], torch.nn.Module], train_step: Cal
                      device=device, mean=MNIST_MEAN, std=MNIST_STD)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs * len(loader)) if cosine else None
     shifts = torch.Generator().manual_seed(seed + 1)
-    step, record = 0, {}
+    step, record, step_losses = 0, {}, []
     for epoch in range(epochs):
         losses = []
         for images, labels in loader:
@@ -93,12 +93,13 @@ def train_classifier(model_class: Callable[[], torch.nn.Module], train_step: Cal
             if schedule is not None:
                 schedule.step()
             losses.append(loss)
+            step_losses.append(loss)
             step += 1
             if step % report_every == 0:
                 progress({"step": step, "epoch": epoch, "loss": loss})
             if not math.isfinite(loss) or (max_steps is not None and step >= max_steps):
                 break
-        record = {"epoch": epoch, "steps": step, "losses": losses}
+        record = {"epoch": epoch, "steps": step, "losses": losses, "step_losses": list(step_losses)}
         if send_logits:
             record["logits"] = held_out_logits(model, eval_images, device=device)
         if send_layers is not None:

@@ -1,14 +1,18 @@
 """Pictures of a training run, as PNG files: curves, a confusion matrix, misclassified digits.
 
 Each function takes plain tensors and lists and writes one file atomically (temporary file, then
-rename), so a run stopped halfway never leaves a half-written picture.
+rename), so a run stopped halfway never leaves a half-written picture; given a binary buffer
+(`io.BytesIO`) instead of a path, it writes the PNG there (`png` returns those bytes), which is
+how a graded run keeps its pictures (`grader.attachments`).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import matplotlib
 
@@ -17,7 +21,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 
-def _save(figure, path: Path) -> None:
+def _save(figure, path: Path | BinaryIO, *, dpi: int = 110) -> None:
+    if not isinstance(path, (str, os.PathLike)):  # a buffer: the PNG's bytes go there
+        try:
+            figure.savefig(path, format="png", dpi=dpi, bbox_inches="tight")
+        finally:
+            plt.close(figure)
+        return
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     os.close(handle)
     try:
@@ -31,7 +41,14 @@ def _save(figure, path: Path) -> None:
         plt.close(figure)
 
 
-def curves(history: list[dict], path: Path, *, series: dict[str, str], title: str) -> None:
+def png(draw: Callable[..., object], *args, **kwargs) -> bytes:
+    """The PNG bytes of one of this module's pictures: `png(sample_grid, samples, rows=8)`."""
+    buffer = io.BytesIO()
+    draw(*args, path=buffer, **kwargs)
+    return buffer.getvalue()
+
+
+def curves(history: list[dict], path: Path | BinaryIO, *, series: dict[str, str], title: str) -> None:
     """One panel per entry of `series` (key in each history record -> panel label), over epochs."""
     figure, axes = plt.subplots(1, len(series), figsize=(4.5 * len(series), 3.4), squeeze=False)
     epochs = [record["epoch"] + 1 for record in history]
@@ -44,7 +61,8 @@ def curves(history: list[dict], path: Path, *, series: dict[str, str], title: st
     _save(figure, path)
 
 
-def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, path: Path, *, classes: int = 10) -> torch.Tensor:
+def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, path: Path | BinaryIO, *,
+                     classes: int = 10) -> torch.Tensor:
     """Counts (classes, classes): row = true digit, column = predicted; drawn with the counts."""
     counts = torch.bincount(labels * classes + predicted, minlength=classes * classes).reshape(classes, classes)
     figure, axis = plt.subplots(figsize=(5.2, 4.6))
@@ -64,9 +82,10 @@ def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, path: Path, 
     return counts
 
 
-def misclassified(images: torch.Tensor, predicted: torch.Tensor, labels: torch.Tensor, path: Path,
-                  *, limit: int = 36) -> int:
-    """A grid of up to `limit` wrongly classified images (N, 1, H, W) uint8, titled 'true -> predicted'."""
+def misclassified(images: torch.Tensor, predicted: torch.Tensor, labels: torch.Tensor, path: Path | BinaryIO,
+                  *, limit: int = 36, true_labels: bool = True) -> int:
+    """A grid of up to `limit` wrongly classified images (N, 1, H, W) uint8, titled 'true -> predicted';
+    with `true_labels` False, titled with the predicted label only (what the model said)."""
     wrong = torch.nonzero(predicted != labels).flatten()[:limit]
     columns = 6
     rows = max(1, -(-len(wrong) // columns))
@@ -75,13 +94,15 @@ def misclassified(images: torch.Tensor, predicted: torch.Tensor, labels: torch.T
         axis.axis("off")
     for axis, index in zip(axes.flat, wrong.tolist()):
         axis.imshow(images[index, 0].numpy(), cmap="gray")
-        axis.set_title(f"{labels[index].item()} -> {predicted[index].item()}", fontsize=9)
-    figure.suptitle(f"{int((predicted != labels).sum())} misclassified held-out digits (true -> predicted)")
+        shown = f"{labels[index].item()} -> " if true_labels else "called "
+        axis.set_title(f"{shown}{predicted[index].item()}", fontsize=9)
+    how = "true -> predicted" if true_labels else "each with the digit the model called it"
+    figure.suptitle(f"{int((predicted != labels).sum())} misclassified held-out digits ({how})")
     _save(figure, path)
     return len(wrong)
 
 
-def sample_grid(samples: torch.Tensor, path: Path, *, rows: int = 10, title: str = "",
+def sample_grid(samples: torch.Tensor, path: Path | BinaryIO, *, rows: int = 10, title: str = "",
                 ylabel: str | None = "digit asked for") -> None:
     """Images (rows * columns, C, H, W) in [0, 1], C 1 (gray) or 3 (colour), as one grid; with `ylabel`,
     row k is labelled k (for cgan, the digit asked for)."""
@@ -112,7 +133,7 @@ GAN_STEPS = (({"loss_d": "discriminator", "loss_g": "generator"}, "loss"),
              ({"d_real": "D(x) on real", "d_fake": "D(G(z)) on generated"}, "mean D"))
 
 
-def gan_curves(steps: dict[str, list[float]], history: list[dict], path: Path, *, title: str,
+def gan_curves(steps: dict[str, list[float]], history: list[dict], path: Path | BinaryIO, *, title: str,
                per_epoch: dict[str, str] | None = None,
                per_step: tuple[tuple[dict[str, str], str], ...] = GAN_STEPS) -> None:
     """Panels: one per entry of `per_step` ((statistic -> line name, axis label); default: the
@@ -121,7 +142,8 @@ def gan_curves(steps: dict[str, list[float]], history: list[dict], path: Path, *
     of samples a classifier recognised as their digit), over epochs, where measured."""
     per_epoch = RECOGNISED if per_epoch is None else per_epoch
     panels = len(per_step) + len(per_epoch)
-    figure, axes = plt.subplots(1, panels, figsize=(4.7 * panels, 3.6))
+    figure, axes = plt.subplots(1, panels, figsize=(4.7 * panels, 3.6), squeeze=False)
+    axes = axes[0]
     x = range(1, len(steps.get(next(iter(per_step[0][0])), [])) + 1)
     for axis, (keys, label) in zip(axes, per_step):
         for key, name in keys.items():

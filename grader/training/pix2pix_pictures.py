@@ -7,6 +7,7 @@ Written atomically by `grader.training.pictures`' saver, like every picture of a
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import matplotlib.pyplot as plt
 import torch
@@ -16,7 +17,7 @@ from grader.training.pictures import _save, gan_curves
 ROWS = ("input", "output", "target")
 
 
-def translation_grid(inputs: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor, path: Path, *,
+def translation_grid(inputs: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor, path: Path | BinaryIO, *,
                      title: str = "") -> None:
     """Three rows of N colour images (N, 3, H, W) in [-1, 1]: inputs, G's outputs, targets."""
     count, _, height, width = inputs.shape

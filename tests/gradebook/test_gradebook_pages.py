@@ -6,6 +6,11 @@ pages are opened at 1280 and 390 px: no console error, no request leaves the pag
 decoded, nothing wider than the window, and the hostile student's `<script>` and `<img onerror>`
 shown as text. Screenshots land in the test's temporary folder (the path is printed) for a person
 to look at.
+
+A second class (`gan_class`: a student of the four convergence practices whose tests kept what
+their helpers draw, without training) has its feedback page and summary opened the same way: the
+student's own sample grid, interpolation, held-out translations, confusion matrix and training
+curves are all shown and decoded, the judge's numbers beside the bars, the hidden test's picture not.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import gan_class
 import page_class
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -64,6 +70,7 @@ def visit(browser, path: Path, width: int, shots: Path) -> dict:
     found = page.evaluate("""() => ({
         overflow: document.documentElement.scrollWidth - window.innerWidth,
         undecoded: Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt),
+        decoded: Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).map(i => i.alt),
         images: document.images.length,
         scripts: document.scripts.length,
         text: document.body.innerText,
@@ -122,3 +129,40 @@ def test_the_not_submitted_and_renamed_students_read_as_such(graded, browser):
     assert "my_shapes.py looks like conv_shapes.py" in missing
     renamed = visit(browser, out / "feedback" / "renamed.html", 390, shots)["text"]
     assert "graded basics (1).py as basics.py" in renamed and "4 / 4 points" in renamed
+
+
+@pytest.fixture(scope="module")
+def gan_graded(tmp_path_factory):
+    from grader.gradebook.exports import export
+
+    out = tmp_path_factory.mktemp("gan-pages")
+    db_path = gan_class.record_class(out, {gan_class.GAN_STUDENT: gan_class.gan_report()})
+    export(db_path, ["feedback", "summary"], out)
+    shots = out / "screenshots"
+    shots.mkdir()
+    print(f"screenshots: {shots}")
+    return out, shots
+
+
+def test_a_gan_students_own_grid_and_curves_are_shown_and_fit(gan_graded, browser):
+    out, shots = gan_graded
+    for path in (out / "feedback" / f"{gan_class.GAN_STUDENT}.html", out / "summary.html"):
+        for width in WIDTHS:
+            seen = visit(browser, path, width, shots)
+            where = f"{path.relative_to(out)} at {width} px"
+            assert seen["errors"] == [] and seen["outside"] == [] and seen["scripts"] == 0, where
+            assert seen["undecoded"] == [] and seen["overflow"] <= 0, where
+    seen = visit(browser, out / "feedback" / f"{gan_class.GAN_STUDENT}.html", 390, shots)
+    decoded = seen["decoded"]
+    assert len(decoded) == 10  # 3 mnist_cnn, 2 cgan, 3 dcgan, 2 pix2pix; not the hidden test's
+    for caption in ("what your trained weights draw: row k asks for digit k (ten samples each)",
+                    "each row: your generator along a straight line between two noise vectors",
+                    "held-out pairs: the input, what your trained weights draw, the target",
+                    "held-out digits your model got wrong, each with the digit it called it"):
+        assert caption in decoded and caption in seen["text"]
+    assert sum(alt.startswith("training curves") for alt in decoded) == 3  # cgan, dcgan, pix2pix
+    assert "samples recognised as their digit" in seen["text"] and "89.7%" in seen["text"]
+    assert "HIDDEN" not in seen["text"]
+    summary = visit(browser, out / "summary.html", 1280, shots)
+    assert "Convergence measures" in summary["text"]
+    assert any(alt.startswith("cgan.8: samples recognised") for alt in summary["decoded"])

@@ -10,7 +10,12 @@ After the date given with `--show-hidden-after` (`Hidden.shown`), hidden tests a
 public ones: message, hint and printed output. Before it, the page says when they will be.
 
 The HTML page has a section per practice and, in it, one per task: its status, points, the tests
-to fix and, where the gradebook holds any, the task's pictures (`TaskView.pictures`).
+to fix and, for a convergence task, what the run that graded it kept (`grader.attachments`): the
+judge's numbers beside the bars and the reference solution's (`TaskView.measures`), and the
+pictures of what the student's trained weights drew and of their training curves
+(`TaskView.pictures`, PNGs inline as `data:` URIs). A hidden test's pictures and numbers are shown
+where its message is (after `--show-hidden-after`). The Markdown page has the numbers; the
+pictures are in the HTML page.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 
 from grader.gradebook.exports import points, safe_name
 from grader.gradebook.exports.page import badge, e, page, png_uri
+from grader.attachments import Measure
 from grader.gradebook.view import ClassView, PracticeView, StudentView, TaskView, TestView
 from grader.release import write_atomically
 from grader.student_text import visible
@@ -50,6 +56,21 @@ class Hidden:
 def _in_full(test: TestView, hidden: Hidden) -> bool:
     """Whether a test that did not pass is explained in full (public, or hidden after the date)."""
     return test.status not in ("passed", "not submitted") and (test.visibility == "public" or hidden.shown)
+
+
+def _shown(items: list, hidden: Hidden) -> list:
+    """The pictures or measures of a task that the student may see now."""
+    return [item for item in items if item.visibility == "public" or hidden.shown]
+
+
+def _measure_cells(measure: Measure) -> tuple[str, str, str, str]:
+    """(name, the student's value with a mark, the bar, the reference's value), as text."""
+    mark = {True: " ✓", False: " ✗", None: ""}[measure.met]
+    return (measure.name, measure.shown(measure.value) + mark, measure.bar_text or "-",
+            measure.shown(measure.reference) if measure.reference is not None else "-")
+
+
+MEASURE_HEAD = ("measure", "yours", "bar", "reference solution")
 
 
 def _headline(student: StudentView) -> list[str]:
@@ -100,6 +121,14 @@ def markdown(student: StudentView, grades: ClassView, hidden: Hidden = Hidden())
             out += [f"| {t.id} | {_cell(t.title)} | {points(t.score)} / {points(t.max_score)} | {t.status} |"
                     for t in practice.tasks] + [""]
         for task in practice.tasks:
+            measures = _shown(task.measures, hidden)
+            if measures:
+                out += [f"### {task.id}: the graded run", "", "| " + " | ".join(MEASURE_HEAD) + " |",
+                        "| --- | ---: | --- | ---: |"]
+                out += ["| " + " | ".join(_cell(c) for c in _measure_cells(m)) + " |" for m in measures] + [""]
+                if _shown(task.pictures, hidden):
+                    out += ["Pictures of the run (what your trained weights drew, your training curves) are in the "
+                            "HTML page.", ""]
             for test in task.tests:
                 if not _in_full(test, hidden):
                     continue
@@ -148,10 +177,18 @@ def _task_html(task: TaskView, submitted: bool, hidden: Hidden) -> list[str]:
         for test in task.tests:
             if test.status != "passed" or test.visibility != "public":
                 body += _test_html(test, hidden)
-    if task.pictures:
+    measures = _shown(task.measures, hidden)
+    if measures:
+        body.append('<table class="wide measures"><tr>' + "".join(f"<th>{h}</th>" for h in MEASURE_HEAD) + "</tr>")
+        for measure in measures:
+            name, *numbers = _measure_cells(measure)
+            body.append(f"<tr><td>{e(name)}</td>" + "".join(f'<td class="n">{e(c)}</td>' for c in numbers) + "</tr>")
+        body.append("</table>")
+    pictures = _shown(task.pictures, hidden)
+    if pictures:
         body.append('<div class="pictures">')
         body += [f'<figure><img alt="{e(p.caption)}" src="{png_uri(p.png)}"><figcaption>{e(p.caption)}'
-                 "</figcaption></figure>" for p in task.pictures]
+                 "</figcaption></figure>" for p in pictures]
         body.append("</div>")
     return body + ["</section>"]
 

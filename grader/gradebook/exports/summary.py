@@ -98,8 +98,9 @@ def measures(grades: ClassView) -> dict[str, list[float]]:
     for student in grades.students:
         for practice in student.practices:
             for task in practice.tasks:
-                for name, value in task.measures.items():
-                    found[f"{task.id}: {name}"].append(value)
+                for measure in task.measures:
+                    if measure.value is not None:
+                        found[f"{task.id}: {measure.name}"].append(measure.value)
     return dict(found)
 
 

@@ -49,6 +49,7 @@ from functools import lru_cache
 import torch
 
 from grader.data import load_mnist
+from grader.suites.cgan import run_pictures
 from grader.testing import check, fail, task, trusted_judge
 from grader.training.copies import assert_no_copies
 from grader.training.drawing import Drawn, trained_model
@@ -106,6 +107,7 @@ def converges(student_session, device: str, seed: int) -> dict:
         check(bool(torch.isfinite(samples).all()),
               f"{trained}, your trained weights draw images that are not finite.",
               "is a log taken of 0? F.binary_cross_entropy clamps its logs; D must end in a sigmoid.")
+        run_pictures.attach_samples(samples, stats, trained)  # the grid and curves, for the student
         assert_no_copies(samples, [data.train_images, data.test_images],
                          what=f"{trained}, of the 1,000 samples your trained weights draw")
         assert_smooth(lambda z, y: draw(z, y), 100, seed, conditional=True, pixel_range=(0.0, 1.0), bar=WALK_BAR,
@@ -115,6 +117,7 @@ def converges(student_session, device: str, seed: int) -> dict:
     verdict = judge_accuracy(classifier, samples, sample_labels)
     recognised = sum(rate >= DIGIT_BAR for rate in verdict["per_digit"])
     per_digit = ", ".join(f"{k}: {rate:.0%}" for k, rate in enumerate(verdict["per_digit"]))
+    run_pictures.attach_verdict(verdict, recognised, plan, device)
     common = torch.bincount(verdict["predictions"], minlength=10).argmax().item()
     share = (verdict["predictions"] == common).float().mean().item()
     if share > 0.5:

@@ -83,6 +83,7 @@ from grader.suites.dcgan.judging import (
     training_images,
     untrained_samples,
 )
+from grader.suites.dcgan import run_pictures
 from grader.testing import check, fail, task, trusted_judge
 from grader.training.cifar_judge import cifar_judge
 from grader.training.copies import assert_no_copies
@@ -121,12 +122,14 @@ def converges(student_session, device: str, seed: int) -> dict:
         check(bool(torch.isfinite(samples).all()),
               f"{trained}, your trained weights draw images that are not finite.",
               "the weights became nan or inf: use F.binary_cross_entropy_with_logits on D's logits.")
+        run_pictures.attach_samples(samples, draw, stats, trained)  # the grid, a walk and the curves, for the student
         assert_no_copies(judge_pixels(samples), [mnist().train_images, mnist().test_images],
                          what=f"{trained}, the 1,000 samples your trained weights draw (cropped to the 28 x 28 digit)",
                          hint="the generator must make its images from the noise, not return or store training "
                               "images.")
         assert_smooth_in_noise(draw, what=f"{trained}, your trained weights")
     verdict = quality(classifier, samples, held_out)
+    run_pictures.attach_verdict(verdict, plan, device)
     if recent.get("d_fake", 0) > 0.9:
         hint = ("the discriminator calls the generated images real (D(G(z)) near 1): does discriminator_loss give the "
                 "fake logits target 0?")

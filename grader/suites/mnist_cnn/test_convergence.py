@@ -29,6 +29,7 @@ from functools import lru_cache
 import pytest
 
 from grader.data import load_mnist
+from grader.suites.mnist_cnn import run_pictures
 from grader.suites.mnist_cnn.reference_model import EXAMPLE_SEED, digits
 from grader.testing import check, task
 from grader.training.drawing import Drawn, trained_model
@@ -65,6 +66,7 @@ def _converges(student_session, device: str, seed: int) -> None:
                        what=f"after {record['steps']} steps of your train_step") as draw:
         logits = draw((data.test_images.float() / 255 - MNIST_MEAN[0]) / MNIST_STD[0], chunk=1000)  # (N, 10)
     accuracy = (logits.argmax(dim=1) == data.test_labels).sum().item() / len(data.test_labels)
+    run_pictures.attach(record, logits, data.test_images, data.test_labels, plan, device, seed)  # for the student
     check(accuracy >= plan["bar"],
           f"after {plan['steps']} steps of your train_step on {len(data.train_labels):,} digits ({data.source}), "
           f"your model recognises {accuracy:.1%} of {len(data.test_labels):,} held-out digits; the bar is "

@@ -56,6 +56,7 @@ from functools import lru_cache
 import pytest
 import torch
 
+from grader.suites.pix2pix import run_pictures
 from grader.testing import check, fail, task
 from grader.training.copies import assert_no_copies
 from grader.training import pix2pix_data
@@ -139,10 +140,12 @@ def converges(student_session, device: str, seed: int) -> dict:
     check(bool(torch.isfinite(outputs).all()),
           f"{trained}, your trained weights translate the held-out inputs into images "
           "that are not finite.", "use F.binary_cross_entropy_with_logits on D's logits (it is stable); D has no sigmoid.")
+    run_pictures.attach_outputs(outputs, pairs, stats, trained)  # the held-out rows and curves, for the student
     assert_no_copies((outputs + 1) / 2, [pairs.train_targets], threshold=COPY_THRESHOLD,
                      what=f"{trained}, the {len(outputs)} held-out outputs your trained weights draw",
                      hint="the U-Net must translate its input, not look up or store the training targets.")
     got = scores(outputs, pairs.held_out_targets)
+    run_pictures.attach_verdict(got, l1_bar, psnr_bar, device)
     initial = translations(record.get("initial_generator_state"), generator, pairs,
                            "before the first step of your train_step", student_session)
     before = scores(initial, pairs.held_out_targets)
