@@ -15,8 +15,9 @@ from grader.attachments import Measure, attach_measure, attach_picture, collecti
 from grader.training import pictures
 
 NZ, GRID, ROWS, STEPS = 100, 64, 8, 10
-# The reference (solutions/dcgan.py) on the CPU plan, seed 0 (test_convergence's docstring).
-REFERENCE = {"cpu": {"score": 5.55, "distance": 97.8}}  # seed 0, the digit judge (benchmarks/README.md)
+# The reference (solutions/dcgan.py) on the CPU plan, seed 0, judged by the grader's DigitJudge
+# (test_convergence's docstring; benchmarks/README.md).
+REFERENCE = {"cpu": {"score": 5.55, "distance": 97.8}}
 
 
 def line_noise(seed: int = 0) -> torch.Tensor:
