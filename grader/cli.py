@@ -144,8 +144,12 @@ def validate_command(device: str) -> None:
               default="after_due_date", show_default=True, help="Gradescope: when students see the hidden tests.")
 @click.option("--notebooks", "notebooks_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write one nbgrader-style notebook per practice into this folder.")
+@click.option("--force", is_flag=True,
+              help="Overwrite skeletons in assignments/ edited by hand since the last release (each is kept as "
+                   "<name>.bak first).")
 def release_command(check_only: bool, student_dir: Path | None, student_zip: Path | None, gradescope: Path | None,
-                    practices: tuple[str, ...], hidden_visibility: str, notebooks_dir: Path | None) -> None:
+                    practices: tuple[str, ...], hidden_visibility: str, notebooks_dir: Path | None,
+                    force: bool = False) -> None:
     """Generate assignments/ (the student skeletons) from solutions/, and what students are handed."""
     from grader.handout import release_all
     from grader.release import ReleaseError
@@ -153,7 +157,8 @@ def release_command(check_only: bool, student_dir: Path | None, student_zip: Pat
     try:
         problems = release_all(check_only=check_only, student_dir=student_dir, student_zip=student_zip,
                                gradescope=gradescope, practices=list(practices),
-                               hidden_visibility=hidden_visibility, notebooks_dir=notebooks_dir, say=click.echo)
+                               hidden_visibility=hidden_visibility, notebooks_dir=notebooks_dir, force=force,
+                               say=click.echo)
     except (ReleaseError, BadInput) as error:
         raise _bad_input(error) from None
     for problem in problems:
