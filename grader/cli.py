@@ -16,7 +16,7 @@ from rich.table import Table
 
 from grader import __version__, paths, withheld
 from grader.check import (BadInput, as_practice_folder, check_task_ids, collect, inspect_submission,
-                          resolve_practices, run_suites)
+                          name_notebook_cells, resolve_practices, run_suites)
 from grader.edition import STUDENT
 from grader.report import show
 from grader.sandbox import strength
@@ -88,7 +88,7 @@ def check(practices: tuple[str, ...], directory: Path, public_only: bool, json_p
             named = ((directory.stem,) if directory.is_file()
                      else tuple(dict.fromkeys(task.partition(".")[0] for task in tasks)))
             chosen = resolve_practices(practices or named)
-            folder, notes = stack.enter_context(as_practice_folder(directory, chosen))
+            folder, notes, notebooks = stack.enter_context(as_practice_folder(directory, chosen))
             inspect_submission(folder, chosen)
             check_task_ids(tasks, chosen)
         except BadInput as error:
@@ -103,6 +103,7 @@ def check(practices: tuple[str, ...], directory: Path, public_only: bool, json_p
                                     on_test=lambda test: progress.update(bar, advance=1, description=test.task))
             except BadInput as error:
                 raise _bad_input(error) from None
+        name_notebook_cells(report, folder, notebooks)
     weak = strength.weak_notice()
     if weak:
         notes.append(weak)

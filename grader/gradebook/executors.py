@@ -47,6 +47,7 @@ class Job:
     memory_gib: float | None = None
     timeout: float = 1800.0
     work_root: str | None = None
+    notebooks: dict[str, dict] = field(default_factory=dict)  # `Unpacked.notebooks`: places name their cells
 
 
 def error_result(reason: str) -> dict:
