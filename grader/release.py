@@ -50,6 +50,10 @@ class EditedSkeleton(ReleaseError):
 
 def skeleton_source(solution: str, practice: str) -> str:
     """The skeleton text for one solution file's text."""
+    from grader.extras import missing
+
+    if problem := missing("nbgrader", "bootcamp release"):
+        raise ReleaseError(problem)
     from nbformat.v4 import new_code_cell
     from nbgrader.preprocessors import ClearSolutions
 

@@ -292,5 +292,9 @@ def make_executor(kind: str, *, workers: int, scheduler: str | None = None, prac
     if kind == "dask":
         if not scheduler:
             raise ValueError("--executor dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
+        from grader.extras import missing
+
+        if problem := missing("distributed", "--executor dask"):
+            raise ValueError(problem)
         return DaskExecutor(scheduler)
     return LocalExecutor(workers, practices)
