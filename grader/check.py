@@ -4,7 +4,8 @@
 run in this (trusted) process under pytest; the student's code runs only in sandbox workers.
 `inspect_submission` turns bad input into one clear `BadInput` line before anything runs.
 `as_practice_folder` lets a notebook (`basics.ipynb`) or a single file stand where a folder of
-practice modules is expected: it is graded as the module its code cells make.
+practice modules is expected: it is graded as the module its code cells make, and
+`name_notebook_cells` then names the places of the report as the notebook's cells.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Callable, Iterator
 import pytest
 
 from grader import paths
+from grader.notebook_source import NotebookModule, name_cells
 from grader.plugin import Outcomes, TestOutcome
 from grader.release import practices as known_practices
 from grader.scoring import Report, build_report
@@ -76,13 +78,17 @@ def inspect_submission(directory: Path, practices: list[str], *, require_all: bo
     return found
 
 
+Notebooks = dict[str, tuple[str, NotebookModule]]  # practice -> (the notebook as shown, its module)
+
+
 @contextlib.contextmanager
-def as_practice_folder(path: Path, practices: list[str]) -> Iterator[tuple[Path, list[str]]]:
-    """Yield (folder, notes): `path` itself when it is a folder of `<practice>.py` files; else a
-    temporary folder with `<practice>.py` for the file `path` (`basics.py` or `basics.ipynb`) or
-    for each `<practice>.ipynb` of the folder `path` that has no `.py` (see `grader.notebook_source`).
+def as_practice_folder(path: Path, practices: list[str]) -> Iterator[tuple[Path, list[str], Notebooks]]:
+    """Yield (folder, notes, notebooks): `path` itself when it is a folder of `<practice>.py` files;
+    else a temporary folder with `<practice>.py` for the file `path` (`basics.py` or `basics.ipynb`)
+    or for each `<practice>.ipynb` of the folder `path` that has no `.py` (see
+    `grader.notebook_source`); `notebooks`: the practices made from a notebook (for `name_notebook_cells`).
     """
-    from grader.notebook_source import NotebookError, notebook_to_source
+    from grader.notebook_source import NotebookError, notebook_module
 
     path = Path(path)
     if path.is_file():
@@ -97,21 +103,45 @@ def as_practice_folder(path: Path, practices: list[str]) -> Iterator[tuple[Path,
                     sources[practice] = path / f"{practice}{suffix}"
                     break
         if all(source.suffix == ".py" for source in sources.values()):
-            yield path, []
+            yield path, [], {}
             return
     notes: list[str] = []
+    notebooks: Notebooks = {}
     with tempfile.TemporaryDirectory(prefix="bootcamp-notebooks-") as temporary:
         for practice, source in sources.items():
             if source.suffix == ".ipynb":
                 try:
-                    text, more = notebook_to_source(source.read_bytes(), _shown(source))
+                    module = notebook_module(source.read_bytes(), _shown(source))
                 except NotebookError as error:
                     raise BadInput(str(error)) from None
-                notes += more
+                notes += module.notes
+                notebooks[practice] = (_shown(source), module)
+                text = module.text
             else:
                 text = source.read_text(errors="replace")
             (Path(temporary) / f"{practice}.py").write_text(text)
-        yield Path(temporary), notes
+        yield Path(temporary), notes, notebooks
+
+
+def name_notebook_cells(report: Report, folder: Path, notebooks: Notebooks) -> None:
+    """Name each place in a module made from a notebook, in the messages and errors of `report`
+    (and so in its `where`), as the notebook's cell: `basics.ipynb, cell 4, line 3`."""
+    if not notebooks:
+        return
+    folder = Path(folder).resolve()
+    by_practice = {practice: ([str(folder / f"{practice}.py"), _shown(folder / f"{practice}.py"), f"{practice}.py"],
+                              shown, module) for practice, (shown, module) in notebooks.items()}
+
+    def named(text: str) -> str:
+        for files, shown, module in by_practice.values():
+            text = name_cells(text, files, shown, module)
+        return text
+
+    for practice in report.practices:
+        for task in practice.tasks:
+            for test in task.tests:
+                test.message = named(test.message)
+    report.errors = [named(error) for error in report.errors]
 
 
 def _shown(path: Path) -> str:

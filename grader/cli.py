@@ -16,7 +16,7 @@ from rich.table import Table
 
 from grader import __version__, paths, withheld
 from grader.check import (BadInput, as_practice_folder, check_task_ids, collect, inspect_submission,
-                          resolve_practices, run_suites, save_pictures)
+                          name_notebook_cells, resolve_practices, run_suites, save_pictures)
 from grader.edition import STUDENT
 from grader.report import show
 from grader.sandbox import strength
@@ -88,7 +88,7 @@ def check(practices: tuple[str, ...], directory: Path, public_only: bool, json_p
             named = ((directory.stem,) if directory.is_file()
                      else tuple(dict.fromkeys(task.partition(".")[0] for task in tasks)))
             chosen = resolve_practices(practices or named)
-            folder, notes = stack.enter_context(as_practice_folder(directory, chosen))
+            folder, notes, notebooks = stack.enter_context(as_practice_folder(directory, chosen))
             inspect_submission(folder, chosen)
             check_task_ids(tasks, chosen)
         except BadInput as error:
@@ -103,6 +103,7 @@ def check(practices: tuple[str, ...], directory: Path, public_only: bool, json_p
                                     on_test=lambda test: progress.update(bar, advance=1, description=test.task))
             except BadInput as error:
                 raise _bad_input(error) from None
+        name_notebook_cells(report, folder, notebooks)
     weak = strength.weak_notice()
     if weak:
         notes.append(weak)
@@ -151,8 +152,12 @@ def validate_command(device: str) -> None:
               default="after_due_date", show_default=True, help="Gradescope: when students see the hidden tests.")
 @click.option("--notebooks", "notebooks_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write one nbgrader-style notebook per practice into this folder.")
+@click.option("--force", is_flag=True,
+              help="Overwrite skeletons in assignments/ edited by hand since the last release (each is kept as "
+                   "<name>.bak first).")
 def release_command(check_only: bool, student_dir: Path | None, student_zip: Path | None, gradescope: Path | None,
-                    practices: tuple[str, ...], hidden_visibility: str, notebooks_dir: Path | None) -> None:
+                    practices: tuple[str, ...], hidden_visibility: str, notebooks_dir: Path | None,
+                    force: bool = False) -> None:
     """Generate assignments/ (the student skeletons) from solutions/, and what students are handed."""
     from grader.handout import release_all
     from grader.release import ReleaseError
@@ -160,7 +165,8 @@ def release_command(check_only: bool, student_dir: Path | None, student_zip: Pat
     try:
         problems = release_all(check_only=check_only, student_dir=student_dir, student_zip=student_zip,
                                gradescope=gradescope, practices=list(practices),
-                               hidden_visibility=hidden_visibility, notebooks_dir=notebooks_dir, say=click.echo)
+                               hidden_visibility=hidden_visibility, notebooks_dir=notebooks_dir, force=force,
+                               say=click.echo)
     except (ReleaseError, BadInput) as error:
         raise _bad_input(error) from None
     for problem in problems:

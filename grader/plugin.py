@@ -13,6 +13,7 @@ well as `bootcamp check`.
 from __future__ import annotations
 
 import gc
+import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from grader import attachments, paths
 from grader.sandbox import Limits, SandboxError, Submission
@@ -35,6 +37,20 @@ settings.register_profile(
                            HealthCheck.data_too_large],
 )
 settings.load_profile("bootcamp")
+
+
+def _hypothesis_home() -> None:
+    """Hypothesis keeps caches (the constants of each test module it reads) in `.hypothesis/` of the
+    working folder: a student's own folder for `bootcamp check`, the submission for a batch. The
+    grader's go to `$BOOTCAMP_CACHE/hypothesis` (default `~/.cache/bootcamp/hypothesis`), a folder the
+    sandbox's workers cannot read; `HYPOTHESIS_STORAGE_DIRECTORY`, where set, still decides."""
+    from grader.training.judge import cache_dir
+
+    if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        set_hypothesis_home_dir(cache_dir() / "hypothesis")
+
+
+_hypothesis_home()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

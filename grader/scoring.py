@@ -21,7 +21,7 @@ from grader.plugin import TestOutcome
 from grader.testing import suite_settings
 
 STATUS_ORDER = ("not implemented", "timeout", "error", "failed", "skipped", "passed")
-_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", (?:cell (?P<cell>\d+), )?line (?P<line>\d+)')  # a notebook's cell
 
 
 STYLE_WITHOUT_BEHAVIOUR = ("this check of how {task} is written counts only once {task}'s other tests pass; "
@@ -78,10 +78,15 @@ class TaskResult:
 
     @property
     def where(self) -> str:
-        """`file:line` of the student's code where the first problem showed, if known."""
+        """`file:line` of the student's code where the first problem showed, if known; in a notebook
+        `file, cell N, line M` (`grader.notebook_source.name_cells`)."""
         problem = self.first_problem
         frames = list(_FRAME.finditer(problem.message)) if problem else []
-        return f"{frames[-1]['file']}:{frames[-1]['line']}" if frames else ""
+        if not frames:
+            return ""
+        last = frames[-1]
+        return f"{last['file']}, cell {last['cell']}, line {last['line']}" if last["cell"] else \
+            f"{last['file']}:{last['line']}"
 
 
 @dataclass

@@ -17,7 +17,8 @@ from grader import paths
 from grader.cli import cli
 from grader.gradebook.submissions import Found, unpack
 from grader.handout.notebooks import write_notebooks
-from grader.notebook_source import NotebookError, grade_id, notebook_to_source
+from grader.gradebook.executors import Job, grade_job
+from grader.notebook_source import NotebookError, grade_id, name_cells, notebook_module, notebook_to_source
 
 SOLUTION = (paths.SOLUTIONS_DIR / "basics.py").read_text()
 SELECT = "test_relu_matches or tanh_is_stable or mse_loss_matches or sgd_step_moves or linear_forward_is_written"
@@ -47,6 +48,38 @@ def test_a_syntax_error_names_its_cell_and_line():
                                        new_code_cell("def f():\n    return (")), "basics.ipynb")
     with pytest.raises(NotebookError, match="not a Jupyter notebook"):
         notebook_to_source(b"print('hello')", "basics.ipynb")
+
+
+def test_each_line_of_the_module_knows_its_cell_and_line():
+    cells = [new_markdown_cell("# intro"), new_code_cell("import torch\n%matplotlib inline\nx = 1"),
+             new_code_cell("%%time\ny = 2"), new_markdown_cell("m"), new_code_cell(""),
+             new_code_cell("def relu(x):\n    if True:\n        !ls\n    return x")]
+    module = notebook_module(as_notebook(*cells), "basics.ipynb")
+    lines = module.text.split("\n")
+    assert [cell for _, cell, _ in module.cells] == [2, 5, 6]  # the cell magic's cell is dropped
+    for first, cell, count in module.cells:
+        source = cells[cell - 1].source.splitlines()
+        assert count == len(source)
+        for number, text in enumerate(source, start=1):
+            assert module.place(first + number - 1) == (cell, number)
+            assert lines[first + number - 2] == text or "# dropped: " in lines[first + number - 2]
+    assert module.place(1) is None  # the `# cell 2` line: no cell wrote it
+    assert module.place(len(lines) + 1) is None
+
+
+def test_places_in_the_module_are_named_as_cells():
+    module = notebook_module(as_notebook(new_markdown_cell("m"), new_code_cell("a = 1"),
+                                         new_code_cell("def relu(x):\n    raise ValueError(x)")), "basics.ipynb")
+    line = module.text.split("\n").index("    raise ValueError(x)") + 1
+    text = (f'File "/tmp/bootcamp-notebooks-x/basics.py", line {line}, in relu\n'
+            f'basics.py, line {line}: syntax error\n'
+            f'File "/srv/grader/suites/basics/test_relu.py", line {line}, in test\n'
+            f'File "my_basics.py", line {line}, in f')
+    named = name_cells(text, ["/tmp/bootcamp-notebooks-x/basics.py", "basics.py"], "work/basics.ipynb", module)
+    assert named.splitlines() == ['File "work/basics.ipynb", cell 3, line 2, in relu',
+                                  "work/basics.ipynb, cell 3, line 2: syntax error",
+                                  f'File "/srv/grader/suites/basics/test_relu.py", line {line}, in test',
+                                  f'File "my_basics.py", line {line}, in f']
 
 
 def test_nbgrader_ids_hold_no_dots():
@@ -149,3 +182,37 @@ def test_a_batch_takes_the_notebook_when_there_is_no_module(tmp_path):
     assert "y = 2" in module and not any(line.startswith("%") for line in module.splitlines())
     assert "conv_shapes.py" not in unpacked.files and "cell 1, line 1" in unpacked.problems["conv_shapes"]
     assert any("line magic was dropped" in note for note in unpacked.notes)
+
+
+BOOM = new_code_cell("def relu(x):\n    y = x * 1.0\n    raise ValueError('boom')")  # raises at its line 3
+
+
+def test_a_notebooks_places_name_its_cells_in_the_check_and_its_json(tmp_path):
+    notebook = tmp_path / "basics.ipynb"
+    notebook.write_text(as_notebook(new_markdown_cell("# basics"), new_code_cell(SOLUTION), new_markdown_cell("m"),
+                                    BOOM))
+    result = CliRunner().invoke(cli, ["check", "--path", str(notebook), "-k", "test_relu_matches", "--json",
+                                      str(tmp_path / "report.json")], env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    report = json.loads((tmp_path / "report.json").read_text())
+    task = report["practices"][0]["tasks"][0]
+    shown = str(notebook)  # the notebook outside the working folder: its full path
+    assert task["id"] == "basics.1" and task["status"] == "error"
+    assert task["where"] == f"{shown}, cell 4, line 3"
+    message = task["tests"][0]["message"]
+    assert f'File "{shown}", cell 4, line 3, in relu' in message and "ValueError: boom" in message
+    assert "cell 4, line 3" in result.output
+    assert "bootcamp-notebooks-" not in json.dumps(report["practices"]) and "basics.py" not in message
+
+
+def test_a_batch_names_the_cells_of_a_submitted_notebook(tmp_path):
+    (tmp_path / "alice" / "work").mkdir(parents=True)
+    (tmp_path / "alice" / "work" / "basics.ipynb").write_text(as_notebook(new_code_cell(SOLUTION), BOOM))
+    unpacked = unpack(Found("alice", tmp_path / "alice", "folder"), ["basics"], ["basics"])
+    assert unpacked.notebooks["basics"]["name"] == "work/basics.ipynb"
+    result = grade_job(Job("alice", unpacked.files, ["basics"], select="test_relu_matches",
+                           notebooks=unpacked.notebooks))
+    task = result["report"]["practices"][0]["tasks"][0]
+    assert result["status"] == "graded" and task["status"] == "error"
+    assert task["where"] == "work/basics.ipynb, cell 2, line 3"
+    assert 'File "work/basics.ipynb", cell 2, line 3, in relu' in task["tests"][0]["message"]

@@ -47,6 +47,7 @@ class Job:
     memory_gib: float | None = None
     timeout: float = 1800.0
     work_root: str | None = None
+    notebooks: dict[str, dict] = field(default_factory=dict)  # `Unpacked.notebooks`: places name their cells
 
 
 def error_result(reason: str) -> dict:
@@ -291,5 +292,9 @@ def make_executor(kind: str, *, workers: int, scheduler: str | None = None, prac
     if kind == "dask":
         if not scheduler:
             raise ValueError("--executor dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
+        from grader.extras import missing
+
+        if problem := missing("distributed", "--executor dask"):
+            raise ValueError(problem)
         return DaskExecutor(scheduler)
     return LocalExecutor(workers, practices)

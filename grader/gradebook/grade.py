@@ -225,7 +225,8 @@ def _grade(db, submissions: Path, out: Path, practices: list[str], options: Opti
                 continue
             entry["content_hash"], entry["notes"] = unpacked.content_hash, unpacked.notes
             yield Job(item.student, unpacked.files, practices, unpacked.problems, options.select, options.device,
-                      options.call_timeout, options.memory_gib, options.submission_timeout, str(out / ".work"))
+                      options.call_timeout, options.memory_gib, options.submission_timeout, str(out / ".work"),
+                      unpacked.notebooks)
 
     try:
         if pending:

@@ -45,7 +45,8 @@ PARENT_ENV = "BOOTCAMP_GRADEBOOK_PARENT"
 
 def grade_job_dir(job_dir: Path) -> dict:
     """Grade `job_dir/submission`; write and return the result. Runs in the child."""
-    from grader.check import BadInput, inspect_submission, run_suites
+    from grader.check import BadInput, inspect_submission, name_notebook_cells, run_suites
+    from grader.notebook_source import NotebookModule
     from grader.release import write_atomically
     from grader.scoring import build_report
 
@@ -89,6 +90,9 @@ def grade_job_dir(job_dir: Path) -> dict:
     report = build_report(job.get("student", ""), practices, tests, isolation=report.isolation,
                           public_only=False, device=report.device, seconds=report.seconds,
                           errors=[_clean(e, submission) for e in report.errors])
+    notebooks = {practice: (notebook["name"], NotebookModule("", cells=[tuple(c) for c in notebook["cells"]]))
+                 for practice, notebook in job.get("notebooks", {}).items()}
+    name_notebook_cells(report, submission, notebooks)
     result = {"status": "error" if report.errors else "graded", "pid": os.getpid(),
               "reason": report.errors[0] if report.errors else "",
               "report": report.to_json(), "practices": status, "hypothesis": hypothesis_settings()}

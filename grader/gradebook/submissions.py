@@ -28,6 +28,7 @@ note (`grader.gradebook.renamed`).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import stat
@@ -67,6 +68,9 @@ class Unpacked:
     problems: dict[str, str] = field(default_factory=dict)  # practice -> why its file was not taken
     notes: list[str] = field(default_factory=list)
     submitted_at: float | None = None  # mtime of the zip, or of the newest practice file
+    # practice -> {"name": the notebook's path in the submission, "cells": NotebookModule.cells}: the
+    # practices whose module was made from a notebook, so that places name its cells
+    notebooks: dict[str, dict] = field(default_factory=dict)
 
     @property
     def content_hash(self) -> str:
@@ -75,6 +79,8 @@ class Unpacked:
             digest.update(f"{name}\0{len(self.files[name])}\0".encode() + self.files[name])
         for practice in sorted(self.problems):
             digest.update(f"problem\0{practice}\0{self.problems[practice]}\0".encode())
+        if self.notebooks:  # the places a report shows depend on it
+            digest.update(b"notebooks\0" + json.dumps(self.notebooks, sort_keys=True).encode())
         return digest.hexdigest()
 
 
@@ -186,15 +192,16 @@ class _Members:
 
 def _notebook_module(data: bytes, shown: str, practice: str, result: Unpacked) -> bytes | None:
     """A submitted `<practice>.ipynb` as the module it stands for; None (and a problem) if it cannot be."""
-    from grader.notebook_source import NotebookError, notebook_to_source
+    from grader.notebook_source import NotebookError, notebook_module
 
     try:
-        source, notes = notebook_to_source(data, shown)
+        module = notebook_module(data, shown)
     except NotebookError as error:
         result.problems[practice] = str(error)
         return None
-    result.notes += notes
-    return source.encode()
+    result.notes += module.notes
+    result.notebooks[practice] = {"name": shown, "cells": [list(cell) for cell in module.cells]}
+    return module.text.encode()
 
 
 def _choose(entries: list[_Entry], practices: list[str], known: list[str], result: Unpacked) -> dict[str, _Entry]:

@@ -14,20 +14,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from grader.release import ReleaseError, release, stale
+from grader.release import RECORD, ReleaseError, release, stale
 
 
 def release_all(*, check_only: bool = False, student_dir: Path | None = None, student_zip: Path | None = None,
                 gradescope: Path | None = None, practices: list[str] | None = None,
                 hidden_visibility: str = "after_due_date", notebooks_dir: Path | None = None,
-                say: Callable[[str], None] = print) -> list[str]:
-    """Do what `bootcamp release` was asked; return the problems (for --check: what is stale)."""
+                force: bool = False, say: Callable[[str], None] = print) -> list[str]:
+    """Do what `bootcamp release` was asked; return the problems (for --check: what is stale).
+    `force`: overwrite skeletons edited by hand (each kept as `<name>.bak`); without it they are
+    refused (`grader.release.EditedSkeleton`)."""
     from grader.handout import student
 
     if check_only:
         problems = []
         outdated = stale()
-        if outdated:
+        if outdated == [RECORD]:
+            problems.append(f"assignments/{RECORD} does not record the skeletons of assignments/; "
+                            "run `bootcamp release`")
+        elif outdated:
             problems.append(f"assignments/ is stale: {', '.join(outdated)} differ from solutions/; "
                             "run `bootcamp release`")
         else:
@@ -35,7 +40,7 @@ def release_all(*, check_only: bool = False, student_dir: Path | None = None, st
         if student_dir is not None:
             problems += student_edition_problems(Path(student_dir), say)
         return problems
-    written = release()
+    written = release(force=force, say=say)
     say(f"wrote {', '.join('assignments/' + name for name in written)}" if written
         else "assignments/ is already up to date")
     if student_dir is not None or student_zip is not None:

@@ -3,8 +3,9 @@
 At the zip's root, as Gradescope expects:
 
 - `setup.sh`: run once when Gradescope builds the autograder's image. Installs Python, the pinned
-  CPU wheels of torch and torchvision (the versions this zip was built with), then this grader
-  from `/autograder/source` with its dependencies.
+  CPU wheel of torch (the version this zip was built with, from PyTorch's CPU index: no CUDA
+  libraries), then this grader from `/autograder/source` with the dependencies a student's
+  install has (no nbgrader, dask or torchvision: grading needs none of them).
 - `run_autograder`: run for each submission; `python -m grader.autograder` (see that module).
 - `autograder.json`: the practices to grade and the hidden tests' visibility.
 - the grader with every suite, hidden tests included, `pyproject.toml`, the datasets' manifest,
@@ -64,10 +65,8 @@ exec "$ROOT/venv/bin/python" -m grader.autograder
 
 def pinned_torch() -> str:
     import torch
-    import torchvision
 
-    return " ".join(f"{name}=={module.__version__.split('+')[0]}"
-                    for name, module in (("torch", torch), ("torchvision", torchvision)))
+    return f"torch=={torch.__version__.split('+')[0]}"
 
 
 def planned(practices: list[str], hidden_visibility: str = "after_due_date") -> dict[str, tuple[bytes, int]]:

@@ -30,7 +30,7 @@ from grader.handout.strip import Reach, import_aliases, graded_tests, strip_modu
 from grader.release import ReleaseError, planned as planned_skeletons, practices as course_practices
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-INSTRUCTOR_ONLY = ("gradebook", "handout", "validate.py", "autograder.py")  # under grader/
+INSTRUCTOR_ONLY = ("gradebook", "handout", "validate.py", "autograder.py", "extras.py")  # under grader/
 RELEASE_STUB = ("ReleaseError", "practices", "write_atomically")
 EDITION_FLAG = ("STUDENT = False", "STUDENT = True")
 ZIP_FOLDER = "bootcamp-student"

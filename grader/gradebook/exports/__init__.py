@@ -51,6 +51,10 @@ def export(db_path: Path, formats: list[str] | tuple[str, ...], out: Path, *, po
     chosen = expand(formats, submissions=submissions is not None)
     if "similarity" in chosen and submissions is None:
         raise ExportError("the similarity export reads the submissions: give --submissions DIR")
+    from grader.extras import missing
+
+    if "nbgrader" in chosen and (problem := missing("nbgrader", "the nbgrader export")):
+        raise ExportError(problem)
     hidden = feedback.Hidden(show_hidden_after, now)
     grades = view.load(Path(db_path), tests=bool({"gradescope", "feedback", "summary"} & set(chosen)), policy=policy)
     if not grades.students:
