@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grader import paths
+from grader import paths, recorded
 from grader.autograder import CONFIG
 from grader.handout import zips
 from grader.release import ReleaseError
@@ -89,6 +89,8 @@ def planned(practices: list[str], hidden_visibility: str = "after_due_date") -> 
             files[f"{folder.name}/{path.name}"] = (path.read_bytes(), 0o644)
     for name in ("pyproject.toml", "README.md"):
         files[name] = ((paths.REPO_ROOT / name).read_bytes(), 0o644)
+    values = recorded.data_files(recorded.record(chosen, hidden=True), {n: c for n, (c, _) in files.items()})
+    files.update({name: (content, 0o644) for name, content in values.items()})
     judge = JUDGE if "cgan" in chosen else ""
     files["setup.sh"] = (SETUP.format(torch=pinned_torch(), judge=judge).encode(), 0o755)
     files["run_autograder"] = (RUN.encode(), 0o755)
