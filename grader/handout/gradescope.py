@@ -8,12 +8,15 @@ At the zip's root, as Gradescope expects:
   `/autograder/cache` when cgan is graded, so no submission pays for it.
 - `run_autograder`: run for each submission; `python -m grader.autograder` (see that module).
 - `autograder.json`: the practices to grade and the hidden tests' visibility.
-- the grader with every suite, hidden tests included, `pyproject.toml`, the datasets' manifest,
-  and `solutions/`.
+- the grader with every suite, hidden tests included, the recorded values of the reference every
+  graded test compares with (`grader/suites/<practice>/expected.pt`,
+  `grader.recorded.record(..., hidden=True)`), `pyproject.toml`, the datasets' manifest, and
+  `solutions/`.
 
-Why the reference solutions are in it: many tests compute their expected values from the
-reference (`grader.testing.reference`), and the cgan judge is trained from
-`solutions/mnist_cnn.py`; without them those tests cannot be graded. Students never see this zip
+Why the reference solutions are still in it: the convergence checks need the reference at run
+time (the cgan judge is trained from `solutions/mnist_cnn.py`, the grader's model of a trained
+student model is the reference's architecture); every other expected value is recorded, and
+where `solutions/` exists it is computed live as in the instructor's edition. Students never see this zip
 (only the instructor uploads it), and inside Gradescope's container the student's code runs only
 in the sandbox's workers, which cannot read `solutions/` or the suites. Gradescope runs the
 autograder as root in a container with Docker's defaults, which refuses namespaces, so the

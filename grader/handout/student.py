@@ -3,8 +3,11 @@
 It holds the skeletons (`assignments/`), the grader without its instructor parts (no `gradebook/`,
 `handout/`, `validate.py`, `autograder.py`; `grader/edition.py` says `STUDENT = True`, so the CLI
 offers only `check`, `list`, `train` and `data`), each practice's suite with only the tests that
-can run there (see `grader.handout.strip`), the datasets' manifest, its own README (the student
-guide), `pyproject.toml`, `.gitignore` and a GitHub Classroom workflow. No `solutions/`.
+can run there (see `grader.handout.strip`), the values of the reference its public tests compare
+with (`grader/suites/<practice>/expected.pt`, recorded by grading `solutions/` with them:
+`grader.recorded.record(..., hidden=False)`, fingerprinted with the suite files as shipped), the
+datasets' manifest, its own README (the student guide), `pyproject.toml`, `.gitignore` and a
+GitHub Classroom workflow. No `solutions/`.
 
 `grader/suites/<practice>/withheld.json` tells `bootcamp check` and `bootcamp list` how many tests
 of each task, and how many points, only the instructor's grader runs: counts and points, never
