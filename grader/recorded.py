@@ -81,7 +81,6 @@ def recorded(function: Callable[..., Any]) -> Callable[..., Any]:
             return function(*args, **kwargs)
         return copy.deepcopy(stored(practice, key))
 
-    value.recorded = True
     return value
 
 
