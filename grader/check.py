@@ -17,7 +17,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import pytest
 
@@ -167,7 +167,7 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
                select: str | None = None, hide: list[str] | tuple[str, ...] = (),
                on_test: Callable[[TestOutcome], None] | None = None, in_process: bool = False,
                sandbox_uid: int | None = None, tasks: list[str] | tuple[str, ...] = (),
-               weak_sandbox: bool = False) -> Report:
+               weak_sandbox: bool = False, plugins: Sequence[object] = ()) -> Report:
     """Grade `directory` with the suites of `practices`; return the report.
 
     `select` is a pytest `-k` expression (for running a subset); `tasks`, task ids whose tests
@@ -178,7 +178,8 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
     `in_process` runs the student's code in this process, without the sandbox: only for
     benchmarks, never for grading. Hidden tests are refused (`BadInput`, one line) where the
     sandbox cannot hide them (an ordinary user without namespaces: `strength.refusal`) unless
-    `weak_sandbox` accepts that.
+    `weak_sandbox` accepts that. `plugins`: more pytest plugin objects for the run (the release's
+    `grader.recorded.Recording`).
     """
     from grader.edition import STUDENT
     from grader.sandbox import strength
@@ -216,7 +217,7 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
     started = time.perf_counter()
     log = io.StringIO()
     with contextlib.redirect_stdout(log), one_torch_thread():  # the suites' own tensors are small
-        code = pytest.main(args, plugins=[outcomes])
+        code = pytest.main(args, plugins=[outcomes, *plugins])
     errors = list(outcomes.collection_errors)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
         last_line = (log.getvalue().strip().splitlines() or [""])[-1]

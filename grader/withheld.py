@@ -1,12 +1,14 @@
 """The tests a student edition does not hold, by count and points: `grader/suites/<practice>/withheld.json`.
 
 The student edition (`bootcamp release --student`) keeps the public tests that can run without the
-instructor's files. Two kinds are graded by the instructor only, and are listed per task by how many
-tests and points, never by name:
+instructor's files, those that compare with values of the reference included (the release records
+them as data, `grader.recorded`). Two kinds are graded by the instructor only, and are listed per
+task by how many tests and points, never by name:
 
 - `hidden`: the hidden tests;
-- `reference`: public tests that compare your code with the reference solution (or with the digit
-  classifier trained from it), which only the instructor's grader holds.
+- `reference`: public tests that still need the reference solution at run time (the convergence
+  checks: the digit classifier trained from it, the reference's architecture), which only the
+  instructor's grader holds.
 
 In the instructor's edition there are no such files and every function here returns nothing.
 """

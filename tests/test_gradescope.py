@@ -20,9 +20,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import torch
 from student_venv import bare_env, install, make_venv
 
-from grader import paths
+from grader import paths, recorded
 from grader.handout.gradescope import write_autograder
 
 VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}
@@ -118,8 +119,11 @@ def test_the_zip_has_what_gradescope_expects_at_its_root(autograder):
     setup = (source / "setup.sh").read_text()
     assert "download.pytorch.org/whl/cpu torch==" in setup and "pip install -e /autograder/source" in setup
     assert json.loads((source / "autograder.json").read_text())["practices"] == ["basics"]
-    assert (source / "solutions" / "basics.py").is_file()  # the reference, for the expected values
+    assert (source / "solutions" / "basics.py").is_file()  # the reference, for the convergence checks
     assert "visibility=\"hidden\"" in (source / "grader" / "suites" / "basics" / "test_activations.py").read_text()
+    values = torch.load(source / "grader" / "suites" / "basics" / recorded.FILE, weights_only=True)
+    assert list(values["values"]) == ["test_linear.reference_descent(steps=60, lr=0.3)"]  # a hidden test's value
+    assert not (source / "grader" / "suites" / "mnist_cnn" / recorded.FILE).exists()  # not graded by this zip
 
 
 @pytest.mark.slow

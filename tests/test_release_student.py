@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -15,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 from student_venv import bare_env, install, make_venv
 
-from grader import paths
+from grader import paths, recorded
+from grader.check import collect
 from grader.cli import cli
 from grader.handout import scan, student
 from grader.handout.strip import Reach, graded_tests, strip_module
@@ -151,6 +153,15 @@ def edition(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="module")
+def installed(edition, tmp_path_factory) -> Path:
+    """The `bin/` folder of a fresh venv with the edition installed from its own pyproject
+    (`student_venv`: torch and the other dependencies come from this interpreter's packages)."""
+    bin_dir = make_venv(tmp_path_factory.mktemp("student-venv") / "venv")
+    install(bin_dir, edition / "student")
+    return bin_dir
+
+
 @pytest.mark.slow
 def test_the_edition_holds_no_secret_and_no_instructor_part(edition):
     secrets = scan.secrets()
@@ -160,20 +171,23 @@ def test_the_edition_holds_no_secret_and_no_instructor_part(edition):
     assert not (folder / "solutions").exists() and not (folder / "grader" / "gradebook").exists()
     assert not (folder / "grader" / "validate.py").exists() and not (folder / "grader" / "handout").exists()
     assert "STUDENT = True" in (folder / "grader" / "edition.py").read_text()
-    assert not list(folder.rglob("*.pt")) and not list(folder.rglob("*.ipynb"))
+    assert {p.relative_to(folder).as_posix() for p in folder.rglob("*.pt")} == {
+        f"grader/suites/{p}/{recorded.FILE}" for p in ("mnist_cnn", "cgan", "dcgan", "pix2pix")}  # recorded values
+    assert not list(folder.rglob("*.ipynb"))
     assert {p.name for p in (folder / "assignments").glob("*.py")} == {f"{p}.py" for p in student.released_practices()}
-    withheld = json.loads((folder / "grader" / "suites" / "mnist_cnn" / "withheld.json").read_text())
-    assert withheld["mnist_cnn.1"]["reference"]["tests"] >= 1  # its public tests compare with the reference
+    convergence = {t.task for t in collect(student.released_practices()) if t.category == "convergence"}
+    for practice in student.released_practices():
+        withheld = json.loads((folder / "grader" / "suites" / practice / "withheld.json").read_text())
+        compared = {task for task, kinds in withheld.items() if "reference" in kinds}
+        assert compared <= convergence, f"{practice}: {compared - convergence} withheld for the reference"
     with zipfile.ZipFile(edition / "student.zip") as archive:
         names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
         assert sorted(archive.namelist()) == sorted(f"{student.ZIP_FOLDER}/{n}" for n in names)
 
 
 @pytest.mark.slow
-def test_the_edition_installs_and_checks_in_a_fresh_venv(edition, tmp_path):
-    folder = edition / "student"
-    bin_dir = make_venv(tmp_path / "venv")
-    install(bin_dir, folder)
+def test_the_edition_installs_and_checks_in_a_fresh_venv(edition, installed, tmp_path):
+    folder, bin_dir = edition / "student", installed
     env = bare_env()
     where = subprocess.run([str(bin_dir / "python"), "-c", "import grader; print(grader.__file__)"],
                            capture_output=True, text=True, env=env, cwd=tmp_path)
@@ -204,3 +218,68 @@ def test_the_edition_installs_and_checks_in_a_fresh_venv(edition, tmp_path):
     assert graded.returncode == 0, graded.stdout
     assert report["score"] == report["max_score"] > 0 and not report["errors"]
     assert {p["name"] for p in report["practices"]} == set(student.released_practices())
+
+
+@pytest.mark.slow
+def test_every_public_test_gives_the_instructors_verdict_in_the_edition(edition, installed, tmp_path):
+    """Both graders grade the same files, public tests only, each file alone as `bootcamp check`
+    grades it (`tests/grade_files.py`: `run_suites` with one warm sandbox mother), the edition's
+    from the venv it is installed in, the instructor's from this interpreter, at the same time:
+
+    - the reference solution of every practice, on every public test but the convergence tests
+      (deselected with -k "not convergence": their judge and the reference's architecture do not
+      travel as data yet, so the edition withholds them);
+    - every file of the mutation corpus (`tests/mutations/`), on every public test that reads a
+      recorded value (`grader.recorded`): the only tests whose code differs between the editions.
+      Any other test the edition keeps runs the same text in both (the student's copy of a suite
+      keeps a kept test as written), so its status on the reference shows it runs there at all;
+      files of a practice with no such test (basics, conv_shapes) have nothing to compare.
+
+    Each test's status must be equal, and the edition must hold exactly the instructor's public
+    tests but the convergence ones. A file whose statuses differ is graded once more on both sides
+    (a timeout on a busy machine is no verdict); a real difference is deterministic and stays.
+    """
+    practices = student.released_practices()
+    readers = recorded.tests_using_values(practices, hidden=False)
+    jobs = [{"file": str(paths.SOLUTIONS_DIR / f"{p}.py"), "practice": p, "tasks": [], "select": "not convergence"}
+            for p in practices]
+    jobs += [{"file": str(path), "practice": path.parent.name, "tasks": [],
+              "select": " or ".join(readers[path.parent.name])}
+             for path in sorted(MUTATIONS.glob("*/*.py")) if path.parent.name in readers]
+    instructor, edition_graded = _grade_on_both_sides(jobs, installed, tmp_path / "first")
+    differ = [job for job in jobs if instructor[job["file"]] != edition_graded[job["file"]]]
+    if differ:
+        again = _grade_on_both_sides(differ, installed, tmp_path / "again")
+        instructor.update(again[0])
+        edition_graded.update(again[1])
+    mismatches = {file: {test: (status, edition_graded[file]["tests"].get(test))
+                         for test, status in result["tests"].items() if edition_graded[file]["tests"].get(test) != status}
+                  | ({"errors": (result["errors"], edition_graded[file]["errors"])} if result["errors"]
+                     or edition_graded[file]["errors"] else {})
+                  for file, result in instructor.items() if result != edition_graded[file]}
+    assert not mismatches, f"instructor's status, edition's status: {mismatches}"
+    public = {t.nodeid for t in collect(practices) if t.visibility == "public" and t.category != "convergence"}
+    graded = {test for job in jobs[:len(practices)] for test in edition_graded[job["file"]]["tests"]}
+    assert graded == public
+    for job in jobs[len(practices):]:  # each corpus file on its practice's readers of recorded values
+        assert {test.split("::")[1] for test in edition_graded[job["file"]]["tests"]} >= set(readers[job["practice"]])
+    statuses = {status for result in edition_graded.values() for status in result["tests"].values()}
+    assert {"passed", "failed"} <= statuses  # wrong files were caught, in both
+
+
+MUTATIONS = Path(__file__).parent / "mutations"
+
+
+def _grade_on_both_sides(jobs: list[dict], bin_dir: Path, folder: Path) -> tuple[dict, dict]:
+    """`tests/grade_files.py` on `jobs` with this interpreter and with the edition's venv, in parallel."""
+    folder.mkdir()
+    (folder / "jobs.json").write_text(json.dumps(jobs))
+    driver = str(Path(__file__).parent / "grade_files.py")
+    runs = [subprocess.Popen([python, driver, str(folder / "jobs.json"), str(folder / f"{side}.json")], env=env,
+                             cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for side, python, env in (("instructor", sys.executable, None),
+                                      ("edition", str(bin_dir / "python"), bare_env()))]
+    for run in runs:
+        output, _ = run.communicate()
+        assert run.returncode == 0, output[-3000:]
+    return tuple(json.loads((folder / f"{side}.json").read_text()) for side in ("instructor", "edition"))

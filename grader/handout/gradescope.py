@@ -8,18 +8,19 @@ At the zip's root, as Gradescope expects:
   install has (no nbgrader, dask or torchvision: grading needs none of them).
 - `run_autograder`: run for each submission; `python -m grader.autograder` (see that module).
 - `autograder.json`: the practices to grade and the hidden tests' visibility.
-- the grader with every suite, hidden tests included, `pyproject.toml`, the datasets' manifest,
-  and `solutions/`;
-- what the convergence checks need without `solutions/` (`convergence_data`): the digit judge's
-  weights and their sha256, the declared layers of the models they draw with, and the grader's
-  trusted models as `torch.export` programs of the reference architectures, into which the
-  student's trained weights are loaded (`grader.training.drawing`: with `solutions/` present the
-  reference itself is used, as in the instructor's repository).
+- the grader with every suite, hidden tests included, the recorded values of the reference every
+  graded test compares with (`grader/suites/<practice>/expected.pt`,
+  `grader.recorded.record(..., hidden=True)`), `pyproject.toml` and the datasets' manifest;
+- what the convergence checks need (`convergence_data`): the digit judge's weights and their
+  sha256, the declared layers of the models they draw with, and the grader's trusted models as
+  `torch.export` programs of the reference architectures, into which the student's trained
+  weights are loaded (`grader.training.drawing`).
 
-Why the reference solutions are in it: many tests compute their expected values from the
-reference (`grader.testing.reference`); without them those tests cannot be graded. Students never see this zip
+No `solutions/`: nothing in the zip needs the reference solutions at run time (where
+`solutions/` exists, as in the instructor's repository, the same values are computed live and
+the reference itself draws). Students never see this zip
 (only the instructor uploads it), and inside Gradescope's container the student's code runs only
-in the sandbox's workers, which cannot read `solutions/` or the suites. Gradescope runs the
+in the sandbox's workers, which cannot read the suites or their recorded values. Gradescope runs the
 autograder as root in a container with Docker's defaults, which refuses namespaces, so the
 sandbox works without them (`grader.sandbox.by_user`): before grading, `run_autograder` closes
 everything under `/autograder` to other users but the grader package the workers import
@@ -33,7 +34,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grader import paths
+from grader import paths, recorded
 from grader.autograder import CONFIG
 from grader.handout import zips
 from grader.release import ReleaseError
@@ -85,11 +86,13 @@ def planned(practices: list[str], hidden_visibility: str = "after_due_date") -> 
                 and not _generated(relative):
             files[f"grader/{relative.as_posix()}"] = (path.read_bytes(), 0o644)
     files.update({name: (content, 0o644) for name, content in data.items()})
-    for folder, pattern in ((paths.SOLUTIONS_DIR, "*.py"), (paths.DATASETS_DIR, "*.json"), (paths.DATASETS_DIR, "*.md")):
-        for path in sorted(folder.glob(pattern)):
-            files[f"{folder.name}/{path.name}"] = (path.read_bytes(), 0o644)
+    for pattern in ("*.json", "*.md"):
+        for path in sorted(paths.DATASETS_DIR.glob(pattern)):
+            files[f"{paths.DATASETS_DIR.name}/{path.name}"] = (path.read_bytes(), 0o644)
     for name in ("pyproject.toml", "README.md"):
         files[name] = ((paths.REPO_ROOT / name).read_bytes(), 0o644)
+    values = recorded.data_files(recorded.record(chosen, hidden=True), {n: c for n, (c, _) in files.items()})
+    files.update({name: (content, 0o644) for name, content in values.items()})
     files["setup.sh"] = (SETUP.format(torch=pinned_torch()).encode(), 0o755)
     files["run_autograder"] = (RUN.encode(), 0o755)
     config = {"practices": chosen, "hidden_visibility": hidden_visibility, "select": None}

@@ -5,17 +5,23 @@ Two kinds of test leave a suite module when it is copied into the student editio
 - **hidden** tests (`@task(..., visibility="hidden")`): their names, inputs and checks are the
   instructor's;
 - **public tests that need the reference**: a test whose code reaches the reference solutions
-  (`grader.testing.reference`, the digit judge trained from `solutions/mnist_cnn.py`, ...) cannot
-  run where `solutions/` does not exist. They are graded by the instructor, like hidden tests.
+  (`grader.testing.reference`, the digit judge trained from `solutions/mnist_cnn.py`, ...) other
+  than through a `@recorded` function cannot run where `solutions/` does not exist. They are graded
+  by the instructor, like hidden tests.
+
+A test that reaches the reference only through `@recorded` functions (`grader.recorded`: values
+such as the reference's outputs or weights, which the release records as data) stays: the edition
+ships the values its public tests use.
 
 "Reaches the reference" is decided from the code, not from a list: `Reach` indexes the top-level
 definitions of every module of the `grader` package, resolves the names each one uses (imports,
 also those inside functions, and `module.attribute` chains), and follows them; a definition that
-names `SOLUTIONS_DIR` is where the solutions are read. A test reaches them when its body, its
-decorators or a fixture of its module does, through any chain of grader functions. A function
-decorated `@solutions_optional` (`grader.paths`) reads the solutions only where they exist and has
-another way without them (the convergence checks' drawing, `grader.training.drawing`): the chain
-stops there.
+names `SOLUTIONS_DIR` is where the solutions are read, and a definition decorated `@recorded` is
+where the walk stops (it is noted in `GradedTest.recorded`). A definition decorated
+`@solutions_optional` (`grader.paths`) reads the solutions only where they exist and has another
+way without them (the convergence checks' drawing, `grader.training.drawing`): the walk stops
+there too. A test reaches them when its body, its decorators or a fixture of its module does,
+through any chain of grader functions.
 
 `strip_module` then deletes those tests from the module's text, then every top-level definition
 and import that only they used (repeatedly), and keeps the rest of the text as it is.
@@ -27,9 +33,11 @@ import ast
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 ROOTS = frozenset({"SOLUTIONS_DIR"})  # the names through which code reads the reference solutions
 OPTIONAL = "solutions_optional"  # the decorator of a function that works without them too
+RECORDED = "grader.recorded.recorded"  # the decorator of values that travel as data (the walk stops there)
 
 
 @dataclass
@@ -80,7 +88,7 @@ class Reach:
             is_package = parts[-1] == "__init__"
             name = ".".join(parts[:-1] if is_package else parts)
             self.add(name, path.read_text(), is_package=is_package)
-        self._memo: dict[str, bool] = {}
+        self._memo: dict[str, tuple[bool, set[str]]] = {}
 
     def add(self, name: str, source: str, *, is_package: bool = False) -> _Module:
         tree = ast.parse(source)
@@ -125,24 +133,51 @@ class Reach:
                 return (module, node) if node is not None else None
         return None
 
+    def _edges(self, dotted: str) -> tuple[bool, set[str]]:
+        """(whether `dotted` is a `@recorded` definition, the names its definition uses)."""
+        if dotted not in self._memo:
+            found = self._definition(dotted)
+            if found is None:
+                self._memo[dotted] = (False, set())
+            else:
+                module, node = found
+                recorded = any(RECORDED in self.uses(d, module) for d in getattr(node, "decorator_list", []))
+                self._memo[dotted] = (recorded, set() if _optional(node) else self.uses(node, module))
+        return self._memo[dotted]
+
+    def walk(self, names: set[str]) -> tuple[bool, frozenset[str]]:
+        """From the definitions `names`: (whether a chain reaches the solutions other than through a
+        `@recorded` definition, the `@recorded` definitions met)."""
+        stack, seen, solutions, recorded = list(names), set(), False, set()
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            if name == "<solutions>":
+                solutions = True
+                continue
+            is_recorded, uses = self._edges(name)
+            if is_recorded:
+                recorded.add(name)
+            else:
+                stack.extend(uses)
+        return solutions, frozenset(recorded)
+
     def reaches(self, dotted: str) -> bool:
-        """Whether the definition `dotted` (e.g. `grader.testing.reference`) reaches the solutions."""
-        if dotted == "<solutions>":
-            return True
-        if dotted in self._memo:
-            return self._memo[dotted]
-        self._memo[dotted] = False  # a cycle adds nothing
-        found = self._definition(dotted)
-        result = (found is not None and not _optional(found[1])
-                  and any(self.reaches(name) for name in self.uses(found[1], found[0])))
-        self._memo[dotted] = result
-        return result
+        """Whether the definition `dotted` (e.g. `grader.testing.reference`) reaches the solutions
+        other than through `@recorded` values."""
+        return self.walk({dotted})[0]
+
+    def test_walk(self, test: ast.FunctionDef, module: _Module) -> tuple[bool, frozenset[str]]:
+        """`walk` from a test's code, its decorators and its module's fixtures it requests."""
+        names = self.uses(test, module)
+        names |= {f"{module.name}.{a.arg}" for a in test.args.args if a.arg in module.defs}
+        return self.walk(names)
 
     def test_reaches(self, test: ast.FunctionDef, module: _Module) -> bool:
         """A test reaches the solutions through its code, its decorators, or its module's fixtures."""
-        names = self.uses(test, module)
-        names |= {f"{module.name}.{a.arg}" for a in test.args.args if a.arg in module.defs}
-        return any(self.reaches(name) for name in names)
+        return self.test_walk(test, module)[0]
 
 
 def _optional(node: ast.AST) -> bool:
@@ -159,8 +194,9 @@ class GradedTest:
     task: str
     points: float
     visibility: str
-    needs_reference: bool = False
+    needs_reference: bool = False  # reaches the solutions other than through @recorded values
     items: int = 1  # the tests pytest collects from it (a literal `parametrize` list makes several)
+    recorded: frozenset[str] = frozenset()  # the @recorded definitions it reaches
 
 
 def graded_tests(module: _Module, reach: Reach | None = None) -> list[GradedTest]:
@@ -172,10 +208,20 @@ def graded_tests(module: _Module, reach: Reach | None = None) -> list[GradedTest
         for decorator in node.decorator_list:
             if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "task" and decorator.args:
                 fields = {k.arg: k.value.value for k in decorator.keywords if isinstance(k.value, ast.Constant)}
+                solutions, recorded = reach.test_walk(node, module) if reach else (False, frozenset())
                 tests.append(GradedTest(node.name, decorator.args[0].value, float(fields.get("points", 1)),
-                                        fields.get("visibility", "public"),
-                                        bool(reach) and reach.test_reaches(node, module), _items(node)))
+                                        fields.get("visibility", "public"), solutions, _items(node), recorded))
     return tests
+
+
+def suite_tests(reach: Reach, practices: list[str]) -> Iterator[tuple[str, _Module, GradedTest]]:
+    """(practice, test module, test) for every graded test of the suites of `practices`."""
+    for module in list(reach.modules.values()):
+        parts = module.name.split(".")
+        if parts[:2] == ["grader", "suites"] and len(parts) == 4 and parts[2] in practices \
+                and parts[3].startswith("test_"):
+            for test in graded_tests(module, reach):
+                yield parts[2], module, test
 
 
 def _items(test: ast.FunctionDef) -> int:

@@ -3,11 +3,13 @@
 It holds the skeletons (`assignments/`), the grader without its instructor parts (no `gradebook/`,
 `handout/`, `validate.py`, `autograder.py`; `grader/edition.py` says `STUDENT = True`, so the CLI
 offers only `check`, `list`, `train` and `data`), each practice's suite with only the tests that
-can run there (see `grader.handout.strip`), the datasets' manifest, its own README (the student
-guide), `pyproject.toml`, `.gitignore` and a GitHub Classroom workflow. No `solutions/`. The
-convergence checks run there too: the edition ships the digit judge's weights and the declared
-layers of the models they draw with (`edition_data`), and draws in a fresh worker
-(`grader.training.drawing`).
+can run there (see `grader.handout.strip`), the values of the reference its public tests compare
+with (`grader/suites/<practice>/expected.pt`, recorded by grading `solutions/` with them:
+`grader.recorded.record(..., hidden=False)`, fingerprinted with the suite files as shipped), the
+datasets' manifest, its own README (the student guide), `pyproject.toml`, `.gitignore` and a
+GitHub Classroom workflow. No `solutions/`. The convergence checks run there too: the edition
+ships the digit judge's weights and the declared layers of the models they draw with
+(`edition_data`), and draws in a fresh worker (`grader.training.drawing`).
 
 `grader/suites/<practice>/withheld.json` tells `bootcamp check` and `bootcamp list` how many tests
 of each task, and how many points, only the instructor's grader runs: counts and points, never
@@ -24,9 +26,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from grader import paths
+from grader import paths, recorded
 from grader.handout import zips
-from grader.handout.strip import Reach, import_aliases, graded_tests, strip_module
+from grader.handout.strip import Reach, graded_tests, import_aliases, strip_module, suite_tests
 from grader.release import ReleaseError, planned as planned_skeletons, practices as course_practices
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -46,17 +48,12 @@ def withheld_tests(practices: list[str], reach: Reach | None = None) -> dict[str
     instructor's grader runs, counted as pytest collects them."""
     reach = reach or Reach(paths.PACKAGE_DIR)
     counts: dict[str, dict] = {p: {} for p in practices}
-    for module in reach.modules.values():
-        parts = module.name.split(".")
-        if parts[:2] != ["grader", "suites"] or len(parts) != 4 or parts[2] not in practices \
-                or not parts[3].startswith("test_"):
-            continue
-        for test in graded_tests(module, reach):
-            kind = "hidden" if test.visibility == "hidden" else "reference" if test.needs_reference else None
-            if kind:
-                entry = counts[parts[2]].setdefault(test.task, {}).setdefault(kind, {"tests": 0, "points": 0.0})
-                entry["tests"] += test.items
-                entry["points"] += test.points * test.items
+    for practice, _, test in suite_tests(reach, practices):
+        kind = "hidden" if test.visibility == "hidden" else "reference" if test.needs_reference else None
+        if kind:
+            entry = counts[practice].setdefault(test.task, {}).setdefault(kind, {"tests": 0, "points": 0.0})
+            entry["tests"] += test.items
+            entry["points"] += test.points * test.items
     return counts
 
 
@@ -72,6 +69,7 @@ def planned(root: Path = paths.REPO_ROOT) -> dict[str, bytes]:
             files[f"datasets/{name}"] = (paths.DATASETS_DIR / name).read_bytes()
     files.update(_grader_files(practices))
     files.update(edition_data(practices))
+    files.update(recorded.data_files(recorded.record(practices, hidden=False), files))
     for template, target in (("README.md", "README.md"), ("pyproject.toml", "pyproject.toml"),
                              ("gitignore", ".gitignore"), ("classroom.yml", ".github/workflows/classroom.yml")):
         text = (TEMPLATES / template).read_text().replace("{practices}", ", ".join(practices))

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from grader.testing import check
-from grader.training.probes import norm_settings_of
 
 PROBES = "grader.training.probes"
 SETTINGS = ("eps", "momentum", "affine", "track_running_stats")
@@ -28,10 +25,10 @@ def _shown(setting: dict[str, Any]) -> str:
     return f"{setting['type']}({setting['features']}, " + ", ".join(f"{k}={setting[k]}" for k in SETTINGS) + ")"
 
 
-def settings_match(session, model, args: list[Any], reference: torch.nn.Module, what: str) -> None:
-    """The student's batch norms, in run order, have the reference's types, sizes and settings."""
+def settings_match(session, model, args: list[Any], expected: list[dict[str, Any]], what: str) -> None:
+    """The student's batch norms, in run order, have the reference's types, sizes and settings
+    (`expected`: `grader.training.probes.norm_settings_of` the reference on the same `args`)."""
     found = session.run(f"{PROBES}:norm_settings", model, args)
-    expected = norm_settings_of(reference, args)
     check(len(found) == len(expected), f"{what} runs {len(found)} batch norm modules; the design has "
           f"{len(expected)} ({', '.join(_shown(s) for s in expected) or 'none'}).",
           "use one nn.BatchNorm2d module per normalised layer, as the docstring lists them.")

@@ -17,6 +17,7 @@ from grader.testing import (
     reference,
     task,
 )
+from grader.recorded import recorded
 
 FORWARD_HINT = ("y = x W^T + b: x is (B, D_in) and W is (D_out, D_in), as in nn.Linear, so multiply by the "
                 "transpose of W (x @ W.T) and add b to every row.")
@@ -145,16 +146,29 @@ def test_sgd_step_does_not_modify_w_in_place(student_session):
     check(torch.equal(after[1], dW), "sgd_step(W, dW, lr=0.5) changed dW; leave the gradient as it was.")
 
 
+def _least_squares() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """x (32, 3), y = x W_true^T (32, 2) and W_true (2, 3), float64."""
+    x, W_true = randn((32, 3), seed=12, dtype=torch.float64), randn((2, 3), seed=13, dtype=torch.float64)
+    return x, x @ W_true.T, W_true
+
+
+@recorded
+def reference_descent(steps: int, lr: float) -> torch.Tensor:
+    """W (2, 3) after `steps` steps of the reference's sgd_step from zero, dW = 2 (x W^T - y)^T x / B."""
+    x, y, _ = _least_squares()
+    W = torch.zeros(2, 3, dtype=torch.float64)
+    for _ in range(steps):
+        W = reference("basics").sgd_step(W, 2 * (x @ W.T - y).T @ x / len(x), lr)
+    return W
+
+
 @task("basics.7", points=1, category="convergence", visibility="hidden")
 def test_gradient_descent_fits_least_squares(student):
     """Gradient descent on L(W) = mean ||x W^T - y||^2 with the student's step reaches the minimum."""
-    x, W_true = randn((32, 3), seed=12, dtype=torch.float64), randn((2, 3), seed=13, dtype=torch.float64)
-    y = x @ W_true.T
-    W, expected = torch.zeros(2, 3, dtype=torch.float64), torch.zeros(2, 3, dtype=torch.float64)
-    step, student_step = reference("basics").sgd_step, student.sgd_step
+    x, y, W_true = _least_squares()
+    W, expected = torch.zeros(2, 3, dtype=torch.float64), reference_descent(steps=60, lr=0.3)
     for _ in range(60):
-        W = student_step(W, 2 * (x @ W.T - y).T @ x / len(x), 0.3)
-        expected = step(expected, 2 * (x @ expected.T - y).T @ x / len(x), 0.3)
+        W = student.sgd_step(W, 2 * (x @ W.T - y).T @ x / len(x), 0.3)
         if not isinstance(W, torch.Tensor):
             fail(f"sgd_step(W, dW, lr=0.3) should return a tensor, but your code returned a {type(W).__name__}.",
                  SGD_HINT)

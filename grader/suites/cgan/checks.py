@@ -1,7 +1,7 @@
 """Checks shared by the Generator (cgan.2) and Discriminator (cgan.3) tests.
 
 Each takes `kind` ("generator" or "discriminator") and observes the student's model in the
-worker; the expected values come from the reference model here.
+worker; the expected values come from the reference's recorded values (`grader.recorded`).
 """
 
 from __future__ import annotations
@@ -10,13 +10,11 @@ import torch
 
 from grader.suites.cgan.reference import (
     GAN,
-    images,
-    labels,
+    inputs,
     load_reference_weights,
     noise,
-    parameter_count,
-    reference_discriminator,
-    reference_generator,
+    reference_output,
+    reference_parameter_count,
     shapes_count,
 )
 from grader.testing import assert_close, check, fail
@@ -30,11 +28,6 @@ def build(student_session, kind: str):
     return getattr(student_session.module, NAMES[kind])()
 
 
-def inputs(kind: str, batch: int, seed: int) -> list[torch.Tensor]:
-    first = noise(batch, seed) if kind == "generator" else images(batch, seed)
-    return [first, labels(batch, seed + 1)]
-
-
 def call_text(kind: str, batch: int, mode: str) -> str:
     first = f"z ({batch}, 100)" if kind == "generator" else f"x ({batch}, 1, 28, 28)"
     return f"{NAMES[kind]}()({first}, labels ({batch},)) in {mode} mode"
@@ -43,7 +36,7 @@ def call_text(kind: str, batch: int, mode: str) -> str:
 def parameter_count_is(student_session, kind: str, hint: str) -> None:
     shapes = student_session.run("grader.training.probes:parameter_shapes", build(student_session, kind))
     count = shapes_count(shapes)
-    expected = parameter_count(reference_generator() if kind == "generator" else reference_discriminator())
+    expected = reference_parameter_count(kind)
     check(count == expected, f"{NAMES[kind]}() has {count:,} parameters; the design in its docstring has "
           f"{expected:,}.", hint)
 
@@ -67,11 +60,9 @@ def output_shape_and_range(student_session, kind: str) -> None:
 
 def same_as_reference(student_session, kind: str, *, batch: int, seed: int, hint: str) -> None:
     model = build(student_session, kind)
-    ref = load_reference_weights(student_session, model, kind, seed=seed)
+    load_reference_weights(student_session, model, kind, seed=seed)
     args = inputs(kind, batch, seed + 10)
-    ref.eval()
-    with torch.no_grad():
-        expected = ref(*args)
+    expected = reference_output(kind, seed, batch, data_seed=seed + 10)
     out = student_session.run(f"{GAN}:forward", model, args, train=False)
     call = f"{call_text(kind, batch, 'eval')}, with the reference's weights"
     if isinstance(out, torch.Tensor) and out.shape == expected.shape and \

@@ -1,7 +1,7 @@
 """Checks shared by the Generator (dcgan.2) and Discriminator (dcgan.3) tests.
 
 Each takes `kind` ("generator" or "discriminator") and the constructor's keyword arguments,
-observes the student's model in the worker, and compares with the reference built here. The
+observes the student's model in the worker, and compares with the reference's recorded values. The
 architecture is judged twice: through the module tree (what was built) and through forward
 hooks and watched functions (what ran), so any composition of layers that does the lecture's
 computation passes.
@@ -20,8 +20,9 @@ from grader.suites.dcgan.reference import (
     call_text,
     example_args,
     load_reference_weights,
-    parameter_count,
-    reference_model,
+    reference_norm_settings,
+    reference_output,
+    reference_parameter_count,
     shapes_count,
 )
 from grader.suites import norm_settings
@@ -40,7 +41,7 @@ def depth(kwargs: dict) -> int:
 
 def parameter_count_is(student_session, kind: str, kwargs: dict, hint: str) -> None:
     shapes = student_session.run("grader.training.probes:parameter_shapes", build(student_session, kind, kwargs))
-    count, expected = shapes_count(shapes), parameter_count(reference_model(kind, kwargs))
+    count, expected = shapes_count(shapes), reference_parameter_count(kind, kwargs)
     built = call_text(kind, kwargs, 1).split("(z")[0].split("(x")[0]
     check(count == expected, f"{built} has {count:,} parameters; the design in its docstring has {expected:,}.", hint)
 
@@ -140,11 +141,9 @@ def batch_norm_placement(student_session, kind: str, kwargs: dict) -> None:
 def same_as_reference(student_session, kind: str, kwargs: dict, *, batch: int, seed: int, train: bool,
                       hint: str) -> None:
     model = build(student_session, kind, kwargs)
-    ref = load_reference_weights(student_session, model, kind, kwargs, seed=seed)
+    load_reference_weights(student_session, model, kind, kwargs, seed=seed)
     args = example_args(kind, kwargs, batch=batch, seed=seed + 10)
-    ref.train(train)
-    with torch.no_grad():
-        expected = ref(*args)
+    expected = reference_output(kind, kwargs, seed, batch, data_seed=seed + 10, train=train)
     out = student_session.run(f"{GAN}:forward", model, args, train=train)
     call = f"{call_text(kind, kwargs, batch, 'train' if train else 'eval')}, with the reference's weights"
     assert_close(out, expected, atol=1e-4, rtol=1e-3, call=call, hint=hint)
@@ -165,5 +164,5 @@ def every_parameter_gets_a_gradient(student_session, kind: str, kwargs: dict) ->
 def batch_norm_settings(student_session, kind: str, kwargs: dict) -> None:
     """Every batch norm with PyTorch's default eps and momentum, affine and tracking statistics."""
     model = build(student_session, kind, kwargs)
-    norm_settings.settings_match(student_session, model, example_args(kind, kwargs), reference_model(kind, kwargs),
-                                 f"your {call_text(kind, kwargs, 2).split('(z')[0].split('(x')[0]}")
+    norm_settings.settings_match(student_session, model, example_args(kind, kwargs),
+                                 reference_norm_settings(kind, kwargs), f"your {call_text(kind, kwargs, 2).split('(z')[0].split('(x')[0]}")

@@ -4,7 +4,8 @@ weights into a student's model.
 Layers are matched by their shapes (`grader.training.gan.load_layers`), never by attribute names
 or grouping. The generator's projection may be a Linear(nz, C * 16) viewed as (C, 4, 4) or the
 same map as a ConvTranspose2d(nz, C, 4) on (nz, 1, 1): the reference's Linear weight is given to
-such a student reshaped, weight_t[k, c, h, w] = weight[c * 16 + h * 4 + w, k].
+such a student reshaped, weight_t[k, c, h, w] = weight[c * 16 + h * 4 + w, k]. What the tests
+compare with comes from the `@recorded` functions here (`grader.recorded`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 import torch
 
 from grader.suites.cgan.reference import layer_list, parameter_count, shapes_count  # noqa: F401 (shared)
+from grader.recorded import recorded
 from grader.testing import fail, reference
 from grader.training.gan import run_order, signature
+from grader.training.probes import norm_settings_of
 
 GAN = "grader.training.gan"
 PROBES = "grader.training.gan_probes"
@@ -83,21 +86,52 @@ def as_projection_convolution(states: list[dict], found: list[dict], nz: int) ->
     return converted
 
 
-def load_reference_weights(session, model, kind: str, kwargs: dict, seed: int = 0) -> torch.nn.Module:
-    """Give the student's model the reference's weights, layer by layer, matched by shape. Returns
-    the reference holding the same weights; fails with both layer lists when the designs differ."""
-    ref = reference_model(kind, kwargs, seed)
+@recorded
+def reference_parameter_count(kind: str, kwargs: dict) -> int:
+    return parameter_count(reference_model(kind, kwargs))
+
+
+@recorded
+def reference_weights(kind: str, kwargs: dict, seed: int) -> list[dict[str, torch.Tensor]]:
+    """The state of each parameterised layer, in run order, of the reference drawn with `seed`."""
+    return layer_states(reference_model(kind, kwargs, seed), example_args(kind, kwargs))
+
+
+@recorded
+def reference_layers(kind: str, kwargs: dict) -> list[dict]:
+    """[{type, shapes: {"weight": shape}}] of the reference's parameterised layers, in run order."""
+    model = reference_model(kind, kwargs)
+    return [{"type": type(m).__name__, "shapes": {k: tuple(v.shape) for k, v in m.state_dict().items() if k == "weight"}}
+            for m in run_order(model, example_args(kind, kwargs))]
+
+
+@recorded
+def reference_output(kind: str, kwargs: dict, seed: int, batch: int, data_seed: int, train: bool) -> torch.Tensor:
+    """The reference drawn with `seed`, in train or eval mode, on example_args(kind, kwargs, batch,
+    data_seed): images (B, nc, size, size) or logits (B,)."""
+    model = reference_model(kind, kwargs, seed)
+    model.train(train)
+    with torch.no_grad():
+        return model(*example_args(kind, kwargs, batch=batch, seed=data_seed))
+
+
+@recorded
+def reference_norm_settings(kind: str, kwargs: dict) -> list[dict]:
+    """The reference's batch norms' settings, in run order (`grader.training.probes.norm_settings_of`)."""
+    return norm_settings_of(reference_model(kind, kwargs), example_args(kind, kwargs))
+
+
+def load_reference_weights(session, model, kind: str, kwargs: dict, seed: int = 0) -> None:
+    """Give the student's model the reference's weights, layer by layer, matched by shape; fails
+    with both layer lists when the designs differ."""
     args = example_args(kind, kwargs)
-    states = layer_states(ref, args)
+    states, expected = reference_weights(kind, kwargs, seed), reference_layers(kind, kwargs)
     found = session.run(f"{GAN}:load_layers", model, args, [])  # no states: loads nothing, lists the layers
     if kind == "generator":
         states = as_projection_convolution(states, found, kwargs.get("nz", NZ))
     found = session.run(f"{GAN}:load_layers", model, args, states)
     if sorted(signature(d["shapes"]) for d in found) != sorted(signature(s) for s in states):
-        expected = [{"type": type(m).__name__, "shapes": {k: tuple(v.shape) for k, v in m.state_dict().items()
-                                                          if k == "weight"}} for m in run_order(ref, args)]
         fail(f"your {call_text(kind, kwargs, 2).split('(')[0]}'s layers with parameters, in the order they run, are: "
              f"{layer_list(found)}; expected (in any order): {layer_list(expected)}.",
              f"build exactly the layers in the {NAMES[kind]} docstring (no bias where batch norm follows), and use "
              "each one in forward.")
-    return ref

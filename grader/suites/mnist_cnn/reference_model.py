@@ -1,15 +1,18 @@
 """The reference MnistCNN on the trusted side, and comparisons of a student's model with it.
 
 Layers are matched by the order they run and their type (see `grader.training.probes`), never by
-attribute names, so any correct design passes.
+attribute names, so any correct design passes. What the tests compare with comes from the
+`@recorded` functions here (`grader.recorded`): computed from the reference where it is, else
+read from the values the release recorded.
 """
 
 from __future__ import annotations
 
 import torch
 
+from grader.recorded import recorded
 from grader.testing import fail, reference
-from grader.training.probes import layer_states, layers
+from grader.training.probes import layer_states, layers, norm_settings_of
 
 PROBES = "grader.training.probes"
 EXAMPLE_SEED = 1234
@@ -35,19 +38,44 @@ def layer_list(described: list[dict]) -> str:
     return ", ".join(f"{d['type']}{tuple(d['shapes'].get('weight', ()))}" for d in described) or "none"
 
 
-def load_reference_weights(session, model, seed: int = 0) -> torch.nn.Module:
-    """Give the student's model the reference's weights (layer by layer, in run order).
+@recorded
+def reference_parameter_count() -> int:
+    return sum(p.numel() for p in reference_model().parameters())
 
-    Returns the reference model holding the same weights; fails with both layer lists when the
-    designs differ.
-    """
-    ref = reference_model(seed)
-    example = digits(2, EXAMPLE_SEED)
-    states = layer_states(ref, example)
-    found = session.run(f"{PROBES}:load_layers", model, example, states)
-    expected = layers(ref, example, progress=None)
+
+@recorded
+def reference_layers() -> list[dict]:
+    """[{type, shapes}] of the reference's parameterised layers, in run order."""
+    return layers(reference_model(), digits(2, EXAMPLE_SEED), progress=None)
+
+
+@recorded
+def reference_weights(seed: int) -> list[dict[str, torch.Tensor]]:
+    """The state of each parameterised layer, in run order, of the reference drawn with `seed`."""
+    return layer_states(reference_model(seed), digits(2, EXAMPLE_SEED))
+
+
+@recorded
+def reference_logits(seed: int, batch: int, data_seed: int, train: bool) -> torch.Tensor:
+    """(B, 10): the reference drawn with `seed`, in train or eval mode, on digits(batch, data_seed)."""
+    model = reference_model(seed)
+    model.train(train)
+    with torch.no_grad():
+        return model(digits(batch, data_seed))
+
+
+@recorded
+def reference_norm_settings(data_seed: int) -> list[dict]:
+    """The reference's batch norms' settings, in run order (`grader.training.probes.norm_settings_of`)."""
+    return norm_settings_of(reference_model(), [digits(2, data_seed)])
+
+
+def load_reference_weights(session, model, seed: int = 0) -> None:
+    """Give the student's model the reference's weights (layer by layer, in run order); fails with
+    both layer lists when the designs differ."""
+    found = session.run(f"{PROBES}:load_layers", model, digits(2, EXAMPLE_SEED), reference_weights(seed))
+    expected = reference_layers()
     if [d["shapes"] for d in found] != [d["shapes"] for d in expected]:
         fail(f"your model's layers with parameters, in the order they run, are: {layer_list(found)}; "
              f"expected: {layer_list(expected)}.",
              "build exactly the layers in the MnistCNN docstring, and use each one in forward in that order.")
-    return ref

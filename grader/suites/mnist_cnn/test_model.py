@@ -16,7 +16,9 @@ from grader.suites.mnist_cnn.reference_model import (
     digits,
     labels,
     load_reference_weights,
-    reference_model,
+    reference_logits,
+    reference_norm_settings,
+    reference_parameter_count,
 )
 from grader.suites.norm_settings import settings_match
 from grader.testing import assert_close, check, task
@@ -29,7 +31,7 @@ ORDER_HINT = ("each block is conv -> batch norm -> ReLU -> max-pool, in that ord
 def test_parameter_count(student_session):
     shapes = student_session.run(f"{PROBES}:parameter_shapes", student_session.module.MnistCNN())
     count = sum(math.prod(shape) for shape in shapes.values())
-    expected = sum(p.numel() for p in reference_model().parameters())
+    expected = reference_parameter_count()
     check(count == expected, f"MnistCNN() has {count:,} parameters; the design in its docstring has {expected:,}.",
           "compare each layer's sizes with the docstring: Conv2d(1, 16, 3, padding=1), BatchNorm2d(16), "
           "Conv2d(16, 32, 3, padding=1), BatchNorm2d(32), Linear(32 * 7 * 7, 128), Linear(128, 10).")
@@ -43,8 +45,8 @@ def test_layers_in_the_order_they_run(student_session):
 
 @task("mnist_cnn.1", points=1, category="values", visibility="hidden")
 def test_batch_norm_settings(student_session):
-    settings_match(student_session, student_session.module.MnistCNN(), [digits(2, seed=3)], reference_model(),
-                   "your MnistCNN()")
+    settings_match(student_session, student_session.module.MnistCNN(), [digits(2, seed=3)],
+                   reference_norm_settings(data_seed=3), "your MnistCNN()")
 
 
 @task("mnist_cnn.2", points=2, category="shapes", visibility="public")
@@ -74,11 +76,9 @@ def test_shape_after_each_stage(student_session):
 
 def _same_logits(student_session, batch: int, seed: int, train: bool) -> None:
     model = student_session.module.MnistCNN()
-    ref = load_reference_weights(student_session, model, seed=seed)
+    load_reference_weights(student_session, model, seed=seed)
     x = digits(batch, seed)
-    ref.train(train)
-    with torch.no_grad():
-        expected = ref(x)
+    expected = reference_logits(seed, batch, data_seed=seed, train=train)
     out = student_session.run(f"{PROBES}:forward", model, x, train=train)
     mode = "train" if train else "eval"
     assert_close(out, expected, atol=1e-4, rtol=1e-4,

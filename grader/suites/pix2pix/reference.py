@@ -2,7 +2,8 @@
 student's models with the reference.
 
 Layers are compared in the order they run (`grader.training.probes`), never by attribute names, so
-a flat list, nested blocks or the authors' recursive U-Net all pass.
+a flat list, nested blocks or the authors' recursive U-Net all pass. What the tests compare with
+comes from the `@recorded` functions here (`grader.recorded`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import torch
 
 from grader.suites.cgan.reference import shapes_count
+from grader.recorded import recorded
 from grader.testing import check, fail, reference
-from grader.training.probes import layers_in_run_order
+from grader.training.probes import layer_states, layers_in_run_order, norm_settings_of
 
 P2P = "grader.training.pix2pix"
 PROBES = "grader.training.probes"
@@ -30,6 +32,51 @@ def reference_generator(seed: int = 0, **config) -> torch.nn.Module:
 def reference_discriminator(seed: int = 0, **config) -> torch.nn.Module:
     torch.manual_seed(seed)
     return reference("pix2pix").PatchDiscriminator(**config)
+
+
+def reference_of(class_name: str, seed: int = 0, **config) -> torch.nn.Module:
+    """The reference UNetGenerator or PatchDiscriminator, drawn with `seed`."""
+    return (reference_generator if class_name == "UNetGenerator" else reference_discriminator)(seed, **config)
+
+
+@recorded
+def reference_parameter_count(class_name: str, config: dict) -> int:
+    return sum(p.numel() for p in reference_of(class_name, **config).parameters())
+
+
+@recorded
+def reference_layers(config: dict, size: int, seed: int) -> list[dict]:
+    """[{type, shapes}] of the reference UNetGenerator's parameterised layers, in run order, on
+    images(1, size, seed)."""
+    return [{"type": type(m).__name__, "shapes": {k: tuple(v.shape) for k, v in m.state_dict().items()}}
+            for m in layers_in_run_order(reference_generator(**config), images(1, size, seed))]
+
+
+@recorded
+def reference_weights(class_name: str, config: dict, seed: int, inputs: list) -> list[dict[str, torch.Tensor]]:
+    """The state of each parameterised layer, in run order, of the reference drawn with `seed`, the
+    order found on images(*spec) for each (batch, size, seed) spec of `inputs` (the discriminator's
+    pair joined along the channels, as its `model` reads it)."""
+    model = reference_of(class_name, seed, **config)
+    tensors = [images(*spec) for spec in inputs]
+    if class_name == "UNetGenerator":
+        return layer_states(model, tensors[0])
+    return layer_states(model.model, torch.cat(tensors, dim=1))
+
+
+@recorded
+def reference_output(class_name: str, config: dict, seed: int, inputs: list) -> torch.Tensor:
+    """The reference drawn with `seed`, in eval mode, on images(*spec) for each spec of `inputs`."""
+    model = reference_of(class_name, seed, **config)
+    model.eval()
+    with torch.no_grad():
+        return model(*[images(*spec) for spec in inputs])
+
+
+@recorded
+def reference_norm_settings(class_name: str, config: dict, inputs: list) -> list[dict]:
+    """The reference's batch norms' settings, in run order (`grader.training.probes.norm_settings_of`)."""
+    return norm_settings_of(reference_of(class_name, **config), [images(*spec) for spec in inputs])
 
 
 def config_text(config: dict) -> str:
@@ -57,11 +104,10 @@ def describe(found: list[dict]) -> list[str]:
     return names
 
 
-def layers_match(session, model, example: torch.Tensor, ref: torch.nn.Module, what: str, hint: str) -> None:
-    """The student's parameterised layers, in run order, have the reference's types and shapes."""
+def layers_match(session, model, example: torch.Tensor, expected: list[dict], what: str, hint: str) -> None:
+    """The student's parameterised layers, in run order, have the reference's types and shapes
+    (`expected`, as `reference_layers` gives them)."""
     found = session.run(f"{PROBES}:layers", model, example)
-    expected = [{"type": type(m).__name__, "shapes": {k: tuple(v.shape) for k, v in m.state_dict().items()}}
-                for m in layers_in_run_order(ref, example)]
     mine, want = describe(found), describe(expected)
     for index, (a, b) in enumerate(zip(mine, want)):
         if a != b:

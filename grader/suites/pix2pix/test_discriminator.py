@@ -12,9 +12,16 @@ from __future__ import annotations
 import torch
 
 from grader.suites.norm_settings import settings_match
-from grader.suites.pix2pix.reference import P2P, images, parameter_count_is, reference_discriminator
+from grader.suites.pix2pix.reference import (
+    P2P,
+    images,
+    parameter_count_is,
+    reference_norm_settings,
+    reference_output,
+    reference_parameter_count,
+    reference_weights,
+)
 from grader.testing import assert_close, check, fail, task
-from grader.training.probes import layer_states
 
 DESIGN_HINT = ("follow the PatchDiscriminator docstring: Conv2d(in_channels, ndf) with bias and no norm, then "
                "n_layers - 1 stride-2 and one stride-1 convolution without bias, each with batch norm, then a "
@@ -38,7 +45,7 @@ def test_parameter_counts(student_session):
 @task("pix2pix.2", points=1, category="shapes", visibility="hidden")
 def test_parameter_counts_at_other_depths(student_session):
     for config in ({"ndf": 16, "n_layers": 1}, {"ndf": 16, "n_layers": 5}, {"ndf": 8, "in_channels": 4}):
-        expected = sum(p.numel() for p in reference_discriminator(**config).parameters())
+        expected = reference_parameter_count("PatchDiscriminator", config)
         parameter_count_is(student_session, "PatchDiscriminator", config, expected, DESIGN_HINT)
 
 
@@ -110,17 +117,14 @@ def test_the_discriminator_is_conditioned_on_the_input(student_session):
 @task("pix2pix.2", points=2, category="values", visibility="hidden")
 def test_same_logits_as_the_reference_with_its_weights(student_session):
     D = student_session.module.PatchDiscriminator(**SMALL)
-    ref = reference_discriminator(seed=1, **SMALL)
-    x, y = images(2, 64, 9), images(2, 64, 10)
-    example = torch.cat([x, y], dim=1)
-    states = layer_states(ref.model, example)
+    pair = [(2, 64, 9), (2, 64, 10)]  # (batch, size, seed) of x and y
+    x, y = (images(*spec) for spec in pair)
+    states = reference_weights("PatchDiscriminator", SMALL, seed=1, inputs=pair)
+    expected = reference_output("PatchDiscriminator", SMALL, seed=1, inputs=pair)
     found = student_session.run("grader.training.gan:load_layers", D, [x, y], states)
     if len(found) != len(states):
         fail("PatchDiscriminator(ndf=8): the layers with parameters differ from the design, so the reference's "
              "weights cannot be loaded.", DESIGN_HINT)
-    ref.eval()
-    with torch.no_grad():
-        expected = ref(x, y)
     assert_close(logits(student_session, D, x, y), expected, atol=1e-5, rtol=1e-4,
                  call="PatchDiscriminator(ndf=8)(x, y) in eval mode, with the reference's weights",
                  hint="LeakyReLU(0.2) after every convolution but the last; the pair joined as torch.cat([x, y], "
@@ -129,6 +133,6 @@ def test_same_logits_as_the_reference_with_its_weights(student_session):
 
 @task("pix2pix.2", points=1, category="values", visibility="hidden")
 def test_batch_norm_settings(student_session):
-    pair = [images(1, 64, 3), images(1, 64, 4)]
-    settings_match(student_session, student_session.module.PatchDiscriminator(**SMALL), pair,
-                   reference_discriminator(**SMALL), "your PatchDiscriminator(ndf=8)")
+    pair = [(1, 64, 3), (1, 64, 4)]  # (batch, size, seed) of x and y
+    settings_match(student_session, student_session.module.PatchDiscriminator(**SMALL), [images(*s) for s in pair],
+                   reference_norm_settings("PatchDiscriminator", SMALL, inputs=pair), "your PatchDiscriminator(ndf=8)")

@@ -2,7 +2,8 @@
 
 - parameter counts at several (ngf, depth): the 54M-parameter depth-8 U-Net is only counted;
 - the layers with parameters, in run order, match the design (batch-norm placement);
-- with the reference's weights loaded layer by layer, the output matches the reference;
+- with the reference's weights loaded layer by layer, the output matches the reference's (both
+  recorded values, `grader.recorded`);
 - skip connections: with the innermost convolution zeroed, the deep path carries nothing, yet a
   changed input pixel still changes the output next to it (through the shallow skip path);
 - dropout: each decoder block's randomness is isolated (`dropout_blocks_probe`): at depth 8 and
@@ -24,10 +25,13 @@ from grader.suites.pix2pix.reference import (
     images,
     layers_match,
     parameter_count_is,
-    reference_generator,
+    reference_layers,
+    reference_norm_settings,
+    reference_output,
+    reference_parameter_count,
+    reference_weights,
 )
 from grader.testing import assert_close, assert_raises, check, fail, task
-from grader.training.probes import layer_states
 
 DESIGN_HINT = ("follow the UNetGenerator docstring: the first encoder convolution and the innermost one have no "
                "batch norm, every other convolution (decoder included) is followed by one; no convolution has a "
@@ -46,8 +50,8 @@ def test_parameter_counts(student_session):
 def test_parameter_counts_at_other_sizes(student_session):
     for config, expected in (({"ngf": 64, "depth": 6}, 29_244_035),
                              ({"ngf": 8, "depth": 7, "in_channels": 1, "out_channels": 2},
-                              sum(p.numel() for p in reference_generator(ngf=8, depth=7, in_channels=1,
-                                                                         out_channels=2).parameters()))):
+                              reference_parameter_count("UNetGenerator",
+                                                        {"ngf": 8, "depth": 7, "in_channels": 1, "out_channels": 2}))):
         parameter_count_is(student_session, "UNetGenerator", config, expected, DESIGN_HINT)
 
 
@@ -74,23 +78,20 @@ def test_output_shape_range_and_size_check(student_session):
 @task("pix2pix.1", points=2, category="shapes", visibility="public")
 def test_batch_norm_placement_and_layers(student_session):
     G = student_session.module.UNetGenerator(**SMALL)
-    layers_match(student_session, G, images(1, 64, seed=2), reference_generator(**SMALL),
+    layers_match(student_session, G, images(1, 64, seed=2), reference_layers(SMALL, size=64, seed=2),
                  "UNetGenerator(ngf=8, depth=6)", DESIGN_HINT)
 
 
 @task("pix2pix.1", points=2, category="values", visibility="hidden")
 def test_same_output_as_the_reference_with_its_weights(student_session):
     G = student_session.module.UNetGenerator(**SMALL)
-    ref = reference_generator(seed=3, **SMALL)
-    example = images(1, 64, seed=4)
-    found = student_session.run(f"{PROBES}:load_layers", G, example, layer_states(ref, example))
-    check(len(found) == len(layer_states(ref, example)), "UNetGenerator(ngf=8, depth=6): the layers with "
+    states = reference_weights("UNetGenerator", SMALL, seed=3, inputs=[(1, 64, 4)])
+    found = student_session.run(f"{PROBES}:load_layers", G, images(1, 64, seed=4), states)
+    check(len(found) == len(states), "UNetGenerator(ngf=8, depth=6): the layers with "
           "parameters differ from the design, so the reference's weights cannot be loaded.", DESIGN_HINT)
-    x = images(3, 64, seed=5)
-    ref.eval()
-    with torch.no_grad():
-        expected = ref(x)
-    assert_close(student_session.run(f"{PROBES}:forward", G, x, train=False), expected, atol=1e-5, rtol=1e-4,
+    expected = reference_output("UNetGenerator", SMALL, seed=3, inputs=[(3, 64, 5)])
+    assert_close(student_session.run(f"{PROBES}:forward", G, images(3, 64, seed=5), train=False), expected,
+                 atol=1e-5, rtol=1e-4,
                  call="UNetGenerator(ngf=8, depth=6)(x (3, 3, 64, 64)) in eval mode, with the reference's weights",
                  hint="activations come before each convolution (LeakyReLU 0.2 in the encoder, ReLU in the decoder); "
                       "each decoder block's output is joined with torch.cat([encoder output, decoder output], dim=1).")
@@ -169,9 +170,9 @@ def test_dropout_in_the_first_depth_minus_5_decoder_blocks_at_depth_6(student_se
 
 @task("pix2pix.1", points=1, category="values", visibility="hidden")
 def test_batch_norm_settings(student_session):
-    example = images(1, 64, seed=2)
-    settings_match(student_session, student_session.module.UNetGenerator(**SMALL), [example],
-                   reference_generator(**SMALL), "your UNetGenerator(ngf=8, depth=6)")
+    settings_match(student_session, student_session.module.UNetGenerator(**SMALL), [images(1, 64, seed=2)],
+                   reference_norm_settings("UNetGenerator", SMALL, inputs=[(1, 64, 2)]),
+                   "your UNetGenerator(ngf=8, depth=6)")
 
 
 @task("pix2pix.1", points=1, category="gradients", visibility="hidden", style=True)
