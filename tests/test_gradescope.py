@@ -119,7 +119,7 @@ def test_the_zip_has_what_gradescope_expects_at_its_root(autograder):
     setup = (source / "setup.sh").read_text()
     assert "download.pytorch.org/whl/cpu torch==" in setup and "pip install -e /autograder/source" in setup
     assert json.loads((source / "autograder.json").read_text())["practices"] == ["basics"]
-    assert (source / "solutions" / "basics.py").is_file()  # the reference, for the convergence checks
+    assert not (source / "solutions").exists()  # nothing in the zip needs the reference at run time
     assert "visibility=\"hidden\"" in (source / "grader" / "suites" / "basics" / "test_activations.py").read_text()
     values = torch.load(source / "grader" / "suites" / "basics" / recorded.FILE, weights_only=True)
     assert list(values["values"]) == ["test_linear.reference_descent(steps=60, lr=0.3)"]  # a hidden test's value
@@ -159,7 +159,7 @@ def test_a_syntax_error_and_an_empty_upload_score_zero_with_a_reason(autograder)
 
 
 @pytest.mark.slow
-def test_a_hostile_upload_cannot_read_the_reference_or_write_its_own_results(autograder):
+def test_a_hostile_upload_cannot_read_the_hidden_suite_or_write_its_own_results(autograder):
     results = autograder / "results" / "results.json"
     hostile = f'''
 import pathlib
@@ -170,7 +170,7 @@ for target in [{str(results)!r}, "/autograder/results/results.json"]:
     except OSError:
         pass
 try:
-    LEAK = pathlib.Path({str(autograder / "source" / "solutions" / "basics.py")!r}).read_text()
+    LEAK = pathlib.Path({str(autograder / "source" / "grader" / "suites" / "basics" / "test_activations.py")!r}).read_text()
 except OSError as error:
     LEAK = "unreadable: " + type(error).__name__
 
@@ -182,19 +182,20 @@ def relu(x):
     assert found["score"] < sum(t["max_score"] for t in found["tests"]) and found["score"] != 999
     relu = by_name(found)["test_relu_matches_torch"]
     assert relu["status"] == "failed"
-    if os.geteuid() == 0:  # as on Gradescope: the workers run as another user, the solutions covered
-        assert "unreadable" in relu["output"] and "BEGIN SOLUTION" not in json.dumps(found)
+    if os.geteuid() == 0:  # as on Gradescope: the workers run as another user, the hidden suites covered
+        assert "unreadable" in relu["output"] and 'visibility=\\"hidden\\"' not in json.dumps(found)
 
 
 HOSTILE = """
 import os, pathlib, tempfile
 SOURCE = pathlib.Path({source!r})
-TARGETS = [SOURCE / "solutions" / "basics.py", SOURCE / "grader" / "suites" / "basics" / "test_activations.py",
+TARGETS = [SOURCE / "grader" / "suites" / "basics" / "expected.pt",
+           SOURCE / "grader" / "suites" / "basics" / "test_activations.py",
            SOURCE / "autograder.json", SOURCE.parent / "submission" / "basics.py", pathlib.Path({other!r})]
 LEAKS = []
 for target in TARGETS:
     try:
-        LEAKS.append(str(target) + ": " + target.read_text()[:200])
+        LEAKS.append(str(target) + ": " + repr(target.read_bytes()[:200]))
     except OSError:
         pass
 for folder in ("/tmp", "/dev/shm", "/var/tmp", tempfile.gettempdir()):
@@ -232,7 +233,8 @@ def container_tree():
 @pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs run_autograder as root")
 def test_in_a_container_with_dockers_defaults_a_hostile_upload_reads_nothing_and_leaves_nothing(container_tree):
     """As Gradescope runs it: root, no namespaces, Docker's capabilities. The upload tries to read
-    the reference, a hidden suite, the configuration, its own upload and another checkout, to
+    the recorded values of the hidden tests, a hidden suite, the configuration, its own upload and
+    another checkout's reference solution, to
     leave files in the temp folders and to write its own results; the reference's other
     functions score as they should."""
     results = container_tree / "results" / "results.json"
@@ -245,7 +247,7 @@ def test_in_a_container_with_dockers_defaults_a_hostile_upload_reads_nothing_and
     assert "LEAKED" not in json.dumps(found)
     assert found["score"] == sum(t["max_score"] for t in found["tests"]) > 0  # its own results.json was not kept
     source = container_tree / "source"
-    for closed in (source / "solutions", source / "grader" / "suites", source / "autograder.json",
+    for closed in (source / "grader" / "suites", source / "autograder.json",
                    container_tree / "submission"):
         assert not closed.stat().st_mode & 0o007, f"{closed} is open to other users"
     for folder in ("/tmp", "/dev/shm", "/var/tmp"):

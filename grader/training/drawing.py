@@ -7,7 +7,7 @@ decided in one place, `draw_source`:
 - "reference": `solutions/` is here (the instructor's repository, today's Gradescope zip). The
   grader builds the reference architecture from the solution and loads the weights into it
   (`grader.training.transplant`); its trusted forward draws, in this process.
-- "exported": `grader/training/exported/` holds a `torch.export` program of the reference
+- "exported": `grader/suites/exported/` holds a `torch.export` program of the reference
   architecture for these constructor arguments (the Gradescope zip, written by
   `bootcamp release --gradescope`): the same transplant into that program, whose state_dict keys
   are the reference's; the layers' run order comes from the recorded declaration
@@ -50,7 +50,7 @@ from grader.training import declared
 from grader.training.trained_state import forward_in_chunks
 from grader.training.transplant import Convert, TransplantError, checked_layers, transplant
 
-EXPORTED_DIR = Path(__file__).resolve().parent / "exported"
+EXPORTED_DIR = paths.SUITES_DIR / "exported"  # with the suites: a secret no worker may read (the programs are answers)
 LOAD = "grader.training.trained_state:load_trained"
 FORWARD = "grader.training.trained_state:eval_forward"
 SOURCES = ("reference", "exported", "fresh")
@@ -232,7 +232,7 @@ def export(drawn: Drawn, model: nn.Module) -> bytes:
     return buffer.getvalue()
 
 
-def exported_files(drawn_models: list[Drawn], prefix: str = "grader/training/exported") -> dict[str, bytes]:
+def exported_files(drawn_models: list[Drawn], prefix: str = "grader/suites/exported") -> dict[str, bytes]:
     """{relative path: bytes} of the exported programs of `drawn_models` (the reference built here),
     cached under the judge's cache folder by the solution's and the torch version's hash."""
     from grader.testing import reference
