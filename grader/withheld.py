@@ -6,9 +6,11 @@ them as data, `grader.recorded`). Two kinds are graded by the instructor only, a
 task by how many tests and points, never by name:
 
 - `hidden`: the hidden tests;
-- `reference`: public tests that still need the reference solution at run time (the convergence
-  checks: the digit classifier trained from it, the reference's architecture), which only the
-  instructor's grader holds.
+- `reference`: public tests that would need the reference solution at run time, which only the
+  instructor's grader holds. None does today: the reference's values are recorded as data and the
+  convergence checks draw without it (`grader.training.drawing`); the kind stays so that a test
+  written later that reaches `solutions/` is counted here rather than shipped broken
+  (tests/test_release_student.py fails on it).
 
 In the instructor's edition there are no such files and every function here returns nothing.
 """
