@@ -207,11 +207,12 @@ def test_the_edition_installs_and_checks_in_a_fresh_venv(edition, installed, tmp
     statuses = {t["status"] for p in report["practices"] for task in p["tasks"] for t in task["tests"]}
     assert statuses == {"not implemented"} and report["max_score"] > 0
     assert re.search(r"basics\.1: (\d+) more tests graded by the instructor: \1 hidden \(\d+ points\)", skeletons.stdout)
-    assert "compared with the reference solution" in skeletons.stdout
+    assert "compared with the reference solution" not in skeletons.stdout  # every public test runs here
 
     solutions = tmp_path / "mine"
     shutil.copytree(paths.SOLUTIONS_DIR, solutions)
-    graded = subprocess.run([bootcamp, "check", "--path", str(solutions), "-k", "not convergence and not reaches",
+    # every public test, the convergence checks included: the grader's judge and the fresh-worker draw
+    graded = subprocess.run([bootcamp, "check", "--path", str(solutions), "--device", "cpu",
                              "--json", str(tmp_path / "sol.json")], capture_output=True, text=True, env=env, cwd=folder)
     report = json.loads((tmp_path / "sol.json").read_text())
     assert graded.returncode == 0, graded.stdout
@@ -226,8 +227,8 @@ def test_every_public_test_gives_the_instructors_verdict_in_the_edition(edition,
     from the venv it is installed in, the instructor's from this interpreter, at the same time:
 
     - the reference solution of every practice, on every public test but the convergence tests
-      (deselected with -k "not convergence": their judge and the reference's architecture do not
-      travel as data yet, so the edition withholds them);
+      (deselected with -k "not convergence": the test above grades the reference on them in the
+      installed edition, and `test_course.py` in the instructor's, both at full marks);
     - every file of the mutation corpus (`tests/mutations/`), on every public test that reads a
       recorded value (`grader.recorded`): the only tests whose code differs between the editions.
       Any other test the edition keeps runs the same text in both (the student's copy of a suite
