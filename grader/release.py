@@ -84,11 +84,13 @@ def _fill_placeholders(source: str, practice: str) -> str:
 def practices(solutions_dir: Path | None = None) -> list[str]:
     """Every practice with a reference solution, in course order where known, else by name.
 
-    Where there is no `solutions/` (the student edition), the practices of `assignments/`.
+    Where there is no `solutions/` (the student edition, the Gradescope zip), the practices whose
+    suite ships (a folder of `grader/suites/` with its `tasks.py`).
     """
-    if solutions_dir is None:
-        solutions_dir = paths.SOLUTIONS_DIR if paths.SOLUTIONS_DIR.is_dir() else paths.ASSIGNMENTS_DIR
-    found = sorted(p.stem for p in solutions_dir.glob("*.py") if not p.name.startswith("_"))
+    if solutions_dir is None and not paths.SOLUTIONS_DIR.is_dir():
+        found = sorted(p.parent.name for p in paths.SUITES_DIR.glob("*/tasks.py"))
+    else:
+        found = sorted(p.stem for p in (solutions_dir or paths.SOLUTIONS_DIR).glob("*.py") if not p.name.startswith("_"))
     order = ["basics", "conv_shapes", "mnist_cnn", "cgan", "dcgan", "pix2pix"]
     return sorted(found, key=lambda name: (order.index(name) if name in order else len(order), name))
 
