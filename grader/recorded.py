@@ -28,8 +28,8 @@ it judges, never only on the way to a failure message (such a value would not be
 
 A data file is `torch.save({"format": FORMAT, "practice": p, "fingerprint": f, "values": {key:
 value}})`, read back with `torch.load(..., weights_only=True)`: tensors, numbers, strings, None
-and lists, tuples and dicts of them, never a pickled object. `f` is the SHA-256 of the practice's
-suite files as the edition ships them, so a file recorded for other suite code is refused with one
+and lists, tuples and dicts of them, never a pickled object. `f` is the SHA-256 of the grader's
+code as the edition ships it (`grader/**.py`), so a file recorded for other code is refused with one
 line (`RecordedError`, which a test reports as the grader's fault, never the student's).
 The files sit in the suites' folder, which a sandbox worker can never read.
 """
@@ -135,35 +135,35 @@ def plain(value: Any, key: str) -> Any:
 # ---------------------------------------------------------------------------------------- the data files
 
 
-def fingerprint(files: Mapping[str, bytes], practice: str) -> str:
-    """SHA-256 of the practice's suite files (`grader/suites/<practice>/**.py`) among `files`."""
-    prefix = f"grader/suites/{practice}/"
+def fingerprint(files: Mapping[str, bytes]) -> str:
+    """SHA-256 of the grader's code among `files` (`grader/**.py`): the suites and every helper
+    their values depend on (the probes, the inputs they make), so values recorded for other code
+    are refused rather than judged as the student's fault."""
     digest = hashlib.sha256()
-    for name in sorted(n for n in files if n.startswith(prefix) and n.endswith(".py")):
+    for name in sorted(n for n in files if n.startswith("grader/") and n.endswith(".py")):
         digest.update(name.encode() + b"\0" + files[name] + b"\0")
     return digest.hexdigest()
 
 
-def installed_fingerprint(practice: str) -> str:
-    """`fingerprint` of the suite files this grader runs."""
-    folder = paths.SUITES_DIR / practice
-    files = {f"grader/suites/{practice}/{p.relative_to(folder).as_posix()}": p.read_bytes()
-             for p in folder.rglob("*.py") if "__pycache__" not in p.parts}
-    return fingerprint(files, practice)
+@functools.lru_cache(maxsize=1)
+def installed_fingerprint() -> str:
+    """`fingerprint` of the code of the grader that runs."""
+    return fingerprint({f"grader/{p.relative_to(paths.PACKAGE_DIR).as_posix()}": p.read_bytes()
+                        for p in paths.PACKAGE_DIR.rglob("*.py") if "__pycache__" not in p.parts})
 
 
-def data_file(practice: str, values: Mapping[str, Any], suite_fingerprint: str) -> bytes:
+def data_file(practice: str, values: Mapping[str, Any], code_fingerprint: str) -> bytes:
     """The bytes of `grader/suites/<practice>/expected.pt`."""
     buffer = io.BytesIO()
-    torch.save({"format": FORMAT, "practice": practice, "fingerprint": suite_fingerprint,
+    torch.save({"format": FORMAT, "practice": practice, "fingerprint": code_fingerprint,
                 "values": dict(sorted(values.items()))}, buffer)
     return buffer.getvalue()
 
 
 def data_files(books: Mapping[str, Mapping[str, Any]], files: Mapping[str, bytes]) -> dict[str, bytes]:
     """{`grader/suites/<practice>/expected.pt`: bytes} for each practice with values, fingerprinted
-    with that practice's suite files among `files` (the edition's files, as it ships them)."""
-    return {f"grader/suites/{practice}/{FILE}": data_file(practice, values, fingerprint(files, practice))
+    with the grader's code among `files` (the edition's files, as it ships them)."""
+    return {f"grader/suites/{practice}/{FILE}": data_file(practice, values, fingerprint(files))
             for practice, values in books.items() if values}
 
 
@@ -187,7 +187,7 @@ def _read(path: Path, stamp: tuple[int, int], practice: str) -> dict[str, Any]:
             or not isinstance(book.get("values"), dict):
         raise RecordedError(f"the grader's recorded values {path} are not format {FORMAT} for {practice}; rebuild the "
                             f"edition with `bootcamp release` ({GRADER_FAULT}).")
-    if book.get("fingerprint") != installed_fingerprint(practice):
+    if book.get("fingerprint") != installed_fingerprint():
         raise RecordedError(f"the grader's recorded values {path} were recorded for other {practice} suite files "
                             f"(stale); rebuild the edition with `bootcamp release` ({GRADER_FAULT}).")
     return book["values"]

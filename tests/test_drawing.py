@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from forgeries import gan_bank
-from grader import paths
+from grader import edition, paths
 from grader.handout.student import withheld_tests
 from grader.sandbox import Limits, Submission
 from grader.suites.dcgan import judging
@@ -48,6 +48,7 @@ def _edition_view(tmp_path: Path, monkeypatch) -> Path:
     real = paths.SOLUTIONS_DIR
     monkeypatch.setattr(paths, "SOLUTIONS_DIR", tmp_path / "no-solutions")
     monkeypatch.setattr(drawing, "EXPORTED_DIR", tmp_path / "no-exports")
+    monkeypatch.setattr(edition, "STUDENT", True)
     return real
 
 
@@ -69,14 +70,33 @@ def grader_samples(trained: dict, noise: torch.Tensor, monkeypatch, solutions: P
             return draw(noise)
 
 
-def test_the_source_is_solutions_then_an_exported_program_then_a_fresh_worker(tmp_path, monkeypatch):
+def test_the_source_is_solutions_then_an_exported_program_then_a_fresh_worker_in_the_student_edition_only(
+        tmp_path, monkeypatch):
     assert draw_source(DCGAN) == "reference"
     monkeypatch.setattr(paths, "SOLUTIONS_DIR", tmp_path / "none")
     monkeypatch.setattr(drawing, "EXPORTED_DIR", tmp_path / "exported")
+    assert draw_source(DCGAN) is None and not drawing.can_draw(DCGAN)  # an instructor's grader: no weak path
+    with pytest.raises(GradingFailure, match="problem of the grader"):
+        with trained_model({}, DCGAN, session=None, name="G", what="after training"):
+            pass
+    monkeypatch.setattr(edition, "STUDENT", True)
     assert draw_source(DCGAN) == "fresh"
     drawing.exported_path(DCGAN).parent.mkdir()
     drawing.exported_path(DCGAN).write_bytes(b"")
     assert draw_source(DCGAN) == "exported"
+
+
+def test_an_exported_program_that_does_not_match_its_index_is_refused(tmp_path, monkeypatch):
+    mnist = drawing.drawn_models(["mnist_cnn"])[0]
+    monkeypatch.setattr(drawing, "EXPORTED_DIR", tmp_path / "exported")
+    (tmp_path / "exported").mkdir()
+    for name, content in drawing.exported_files([mnist], prefix=str(tmp_path / "exported")).items():
+        Path(name).write_bytes(content)
+    assert isinstance(drawing.load_exported(mnist), drawing.Exported)
+    program = drawing.exported_path(mnist)
+    program.write_bytes(program.read_bytes() + b"\0")
+    with pytest.raises(GradingFailure, match="does not match its entry in index.json"):
+        drawing.load_exported(mnist)
 
 
 def test_every_convergence_test_runs_in_the_student_edition():

@@ -51,7 +51,7 @@ def no_solutions(tmp_path, monkeypatch):
 def write_book(folder: Path, practice: str, values: dict, fingerprint: str | None = None) -> Path:
     path = folder / practice / recorded.FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(recorded.data_file(practice, values, fingerprint or recorded.installed_fingerprint(practice)))
+    path.write_bytes(recorded.data_file(practice, values, fingerprint or recorded.installed_fingerprint()))
     return path
 
 

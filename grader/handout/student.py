@@ -5,7 +5,7 @@ It holds the skeletons (`assignments/`), the grader without its instructor parts
 offers only `check`, `list`, `train` and `data`), each practice's suite with only the tests that
 can run there (see `grader.handout.strip`), the values of the reference its public tests compare
 with (`grader/suites/<practice>/expected.pt`, recorded by grading `solutions/` with them:
-`grader.recorded.record(..., hidden=False)`, fingerprinted with the suite files as shipped), the
+`grader.recorded.record(..., hidden=False)`, fingerprinted with the grader's code as shipped), the
 datasets' manifest, its own README (the student guide), `pyproject.toml`, `.gitignore` and a
 GitHub Classroom workflow. No `solutions/`. The convergence checks run there too: the edition
 ships the digit judge's weights and the declared layers of the models they draw with

@@ -11,10 +11,13 @@ decided in one place, `draw_source`:
   architecture for these constructor arguments (the Gradescope zip, written by
   `bootcamp release --gradescope`): the same transplant into that program, whose state_dict keys
   are the reference's; the layers' run order comes from the recorded declaration
-  (`grader.training.declared`). The program is the grader's, data to the zip; no solution
-  source is needed.
-- "fresh": neither (the student edition, which must not ship the reference's forward: it is the
-  answer). The state is first checked here against the declared layers (recorded data: names,
+  (`grader.training.declared`). The program is the grader's, data to the zip (made afresh by
+  each build, its sha256 in `index.json`, checked before it is loaded; it lives with the suites,
+  which no worker may read, since it shows the answer's layers); no solution source is needed.
+- "fresh": neither, in the student edition only (which must not ship the reference's forward: it
+  is the answer). An instructor's grader without either draws nothing: the check fails as the
+  grader's fault, and a plan that cannot be drawn (a GPU plan the zip exported no program for)
+  is not chosen (`can_draw`). The state is first checked here against the declared layers (recorded data: names,
   types and shapes in run order; nothing outside them, so a bank registered as a buffer is
   refused). Then a *fresh* sandbox is opened for the same folder: a new zygote, a fresh import
   of the student's module, new private temp and working folders (and, where checks run as users
@@ -33,9 +36,8 @@ decided in one place, `draw_source`:
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,7 +46,7 @@ from typing import Any, Callable, Iterator
 import torch
 import torch.nn as nn
 
-from grader import paths
+from grader import edition, paths
 from grader.paths import solutions_optional
 from grader.training import declared
 from grader.training.trained_state import forward_in_chunks
@@ -54,6 +56,7 @@ EXPORTED_DIR = paths.SUITES_DIR / "exported"  # with the suites: a secret no wor
 LOAD = "grader.training.trained_state:load_trained"
 FORWARD = "grader.training.trained_state:eval_forward"
 SOURCES = ("reference", "exported", "fresh")
+INDEX = "index.json"
 
 
 @dataclass(frozen=True)
@@ -73,14 +76,23 @@ class Drawn:
         return f"{self.practice}.{self.architecture}({shown})"
 
 
-def draw_source(drawn: Drawn) -> str:
+@solutions_optional
+def draw_source(drawn: Drawn) -> str | None:
     """The one choice: "reference" when solutions/ holds the practice, else "exported" when an
-    exported program of `drawn` is shipped, else "fresh" (see the module docstring)."""
+    exported program of `drawn` is shipped, else "fresh" in the student edition only (see the
+    module docstring); None elsewhere: an instructor's grader never falls back to the student's
+    own forward, so a check that cannot draw there must choose another plan or fail as the
+    grader's fault (`trained_model`)."""
     if (paths.SOLUTIONS_DIR / f"{drawn.practice}.py").is_file():
         return "reference"
     if exported_path(drawn).is_file():
         return "exported"
-    return "fresh"
+    return "fresh" if edition.STUDENT else None
+
+
+def can_draw(drawn: Drawn) -> bool:
+    """Whether this copy of the grader can draw with `drawn` (for a check choosing its plan)."""
+    return draw_source(drawn) is not None
 
 
 def drawn_models(practices: list[str]) -> list[Drawn]:
@@ -119,6 +131,12 @@ def trained_model(trained: Any, drawn: Drawn, *, session, name: str, what: str,
     (GradingFailure) with `what` ("after 1,000 steps of your train_step") in front; `session`
     is the student's session of the test (its submission opens the fresh worker)."""
     source = draw_source(drawn)
+    if source is None:
+        from grader.testing import fail
+
+        fail(f"this grader has neither solutions/{drawn.practice}.py nor an exported program of {drawn.key} to draw "
+             "with", "this is a problem of the grader, not of your code: rebuild the autograder with "
+                     "`bootcamp release --gradescope` from the instructor's repository.")
     if source == "fresh":
         with _fresh(trained, drawn, session, name=name, what=what, convert=convert) as draw:
             yield draw
@@ -210,15 +228,26 @@ class Exported(nn.Module):
 
 
 def load_exported(drawn: Drawn) -> Exported:
-    return Exported(torch.export.load(exported_path(drawn)).module())
+    """The exported program of `drawn`, once its bytes match the sha256 `index.json` records."""
+    path = exported_path(drawn)
+    content = path.read_bytes()
+    try:
+        listed = json.loads((EXPORTED_DIR / INDEX).read_text())[path.name]
+    except (OSError, ValueError, KeyError):
+        listed = {}
+    if listed.get("key") != drawn.key or listed.get("sha256") != hashlib.sha256(content).hexdigest():
+        from grader.testing import fail
+
+        fail(f"the exported program {path} of {drawn.key} does not match its entry in {INDEX}",
+             "this is a problem of the grader, not of your code: rebuild the autograder with "
+             "`bootcamp release --gradescope`.")
+    return Exported(torch.export.load(io.BytesIO(content)).module())
 
 
 def export(drawn: Drawn, model: nn.Module) -> bytes:
     """The bytes of `torch.export.save` of `model` (the reference architecture built with
     drawn.kwargs) in eval mode, its weights zeroed (the student's replace them), with a dynamic
     batch dimension in every input."""
-    import io
-
     model = model.eval()
     with torch.no_grad():
         for tensor in model.state_dict().values():
@@ -233,34 +262,15 @@ def export(drawn: Drawn, model: nn.Module) -> bytes:
 
 
 def exported_files(drawn_models: list[Drawn], prefix: str = "grader/suites/exported") -> dict[str, bytes]:
-    """{relative path: bytes} of the exported programs of `drawn_models` (the reference built here),
-    cached under the judge's cache folder by the solution's and the torch version's hash."""
+    """{relative path: bytes} of the exported programs of `drawn_models`, made now from the
+    reference (never taken from a cache: a program is code the grader runs), and `index.json`:
+    {file name: {"key", "sha256"}}, which `load_exported` checks."""
     from grader.testing import reference
-    from grader.training.judge import cache_dir
 
-    files = {}
+    files, index = {}, {}
     for drawn in drawn_models:
-        digest = hashlib.sha256(drawn.key.encode() + torch.__version__.encode()
-                                + (paths.SOLUTIONS_DIR / f"{drawn.practice}.py").read_bytes()).hexdigest()[:20]
-        cached = cache_dir() / f"exported-{digest}.pt2"
-        try:
-            content = cached.read_bytes()
-        except OSError:
-            content = export(drawn, getattr(reference(drawn.practice), drawn.architecture)(**drawn.kwargs))
-            _write_bytes(cached, content)
+        content = export(drawn, getattr(reference(drawn.practice), drawn.architecture)(**drawn.kwargs))
         files[f"{prefix}/{exported_path(drawn).name}"] = content
-    files[f"{prefix}/index.json"] = (json.dumps({exported_path(d).name: d.key for d in drawn_models}, indent=2,
-                                                sort_keys=True) + "\n").encode()
+        index[exported_path(drawn).name] = {"key": drawn.key, "sha256": hashlib.sha256(content).hexdigest()}
+    files[f"{prefix}/{INDEX}"] = (json.dumps(index, indent=2, sort_keys=True) + "\n").encode()
     return files
-
-
-def _write_bytes(path: Path, content: bytes) -> None:
-    """Temporary file, then rename; a cache folder that cannot be written is no error."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "wb") as file:
-            file.write(content)
-        os.replace(temporary, path)
-    except OSError:
-        pass

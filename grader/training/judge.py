@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import inspect
 import os
 import tempfile
@@ -122,9 +123,11 @@ def _train() -> tuple[dict[str, torch.Tensor], float]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}, accuracy
 
 
-def _read(path: Path, key: str) -> dict | None:
+def _read(path: Path | bytes, key: str) -> dict | None:
+    """The stored judge in `path` (or those bytes) made for `key`, else None."""
     try:
-        stored = torch.load(path, map_location="cpu", weights_only=True)
+        source = io.BytesIO(path) if isinstance(path, bytes) else path
+        stored = torch.load(source, map_location="cpu", weights_only=True)
     except Exception:  # missing, half-written or foreign: train again
         return None
     if not isinstance(stored, dict) or stored.get("key") != key or not isinstance(stored.get("state_dict"), dict):
@@ -148,20 +151,17 @@ def _write(path: Path, stored: dict) -> None:
         pass
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _shipped(key: str) -> dict | None:
     """The shipped weights (see the module docstring), None where an edition ships none; JudgeError
     when the file does not match its recorded sha256 or was made for another key."""
     if not SHIPPED.is_file() and not SHIPPED_SUM.is_file():
         return None
     recorded = SHIPPED_SUM.read_text().split()[0] if SHIPPED_SUM.is_file() else ""
-    if not SHIPPED.is_file() or sha256_of(SHIPPED) != recorded:
+    content = SHIPPED.read_bytes() if SHIPPED.is_file() else b""  # read once: the bytes checked are the bytes loaded
+    if not content or hashlib.sha256(content).hexdigest() != recorded:
         raise JudgeError(f"the shipped digit judge {SHIPPED} does not match its sha256 in {SHIPPED_SUM.name}: "
                          "reinstall the course, or delete both files to train the judge here")
-    stored = _read(SHIPPED, key)
+    stored = _read(content, key)
     if stored is None:
         raise JudgeError(f"the shipped digit judge {SHIPPED} was made for another version of the grader: "
                          "reinstall the course, or delete it and its .sha256 to train the judge here")
@@ -201,16 +201,12 @@ def shipped_files(prefix: str = "grader/training") -> dict[str, bytes]:
     """The judge's weights and their sha256, as an edition ships them: {relative path: bytes}. The
     bytes are those of the file `stored_judge` reads (trained and cached first if need be)."""
     path, stored = stored_judge()
-    if not path.is_file():  # a cache folder that cannot be written: save the weights here
-        handle, temporary = tempfile.mkstemp(suffix=".pt")
-        os.close(handle)
-        try:
-            torch.save(stored, temporary)
-            content = Path(temporary).read_bytes()
-        finally:
-            os.unlink(temporary)
-    else:
+    if path.is_file():
         content = path.read_bytes()
+    else:  # a cache folder that cannot be written: the weights as torch.save writes them
+        buffer = io.BytesIO()
+        torch.save(stored, buffer)
+        content = buffer.getvalue()
     digest = hashlib.sha256(content).hexdigest()
     return {f"{prefix}/{SHIPPED.name}": content,
             f"{prefix}/{SHIPPED_SUM.name}": f"{digest}  {SHIPPED.name}\n".encode()}

@@ -15,7 +15,7 @@ from grader.data import load_mnist
 from grader.testing import reference
 from grader.training.gan_loop import dcgan_init, samples_of
 from grader.training.latent_walk import assert_smooth
-from grader.training.drawing import Drawn, trained_model
+from grader.training.drawing import Drawn, draw_source, trained_model
 from grader.training.sample_quality import pad_digits, reference_features, sample_quality
 
 LOOP = "grader.training.gan_loop:train_gan"
@@ -88,11 +88,12 @@ CIFAR_PLAN = {"steps": 6000, "width": 64, "train_images": 20_000, "distance_shar
 
 
 def cifar10_or_none(device: str):
-    """CIFAR-10 for a GPU run with the archive under the data root; None on the CPU or without it
-    (the check then judges MNIST digits of another seed, for the same points)."""
+    """CIFAR-10 for a GPU run with the archive under the data root; None on the CPU, without it, or
+    without the reference generator its bars are relative to (a grader without solutions/); the
+    check then judges MNIST digits of another seed, for the same points."""
     from grader.data import DataError, load_cifar10
 
-    if not device.startswith("cuda"):
+    if not device.startswith("cuda") or draw_source(drawn(cifar_recipe()["generator_kwargs"])) != "reference":
         return None
     try:
         return load_cifar10()

@@ -60,7 +60,7 @@ from grader.suites.pix2pix import run_pictures
 from grader.testing import check, fail, task
 from grader.training.copies import assert_no_copies
 from grader.training import pix2pix_data
-from grader.training.drawing import Drawn, trained_model
+from grader.training.drawing import Drawn, can_draw, trained_model
 from grader.training.pix2pix import LOOP, loop_settings
 from grader.training.pix2pix_metrics import baseline_scores, scores
 
@@ -76,14 +76,14 @@ def embedded_pairs() -> pix2pix_data.Pairs:
 
 def plan_for(device: str) -> tuple[dict, pix2pix_data.Pairs, dict, dict]:
     """(recipe with bars, pairs, generator kwargs, discriminator kwargs) for this device: the GPU plan
-    on facades when they are under the data root, else the CPU plan (trained on the device), so
-    the task is worth the same points everywhere."""
-    if not (device.startswith("cuda") and pix2pix_data.facades_present()):
+    on facades when they are under the data root (and this grader can draw its U-Net), else the
+    CPU plan (trained on the device), so the task is worth the same points everywhere."""
+    wide_generator, wide_discriminator = pix2pix_data.model_sizes(256, wide=True)
+    if not (device.startswith("cuda") and pix2pix_data.facades_present() and can_draw(drawn(wide_generator, 256))):
         generator, discriminator = pix2pix_data.model_sizes(64, wide=False)
         return CPU, embedded_pairs(), generator, discriminator
     pairs = pix2pix_data.facades(direction="BtoA")
-    generator, discriminator = pix2pix_data.model_sizes(256, wide=True)
-    return GPU, pairs, generator, discriminator
+    return GPU, pairs, wide_generator, wide_discriminator
 
 
 def layer_order_inputs(size: int = 64) -> list[torch.Tensor]:
