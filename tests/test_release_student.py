@@ -78,7 +78,8 @@ def test_the_reference_is_reached_through_the_suites_helpers_not_the_judge_or_th
     assert reach.reaches("grader.testing.reference")
     assert reach.reaches("grader.suites.dcgan.judging.untrained_samples")
     assert not reach.reaches("grader.training.judge.judge")  # the grader's own classifier
-    assert reach.reaches("grader.training.drawing.draw_source")  # reads solutions/ where it exists ...
+    assert reach.reaches("grader.training.drawing.exported_files")  # the zip builder exports the reference ...
+    assert not reach.reaches("grader.training.drawing.draw_source")  # ... the choice reads solutions/ where it is
     assert not reach.reaches("grader.training.drawing.trained_model")  # ... and draws without it too
     assert not reach.reaches("grader.testing.assert_close")
     assert not reach.reaches("grader.training.gan.reference_train_step")  # the grader's own, no solution read
