@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from grader.sandbox.ops import operation
 from grader.training.gan_loop import STATS, train_gan  # noqa: F401 (STATS: the suites import it from here)
+from grader.training.trained_state import first_calls, has_own_parameters
 
 NZ, CLASSES = 100, 10
 
@@ -77,19 +78,7 @@ def state_of(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def run_order(model: nn.Module, args: list[Any]) -> list[nn.Module]:
     """Modules with their own parameters, in the order an eval-mode `model(*args)` first calls them."""
-    order: list[nn.Module] = []
-    hooks = [module.register_forward_pre_hook(lambda m, _: order.append(m) if m not in order else None)
-             for module in model.modules() if any(True for _ in module.parameters(recurse=False))]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(*args)
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
-    return order
+    return first_calls(model, args, has_own_parameters)
 
 
 def signature(state: dict[str, Any]) -> tuple:

@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from grader.sandbox.ops import operation
-from grader.training.trained_state import modules_in_run_order
+from grader.training.trained_state import first_calls, modules_in_run_order
 
 
 def layers_in_run_order(model: nn.Module, example: torch.Tensor) -> list[nn.Module]:
@@ -231,18 +231,7 @@ def _norm_setting(module: nn.Module) -> dict[str, Any]:
 def norm_settings_of(model: nn.Module, args: list[Any]) -> list[dict[str, Any]]:
     """[{type, features, eps, momentum, affine, track_running_stats}] of each batch norm module, in
     the order an eval-mode `model(*args)` first calls it (the trusted side's reference, too)."""
-    order: list[nn.Module] = []
-    hooks = [m.register_forward_pre_hook(lambda m, _: order.append(m) if m not in order else None)
-             for m in model.modules() if isinstance(m, nn.modules.batchnorm._NormBase)]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(*args)
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
+    order = first_calls(model, args, lambda m: isinstance(m, nn.modules.batchnorm._NormBase))
     return [_norm_setting(m) for m in order]
 
 

@@ -29,15 +29,12 @@ import torch.nn as nn
 from grader.sandbox.ops import operation
 
 
-def modules_in_run_order(model: nn.Module, args: list[Any]) -> list[tuple[str, nn.Module]]:
-    """(qualified name, module) of every module with tensors of its own (parameters or buffers),
-    in the order an eval-mode, gradient-free `model(*args)` first calls it."""
-    names = {module: name for name, module in model.named_modules()}
+def first_calls(model: nn.Module, args: list[Any], chosen: Callable[[nn.Module], bool]) -> list[nn.Module]:
+    """The modules of `model` that `chosen` picks, in the order an eval-mode, gradient-free
+    `model(*args)` first calls them (the model's own mode is restored)."""
     order: list[nn.Module] = []
-    holders = [module for module in model.modules()
-               if any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False))]
     hooks = [module.register_forward_pre_hook(lambda m, _: order.append(m) if m not in order else None)
-             for module in holders]
+             for module in model.modules() if chosen(module)]
     was_training = model.training
     try:
         model.eval()
@@ -47,7 +44,22 @@ def modules_in_run_order(model: nn.Module, args: list[Any]) -> list[tuple[str, n
         for hook in hooks:
             hook.remove()
         model.train(was_training)
-    return [(names.get(module, "?"), module) for module in order]
+    return order
+
+
+def has_own_parameters(module: nn.Module) -> bool:
+    return any(True for _ in module.parameters(recurse=False))
+
+
+def has_own_tensors(module: nn.Module) -> bool:
+    return has_own_parameters(module) or any(True for _ in module.buffers(recurse=False))
+
+
+def modules_in_run_order(model: nn.Module, args: list[Any]) -> list[tuple[str, nn.Module]]:
+    """(qualified name, module) of every module with tensors of its own (parameters or buffers),
+    in the order an eval-mode, gradient-free `model(*args)` first calls it."""
+    names = {module: name for name, module in model.named_modules()}
+    return [(names.get(module, "?"), module) for module in first_calls(model, args, has_own_tensors)]
 
 
 def trained_state(model: nn.Module, args: list[Any]) -> dict[str, Any]:
