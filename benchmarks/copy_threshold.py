@@ -6,9 +6,9 @@ with one torch thread as in a worker, by the grader's own loop with the converge
 recipe and CPU plan; its trained generator is kept under `--cache` (so measuring again costs no
 training). Then, as the convergence tests do it, in the grader's own model:
 
-- the distance d of `grader.training.copies` from each sample to the nearest known image
+- the distance d of `grader.judging.copies` from each sample to the nearest known image
   (embedded MNIST train and held-out; for pix2pix the training edge maps): min, 1% and median;
-- for cgan and dcgan, the largest step of `grader.training.latent_walk`.
+- for cgan and dcgan, the largest step of `grader.judging.latent_walk`.
 
 Then the forgeries: real digits shifted by up to 2 pixels, flipped, and noised (Gaussian noise of
 std 0.06, 0.12 and 0.2 in [0, 1], clamped), with the share of them the copy check flags; and a
@@ -17,7 +17,7 @@ the same way.
 
     .venv/bin/python benchmarks/copy_threshold.py [--seeds 0 1 2 3 4] [--practices cgan dcgan pix2pix]
 
-The numbers are written into the docstrings of `grader/training/copies.py`, of the three
+The numbers are written into the docstrings of `grader/judging/copies.py`, of the three
 convergence tests and into `benchmarks/README.md`.
 """
 
@@ -30,16 +30,16 @@ from pathlib import Path
 import torch
 
 from grader.data import load_mnist
-from grader.suites.cgan import test_convergence as cgan_check
-from grader.suites.dcgan import judging as dcgan_check
-from grader.suites.pix2pix import test_convergence as pix2pix_check
+from grader.practices.cgan import test_convergence as cgan_check
+from grader.practices.dcgan import judging as dcgan_check
+from grader.practices.pix2pix import test_convergence as pix2pix_check
 from grader.testing import reference
 from grader.torch_threads import one_torch_thread
-from grader.training import latent_walk
-from grader.training.copies import COPY_THRESHOLD, disguised_distances, find_copies
-from grader.training.gan_loop import samples_of, train_gan
-from grader.training.pix2pix import loop_settings
-from grader.training.sample_quality import judge_pixels
+from grader.judging import latent_walk
+from grader.judging.copies import COPY_THRESHOLD, disguised_distances, find_copies
+from grader.operations.gan_loop import samples_of, train_gan
+from grader.operations.translation import loop_settings
+from grader.judging.sample_quality import judge_pixels
 
 
 def quiet(_):

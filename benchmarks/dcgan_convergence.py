@@ -1,13 +1,13 @@
 """Where the dcgan convergence bars come from: the reference trained on several seeds, and the
-samples the bars must reject, all judged as `grader/suites/dcgan/test_judging.py` judges.
+samples the bars must reject, all judged as `grader/practices/dcgan/test_judging.py` judges.
 
     python benchmarks/dcgan_judging.py                    # the CPU plan, seeds 0-4
     python benchmarks/dcgan_judging.py --seeds 0 1 --steps 600
 
 Each seed trains the reference `Generator` and `Discriminator` with its `train_step` under the
-grader's loop (`grader.training.gan_loop.train_gan`), in this process with one torch thread
+grader's loop (`grader.operations.gan_loop.train_gan`), in this process with one torch thread
 (as a sandbox worker runs), then prints the classifier score and the Fréchet distance of its
-samples, the time, their nearest distances to the known digits (`grader.training.copies`, the
+samples, the time, their nearest distances to the known digits (`grader.judging.copies`, the
 check dcgan.10 runs before judging), and the same numbers for held-out real digits, noise, one
 digit, one image and the untrained generator. Numbers and the machine's state go into the test's docstring.
 """
@@ -18,13 +18,14 @@ import argparse
 import time
 from pathlib import Path
 
-from grader.suites.dcgan import judging
-from grader.testing import reference, trusted_judge
+from grader.practices.dcgan import judging
+from grader.judging.digit_judge import judge_for_grading
+from grader.testing import reference
 from grader.torch_threads import one_torch_thread
 from grader.training import pictures
-from grader.training.copies import find_copies
-from grader.training.gan_loop import train_gan
-from grader.training.sample_quality import judge_pixels
+from grader.judging.copies import find_copies
+from grader.operations.gan_loop import train_gan
+from grader.judging.sample_quality import judge_pixels
 
 
 def recipe(args: argparse.Namespace) -> dict:
@@ -44,7 +45,7 @@ def main() -> None:
     parser.add_argument("--grid", help="write each seed's first 100 samples to GRID-<seed>.png")
     args = parser.parse_args()
     dcgan = reference("dcgan")
-    judge = trusted_judge()
+    judge = judge_for_grading()
     held_out = judging.held_out_features(judge)
     for name, samples in judging.impostors(judge).items():
         quality = judging.quality(judge, samples, held_out)

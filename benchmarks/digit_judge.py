@@ -1,6 +1,6 @@
 """Where the convergence bars of cgan.8 and dcgan.10 come from, with the grader's own digit judge.
 
-The judge (`grader.training.judge.DigitJudge`) is trained once (or loaded from the cache); its
+The judge (`grader.judging.digit_judge.DigitJudge`) is trained once (or loaded from the cache); its
 held-out accuracy is printed. Then the reference generators that `benchmarks/copy_threshold.py`
 trained with each convergence test's CPU plan (seeds 0-4, kept under `--cache`; trained there
 first if missing) draw what the tests draw, in the grader's own model, and the judge scores it:
@@ -9,7 +9,7 @@ first if missing) draw what the tests draw, in the grader's own model, and the j
   are recognised in at least half their samples; and the same generator asked for a 0 every
   time but judged against the labels of the test (a generator that ignores the label);
 - dcgan: the classifier score and the Fréchet distance to the held-out digits; and the samples
-  the bars must reject (`grader.suites.dcgan.judging.impostors`: real digits, noise, one digit,
+  the bars must reject (`grader.practices.dcgan.judging.impostors`: real digits, noise, one digit,
   one image, the untrained generator).
 
     .venv/bin/python benchmarks/digit_judge.py [--seeds 0 1 2 3 4] [--cache .cache/copy_threshold]
@@ -25,10 +25,10 @@ from pathlib import Path
 import torch
 
 from copy_threshold import trained_generator
-from grader.suites.cgan import test_convergence as cgan_check
-from grader.suites.dcgan import judging as dcgan_check
-from grader.training.gan_loop import samples_of
-from grader.training.judge import judge, judge_accuracy, stored_judge
+from grader.practices.cgan import test_convergence as cgan_check
+from grader.practices.dcgan import judging as dcgan_check
+from grader.operations.gan_loop import samples_of
+from grader.judging.digit_judge import judge, judge_accuracy, stored_judge
 
 
 def recognised(verdict: dict) -> str:

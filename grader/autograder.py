@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from grader import paths
-from grader.release import write_atomically
+from grader.atomic import write_atomically
 
 CONFIG = "autograder.json"  # beside grader/ in the zip: {"practices", "hidden_visibility", "select"}
 ROOT_ENV = "BOOTCAMP_AUTOGRADER_ROOT"
@@ -83,7 +83,7 @@ def prepare_container(root: Path) -> None:
         for entry in source.iterdir():
             if entry.name != "grader" and not entry.is_symlink():
                 entry.chmod(entry.stat().st_mode & ~0o077)
-    suites = source / "grader" / "suites"
+    suites = source / "grader" / "practices"
     if suites.is_dir():
         suites.chmod(0o700)
 

@@ -21,10 +21,9 @@ from typing import Callable, Iterator, Sequence
 
 import pytest
 
-from grader import paths
+from grader import paths, registry
 from grader.notebook_source import NotebookModule, name_cells
 from grader.plugin import Outcomes, TestOutcome
-from grader.release import practices as known_practices
 from grader.scoring import Report, build_report
 from grader.torch_threads import one_torch_thread
 
@@ -35,7 +34,7 @@ class BadInput(Exception):
 
 def resolve_practices(requested: tuple[str, ...] | list[str]) -> list[str]:
     """The practices to grade, in course order; all that have a suite when none are named."""
-    available = [p for p in known_practices() if (paths.SUITES_DIR / p).is_dir()]
+    available = registry.names()
     if not requested:
         return available
     unknown = [p for p in requested if p not in available]
@@ -46,9 +45,7 @@ def resolve_practices(requested: tuple[str, ...] | list[str]) -> list[str]:
 
 def check_task_ids(tasks: tuple[str, ...] | list[str], practices: list[str]) -> None:
     """Each of `tasks` must be a task of one of `practices` (as `tasks.py` lists them)."""
-    from grader.testing import suite_settings
-
-    known = [t for p in practices for t in getattr(suite_settings(p), "TASKS", {})]
+    known = [t for p in practices for t in registry.tasks(p)]
     for task_id in tasks:
         if task_id not in known:
             raise BadInput(f"unknown task {task_id!r}; the tasks of {', '.join(practices)} are: {', '.join(known)}")
@@ -154,9 +151,9 @@ def _shown(path: Path) -> str:
 def collect(practices: list[str]) -> list[TestOutcome]:
     """Every graded test of `practices`, without running anything (for `bootcamp list`)."""
     outcomes = Outcomes()
-    args = [str(paths.SUITES_DIR / p) for p in practices] + [
+    args = [str(paths.PRACTICES_DIR / p) for p in practices] + [
         "--collect-only", "-p", "no:cacheprovider", "--import-mode=importlib", "-q", "-o", "addopts=",
-        "--rootdir", str(paths.SUITES_DIR)]
+        "--rootdir", str(paths.PRACTICES_DIR)]
     with contextlib.redirect_stdout(io.StringIO()):
         pytest.main(args, plugins=[outcomes])
     return list(outcomes.tests.values())
@@ -192,10 +189,10 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
     if not in_process and os.geteuid() == 0 and strength.sandbox_kind() == strength.BY_USER:
         _close_secrets([*hide, str(directory)])
     outcomes = _Progress(on_test) if on_test else Outcomes()
-    args = [str(paths.SUITES_DIR / p) for p in practices] + [
+    args = [str(paths.PRACTICES_DIR / p) for p in practices] + [
         "--submission", str(directory), "--device", device, "-p", "no:cacheprovider",
         "-p", "no:unraisableexception",  # its cleanup runs gc.collect() five times: ~0.8 s per run, nothing to grade
-        "--import-mode=importlib", "-q", "--no-header", "-o", "addopts=", "--rootdir", str(paths.SUITES_DIR),
+        "--import-mode=importlib", "-q", "--no-header", "-o", "addopts=", "--rootdir", str(paths.PRACTICES_DIR),
         "-W", "ignore::pytest.PytestAssertRewriteWarning",
     ]
     if public_only:

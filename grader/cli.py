@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from grader import __version__, paths, withheld
+from grader import __version__, paths, registry, withheld
 from grader.check import (BadInput, as_practice_folder, check_task_ids, collect, inspect_submission,
                           name_notebook_cells, resolve_practices, run_suites, save_pictures)
 from grader.edition import STUDENT
@@ -22,8 +22,10 @@ from grader.report import show
 from grader.sandbox import strength
 from grader.scoring import build_report
 
-DEVICE = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-                      help="Where training and convergence checks run.")
+DEVICE_FLAGS = dict(type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+                    help="Where training and convergence checks run.")
+DEVICE = click.option("--device", **DEVICE_FLAGS)
+
 
 
 def _bad_input(error: Exception) -> click.ClickException:
@@ -175,61 +177,89 @@ def release_command(check_only: bool, student_dir: Path | None, student_zip: Pat
         sys.exit(1)
 
 
-# `bootcamp train --dataset`: the values each practice accepts (the first is dcgan's default)
-TRAIN_DATASETS = {"dcgan": ("mnist", "cifar10"), "pix2pix": ("paired", "facades")}
+def _trainings() -> dict:
+    """Practice -> its `bootcamp train` entry, for every practice that trains (imports their `train.py`)."""
+    return {name: registry.get(name).training() for name in registry.trainable()}
 
 
-def check_train_dataset(practice: str, dataset: str | None, direction: str | None) -> None:
-    """A UsageError (one line) for --dataset or --direction given to a practice that has no such choice."""
-    if dataset is not None and dataset not in TRAIN_DATASETS.get(practice, ()):
-        if practice not in TRAIN_DATASETS:
-            raise click.UsageError(f"--dataset is for dcgan and pix2pix only; {practice} trains on MNIST")
-        raise click.UsageError(f"--dataset {dataset} is not a {practice} dataset; choose one of "
-                               f"{', '.join(TRAIN_DATASETS[practice])}")
-    if direction is not None and practice != "pix2pix":
-        raise click.UsageError(f"--direction is for pix2pix only; {practice} has no translation direction")
+def _shown_defaults(option: str) -> str:
+    """`--help`'s default of a common training option: one value, or each practice's."""
+    shown = {name: training.shown_default(option) for name, training in _trainings().items()}
+    if len(set(shown.values())) == 1:
+        return next(iter(shown.values()))
+    return "; ".join(f"{name}: {value}" for name, value in shown.items())
 
 
-@cli.command()
-@click.argument("practice", type=click.Choice(["mnist_cnn", "cgan", "dcgan", "pix2pix"]))
-@click.option("--path", "directory", type=click.Path(path_type=Path), default=paths.ASSIGNMENTS_DIR,
-              show_default="assignments/",
-              help="Folder with the practice file" + ("." if STUDENT else " (solutions/ for the reference)."))
-@click.option("--epochs", type=click.IntRange(min=1), default=None,
-              show_default="mnist_cnn: 10; cgan: enough for 2,500 steps; dcgan: 2,000; "
-                           "pix2pix: 10 (paired), 200 (facades)")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None,
-              show_default="64; pix2pix: 4 (paired), 1 (facades)")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
-              show_default="2e-3; cgan: the generator's, the discriminator's is twice it; dcgan: for both; "
-                           "pix2pix: 5e-4")
-@click.option("--seed", type=int, default=0, show_default=True)
-@DEVICE
-@click.option("--threads", type=click.IntRange(min=0), default=0, help="CPU threads for training (0: torch's default).")
-@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path),
-              help="Where the datasets are (default: datasets/, or $BOOTCAMP_DATA).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=paths.RUNS_DIR,
-              show_default="runs/", help="Runs are written to OUT/<practice>/<timestamp>/.")
-@click.option("--dataset", type=click.Choice([name for names in TRAIN_DATASETS.values() for name in names]),
-              default=None, help="dcgan: mnist (digits padded to 32 x 32, the default) or cifar10 (32 x 32 "
-                                 "colour); pix2pix: paired (the embedded set) or facades (the default when present "
-                                 "under the data root).")
-@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default=None,
-              help="pix2pix only: A (photo) to B (map), or back (default: AtoB for paired, BtoA for facades).")
+def _choice_options() -> list[click.Option]:
+    """`--dataset`, `--direction` and every other option some practices declare (`Choice`), with
+    the values of all of them; `check_train_choices` keeps each to the practices that have it."""
+    declared: dict[str, dict[str, tuple[str, ...]]] = {}
+    helps: dict[str, list[str]] = {}
+    for name, training in _trainings().items():
+        for option, choice in training.choices.items():
+            declared.setdefault(option, {})[name] = choice.values
+            helps.setdefault(option, []).append(f"{name}: {choice.help}")
+    return [click.Option([f"--{option.replace('_', '-')}", option],
+                         type=click.Choice(list(dict.fromkeys(v for values in by.values() for v in values))),
+                         default=None, help="; ".join(helps[option]) + ".")
+            for option, by in declared.items()]
+
+
+def check_train_choices(practice: str, given: dict[str, str | None]) -> None:
+    """A UsageError (one line) for an option given to a practice that does not declare it, or a
+    value that is not one of its own."""
+    trainings = _trainings()
+    choices = trainings[practice].choices
+    for option, value in given.items():
+        if value is None:
+            continue
+        flag = f"--{option.replace('_', '-')}"
+        if option not in choices:
+            having = [name for name, training in trainings.items() if option in training.choices]
+            raise click.UsageError(f"{flag} is for {' and '.join(having)} only; {practice} has no such option")
+        if value not in choices[option].values:
+            raise click.UsageError(f"{flag} {value} is not a {practice} {option.replace('_', ' ')}; choose one of "
+                                   f"{', '.join(choices[option].values)}")
+
+
 def train(practice: str, directory: Path, epochs: int | None, batch_size: int | None, lr: float | None, seed: int,
-          device: str, threads: int, data_root: Path | None, out: Path, dataset: str | None,
-          direction: str | None) -> None:
+          device: str, threads: int, data_root: Path | None, out: Path, **choices: str | None) -> None:
     """Train a practice's model (yours, or the reference with --path solutions) and record the run."""
     from grader.training.run_command import train_command
 
-    check_train_dataset(practice, dataset, direction)
+    check_train_choices(practice, choices)
     try:
         inspect_submission(directory, [practice])
     except BadInput as error:
         raise _bad_input(error) from None
     sys.exit(train_command(practice, directory, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                           device=device, threads=threads, data_root=data_root, out=out, dataset=dataset,
-                           direction=direction))
+                           device=device, threads=threads, data_root=data_root, out=out, **choices))
+
+
+def _train_command() -> click.Command:
+    """`bootcamp train`, with the practices that train and the options they declare (`grader.registry`)."""
+    command = click.command("train")(train)
+    for option in reversed([
+            click.Argument(["practice"], type=click.Choice(registry.trainable())),
+            click.Option(["--path", "directory"], type=click.Path(path_type=Path), default=paths.ASSIGNMENTS_DIR,
+                         show_default="assignments/",
+                         help="Folder with the practice file" + ("." if STUDENT else " (solutions/ for the reference).")),
+            click.Option(["--epochs"], type=click.IntRange(min=1), default=None, show_default=_shown_defaults("epochs")),
+            click.Option(["--batch-size"], type=click.IntRange(min=1), default=None,
+                         show_default=_shown_defaults("batch_size")),
+            click.Option(["--lr"], type=click.FloatRange(min=0, min_open=True), default=None,
+                         show_default=_shown_defaults("lr")),
+            click.Option(["--seed"], type=int, default=0, show_default=True),
+            click.Option(["--device"], **DEVICE_FLAGS),
+            click.Option(["--threads"], type=click.IntRange(min=0), default=0,
+                         help="CPU threads for training (0: torch's default)."),
+            click.Option(["--data-root"], type=click.Path(file_okay=False, path_type=Path),
+                         help="Where the datasets are (default: datasets/, or $BOOTCAMP_DATA)."),
+            click.Option(["--out"], type=click.Path(file_okay=False, path_type=Path), default=paths.RUNS_DIR,
+                         show_default="runs/", help="Runs are written to OUT/<practice>/<timestamp>/."),
+            *_choice_options()]):
+        command.params.insert(0, option)
+    return command
 
 
 def _register_groups() -> None:
@@ -237,10 +267,11 @@ def _register_groups() -> None:
     from grader.data.cli import data
 
     cli.add_command(data)
+    cli.add_command(_train_command())
     if STUDENT:
         for name in ("validate", "release"):
             cli.commands.pop(name, None)
-        train.help = "Train a practice's model (yours, from assignments/ or --path) and record the run."
+        cli.commands["train"].help = "Train a practice's model (yours, from assignments/ or --path) and record the run."
         return
     from grader.gradebook.cli import export_command, grade_command, gradebook, similarity_command
 

@@ -6,7 +6,7 @@ the `task` marker, the fixtures the suites use (`student`, `student_session`, `s
 each test's status, a message for the student, and the pictures and measures the test attached
 (`grader.attachments`: a collection opens when the test starts and is read when it ends).
 
-`grader/suites/conftest.py` loads it, so `pytest grader/suites --submission solutions` works as
+`grader/practices/conftest.py` loads it, so `pytest grader/practices --submission solutions` works as
 well as `bootcamp check`.
 """
 
@@ -28,7 +28,8 @@ from grader.sandbox import Limits, SandboxError, Submission
 from grader.sandbox.proxy import default_secrets
 from grader.sandbox.local import InProcessSubmission
 from grader.student_text import visible
-from grader.testing import GradingFailure, suite_settings
+from grader import registry
+from grader.testing import GradingFailure
 
 settings.register_profile(
     "bootcamp", derandomize=True, deadline=None, database=None, print_blob=False, max_examples=25,
@@ -44,7 +45,7 @@ def _hypothesis_home() -> None:
     working folder: a student's own folder for `bootcamp check`, the submission for a batch. The
     grader's go to `$BOOTCAMP_CACHE/hypothesis` (default `~/.cache/bootcamp/hypothesis`), a folder the
     sandbox's workers cannot read; `HYPOTHESIS_STORAGE_DIRECTORY`, where set, still decides."""
-    from grader.training.judge import cache_dir
+    from grader.judging.digit_judge import cache_dir
 
     if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         set_hypothesis_home_dir(cache_dir() / "hypothesis")
@@ -137,7 +138,7 @@ def student_session(request: pytest.FixtureRequest, submission: Submission):
     practice = info["id"].split(".")[0]
     if not submission.has_practice(practice):
         pytest.fail(f"no {practice}.py in {submission.directory}", pytrace=False)
-    warm = bool(getattr(suite_settings(practice), "WARM_UP", False))
+    warm = registry.warm_up(practice)
     with submission.session(practice, timeout=info.get("timeout"), warm=warm) as session:
         yield session
 

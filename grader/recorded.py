@@ -14,7 +14,7 @@ Where the value comes from:
 
 - the instructor's edition (`solutions/<practice>.py` is there): the function runs, as written;
 - an edition without it (the student edition, a Gradescope zip without `solutions/`): the value is
-  read from `grader/suites/<practice>/expected.pt`, written by `bootcamp release`.
+  read from `grader/practices/<practice>/expected.pt`, written by `bootcamp release`.
 
 `record(practices, hidden=...)` makes those values: it grades the reference solutions with the tests
 that use recorded values (found from their code by `grader.handout.strip.Reach`, which stops at
@@ -52,7 +52,7 @@ from grader.testing import GradingFailure
 
 FORMAT = 1
 FILE = "expected.pt"
-DATA_DIR = paths.SUITES_DIR  # <practice>/expected.pt is read from here (the project's tests point it elsewhere)
+DATA_DIR = paths.PRACTICES_DIR  # <practice>/expected.pt is read from here (the project's tests point it elsewhere)
 GRADER_FAULT = "this is a problem of the grader, not of your code"
 
 
@@ -92,15 +92,15 @@ def live(practice: str) -> bool:
 
 
 def _home(function: Callable[..., Any]) -> tuple[str, str]:
-    """(practice, module within its suite) of a function defined under grader/suites/<practice>/."""
+    """(practice, module within its suite) of a function defined under grader/practices/<practice>/."""
     path = Path(inspect.getfile(function)).resolve()
     try:
-        parts = path.relative_to(paths.SUITES_DIR.resolve()).with_suffix("").parts
+        parts = path.relative_to(paths.PRACTICES_DIR.resolve()).with_suffix("").parts
     except ValueError:
         parts = ()
     if len(parts) < 2:
         raise ValueError(f"@recorded {function.__qualname__}: recorded values belong to one practice; define it in "
-                         f"grader/suites/<practice>/, not in {path}")
+                         f"grader/practices/<practice>/, not in {path}")
     return parts[0], ".".join(parts[1:])
 
 
@@ -153,7 +153,7 @@ def installed_fingerprint() -> str:
 
 
 def data_file(practice: str, values: Mapping[str, Any], code_fingerprint: str) -> bytes:
-    """The bytes of `grader/suites/<practice>/expected.pt`."""
+    """The bytes of `grader/practices/<practice>/expected.pt`."""
     buffer = io.BytesIO()
     torch.save({"format": FORMAT, "practice": practice, "fingerprint": code_fingerprint,
                 "values": dict(sorted(values.items()))}, buffer)
@@ -161,9 +161,9 @@ def data_file(practice: str, values: Mapping[str, Any], code_fingerprint: str) -
 
 
 def data_files(books: Mapping[str, Mapping[str, Any]], files: Mapping[str, bytes]) -> dict[str, bytes]:
-    """{`grader/suites/<practice>/expected.pt`: bytes} for each practice with values, fingerprinted
+    """{`grader/practices/<practice>/expected.pt`: bytes} for each practice with values, fingerprinted
     with the grader's code among `files` (the edition's files, as it ships them)."""
-    return {f"grader/suites/{practice}/{FILE}": data_file(practice, values, fingerprint(files))
+    return {f"grader/practices/{practice}/{FILE}": data_file(practice, values, fingerprint(files))
             for practice, values in books.items() if values}
 
 

@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Callable
 
-from grader import paths
+from grader import paths, registry
+from grader.atomic import write_atomically, write_bytes_atomically
 
 _PLACEHOLDER = "__BOOTCAMP_TODO__"
 RECORD = ".released.json"  # in assignments/: sha256 of each skeleton the last release wrote
@@ -81,24 +80,17 @@ def _fill_placeholders(source: str, practice: str) -> str:
     return "\n".join(lines)
 
 
-def practices(solutions_dir: Path | None = None) -> list[str]:
-    """Every practice with a reference solution, in course order where known, else by name.
-
-    Where there is no `solutions/` (the student edition, the Gradescope zip), the practices whose
-    suite ships (a folder of `grader/suites/` with its `tasks.py`).
-    """
-    if solutions_dir is None and not paths.SOLUTIONS_DIR.is_dir():
-        found = sorted(p.parent.name for p in paths.SUITES_DIR.glob("*/tasks.py"))
-    else:
-        found = sorted(p.stem for p in (solutions_dir or paths.SOLUTIONS_DIR).glob("*.py") if not p.name.startswith("_"))
-    order = ["basics", "conv_shapes", "mnist_cnn", "cgan", "dcgan", "pix2pix"]
-    return sorted(found, key=lambda name: (order.index(name) if name in order else len(order), name))
+def _solved(solutions_dir: Path) -> list[str]:
+    """The solution files' practices, in course order (`grader.registry`), then any other by name."""
+    order = {name: index for index, name in enumerate(p.name for p in registry.all_practices())}
+    found = [p.stem for p in solutions_dir.glob("*.py") if not p.name.startswith("_")]
+    return sorted(found, key=lambda name: (order.get(name, len(order)), name))
 
 
 def planned(solutions_dir: Path = paths.SOLUTIONS_DIR) -> dict[str, str]:
     """Skeleton file name -> the text `release()` writes."""
     return {f"{practice}.py": skeleton_source((solutions_dir / f"{practice}.py").read_text(), practice)
-            for practice in practices(solutions_dir)}
+            for practice in _solved(solutions_dir)}
 
 
 def stale(solutions_dir: Path = paths.SOLUTIONS_DIR, assignments_dir: Path = paths.ASSIGNMENTS_DIR) -> list[str]:
@@ -183,15 +175,7 @@ def _sha256(text: str) -> str:
 def _keep_copy(target: Path) -> Path:
     """Copy `target`, byte for byte, to a free `<name>.bak` beside it (atomically); return the copy."""
     backup = _free_name(target.with_name(f"{target.name}.bak"))
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{backup.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(target.read_bytes())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, backup)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_bytes_atomically(backup, target.read_bytes())
     return backup
 
 
@@ -210,16 +194,3 @@ def _shown(path: Path) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def write_atomically(target: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `target`, then rename it over `target`."""
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise

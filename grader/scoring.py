@@ -16,9 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import __version__
+from grader import __version__, registry
 from grader.plugin import TestOutcome
-from grader.testing import suite_settings
 
 STATUS_ORDER = ("not implemented", "timeout", "error", "failed", "skipped", "passed")
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", (?:cell (?P<cell>\d+), )?line (?P<line>\d+)')  # a notebook's cell
@@ -142,14 +141,14 @@ class Report:
         }
 
     def save(self, path: Path) -> None:
-        from grader.release import write_atomically
+        from grader.atomic import write_atomically
 
         write_atomically(Path(path), json.dumps(self.to_json(), indent=2) + "\n")
 
 
 def task_titles(practice: str) -> dict[str, str]:
-    """Task id -> title, from `grader/suites/<practice>/tasks.py` (empty if it has none)."""
-    return dict(getattr(suite_settings(practice), "TASKS", {}))
+    """Task id -> title, from `grader/practices/<practice>/tasks.py` (empty if it has none)."""
+    return registry.tasks(practice)
 
 
 def task_sort_key(task_id: str) -> tuple[str, int]:

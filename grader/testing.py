@@ -14,7 +14,6 @@ written to the student, in the second person, and never quote the test's source.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import sys
 from types import ModuleType
@@ -60,18 +59,6 @@ def fail(message: str, hint: str | None = None) -> None:
 def check(condition: bool, message: str, hint: str | None = None) -> None:
     if not condition:
         fail(message, hint)
-
-
-def trusted_judge():
-    """The grader's digit classifier (`grader.training.judge`), or a failure that says the grader,
-    not the student's code, is at fault."""
-    from grader.training.judge import JudgeError, judge
-
-    try:
-        return judge()
-    except JudgeError as error:
-        fail(f"the grader's digit classifier is not available ({error}); this is a problem of the grader, not of "
-             "your code.")
 
 
 def assert_close(actual: Any, expected: torch.Tensor, *, call: str, atol: float = 1e-5,
@@ -186,19 +173,6 @@ def _kind(value: Any) -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-@functools.lru_cache(maxsize=None)
-def suite_settings(practice: str) -> ModuleType | None:
-    """`grader/suites/<practice>/tasks.py`: TASKS (task id -> title) and WARM_UP (the practice
-    trains models, so each submission's workers start with torch's optimizers initialised)."""
-    path = paths.SUITES_DIR / practice / "tasks.py"
-    if not path.is_file():
-        return None
-    spec = importlib.util.spec_from_file_location(f"bootcamp_tasks_{practice}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 _references: dict[str, ModuleType] = {}

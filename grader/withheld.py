@@ -1,4 +1,4 @@
-"""The tests a student edition does not hold, by count and points: `grader/suites/<practice>/withheld.json`.
+"""The tests a student edition does not hold, by count and points: `grader/practices/<practice>/withheld.json`.
 
 The student edition (`bootcamp release --student`) keeps the public tests that can run without the
 instructor's files, those that compare with values of the reference included (the release records
@@ -8,7 +8,7 @@ task by how many tests and points, never by name:
 - `hidden`: the hidden tests;
 - `reference`: public tests that would need the reference solution at run time, which only the
   instructor's grader holds. None does today: the reference's values are recorded as data and the
-  convergence checks draw without it (`grader.training.drawing`); the kind stays so that a test
+  convergence checks draw without it (`grader.judging.drawing`); the kind stays so that a test
   written later that reaches `solutions/` is counted here rather than shipped broken
   (tests/test_release_student.py fails on it).
 
@@ -26,7 +26,7 @@ KINDS = {"hidden": "hidden", "reference": "compared with the reference solution"
 
 def withheld(practice: str) -> dict[str, dict[str, dict[str, float]]]:
     """task id -> {"hidden"|"reference": {"tests": n, "points": p}} for `practice` ({} if none)."""
-    path = paths.SUITES_DIR / practice / "withheld.json"
+    path = paths.PRACTICES_DIR / practice / "withheld.json"
     return json.loads(path.read_text()) if path.is_file() else {}
 
 

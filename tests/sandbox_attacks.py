@@ -23,7 +23,7 @@ from grader import paths
 from grader.data import data_root
 from grader.sandbox import Limits, Submission
 from grader.sandbox.processes import folder_bytes, private_temp_bytes
-from grader.training.judge import cache_dir
+from grader.judging.digit_judge import cache_dir
 
 TEMP_CAP = 8 * 2**20
 OTHER_CHECKOUT_ENV = "BOOTCAMP_OTHER_CHECKOUT"  # a file of another checkout on this machine, to steal too
@@ -150,7 +150,7 @@ def targets() -> dict[str, str]:
     found = {
         "a file of the checkout": str(paths.REPO_ROOT / "pyproject.toml"),
         "the reference solutions": str(paths.SOLUTIONS_DIR / "basics.py"),
-        "the hidden suites": str(paths.SUITES_DIR),
+        "the hidden suites": str(paths.PRACTICES_DIR),
         "the checkout's .git": str(paths.REPO_ROOT / ".git"),
         "git objects": _git_objects(),
         "the data root": str(data_root()),

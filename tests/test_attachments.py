@@ -203,7 +203,7 @@ def test_save_pictures_writes_each_tasks_pictures_and_measures(toy_report, tmp_p
 
 
 def test_misclassified_digits_are_shown_by_prediction_never_in_the_held_out_sets_order():
-    from grader.suites.mnist_cnn.run_pictures import shown_order
+    from grader.practices.mnist_cnn.run_pictures import shown_order
 
     labels = torch.arange(10).repeat_interleave(50)  # sorted by true label, as the embedded set is
     predicted = (labels + torch.randint(0, 2, (500,), generator=torch.Generator().manual_seed(3))) % 10

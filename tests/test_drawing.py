@@ -1,4 +1,4 @@
-"""Who draws from the trained weights (`grader.training.drawing`), and the same points on every device.
+"""Who draws from the trained weights (`grader.judging.drawing`), and the same points on every device.
 
 The three sources of one choice: the reference (solutions/ here), an exported program (the
 Gradescope zip), a fresh worker (the student edition). The fresh worker is exercised through the
@@ -22,10 +22,10 @@ from forgeries import gan_bank
 from grader import edition, paths
 from grader.handout.student import withheld_tests
 from grader.sandbox import Limits, Submission
-from grader.suites.dcgan import judging
+from grader.practices.dcgan import judging
 from grader.testing import GradingFailure
-from grader.training import declared, drawing
-from grader.training.drawing import Drawn, draw_source, trained_model
+from grader.judging import declared, drawing
+from grader.judging.drawing import Drawn, draw_source, trained_model
 
 CONVERGENCE = {"mnist_cnn": "mnist_cnn.6", "cgan": "cgan.8", "dcgan": "dcgan.10", "pix2pix": "pix2pix.8"}
 DCGAN = judging.DRAWN[0]
@@ -115,14 +115,14 @@ def test_a_fresh_worker_draws_from_the_weights_alone(tmp_path, edition_view, sto
         record = short_training(session)
         student = session.module
         G = student.Generator(**judging.RECIPE["generator_kwargs"])
-        forged = session.run("grader.training.trained_state:load_trained", student.Generator,
+        forged = session.run("grader.operations.trained_state:load_trained", student.Generator,
                              judging.RECIPE["generator_kwargs"], {})[0]  # a state that does not fit: refused
         assert forged is None and G is not None
         with trained_model(record["generator_state"], DCGAN, session=session, name="your Generator",
                            what="after training", convert=judging.projection_as_linear) as draw:
             fresh = draw(noise)
         # the training worker itself still holds the bank: its own forward returns stored digits
-        kept = session.run("grader.training.trained_state:eval_forward", G, [noise], chunk=64)
+        kept = session.run("grader.operations.trained_state:eval_forward", G, [noise], chunk=64)
     assert draw_source(DCGAN) == "fresh"
     expected = grader_samples(record["generator_state"], noise, monkeypatch, solutions)
     assert torch.allclose(fresh, expected, atol=1e-5), "the fresh worker drew something else than the weights"
@@ -142,8 +142,8 @@ def test_a_fresh_worker_refuses_a_bank_registered_as_a_buffer(tmp_path, edition_
 
 def test_an_exported_program_draws_like_the_reference(tmp_path, monkeypatch):
     from grader.testing import reference
-    from grader.training.judge import CACHE_ENV
-    from grader.training.trained_state import trained_state
+    from grader.judging.digit_judge import CACHE_ENV
+    from grader.operations.trained_state import trained_state
 
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     mnist = Drawn("mnist_cnn", "MnistCNN", {}, lambda: [torch.randn(2, 1, 28, 28)])
@@ -182,7 +182,7 @@ def test_an_exported_program_draws_like_the_reference(tmp_path, monkeypatch):
 
 def test_no_graded_test_skips():
     """A skipped test leaves the maximum, so no suite test may skip (on a device, without data)."""
-    for path in sorted(paths.SUITES_DIR.rglob("*.py")):
+    for path in sorted(paths.PRACTICES_DIR.rglob("*.py")):
         tree = ast.parse(path.read_text())
         calls = [node for node in ast.walk(tree) if isinstance(node, ast.Attribute)
                  and node.attr in ("skip", "skipif", "importorskip", "xfail")]
@@ -193,9 +193,9 @@ def test_no_graded_test_skips():
 def test_the_device_plans_keep_every_test(device, monkeypatch):
     """Each convergence test, called as on this device (the training replaced by a recorder),
     runs a plan: a GPU without CIFAR-10 or facades judges what the CPU does, for the same points."""
-    from grader.suites.dcgan import test_convergence as dcgan_test
-    from grader.suites.pix2pix import test_convergence as pix2pix_test
-    from grader.training import pix2pix_data
+    from grader.practices.dcgan import test_convergence as dcgan_test
+    from grader.practices.pix2pix import test_convergence as pix2pix_test
+    from grader.practices.pix2pix import data as pix2pix_data
 
     monkeypatch.setattr(pix2pix_data, "facades_present", lambda root=None: False)
     assert pix2pix_test.plan_for(device)[0] is pix2pix_test.CPU

@@ -120,10 +120,10 @@ def test_the_zip_has_what_gradescope_expects_at_its_root(autograder):
     assert "download.pytorch.org/whl/cpu torch==" in setup and "pip install -e /autograder/source" in setup
     assert json.loads((source / "autograder.json").read_text())["practices"] == ["basics"]
     assert not (source / "solutions").exists()  # nothing in the zip needs the reference at run time
-    assert "visibility=\"hidden\"" in (source / "grader" / "suites" / "basics" / "test_activations.py").read_text()
-    values = torch.load(source / "grader" / "suites" / "basics" / recorded.FILE, weights_only=True)
+    assert "visibility=\"hidden\"" in (source / "grader" / "practices" / "basics" / "test_activations.py").read_text()
+    values = torch.load(source / "grader" / "practices" / "basics" / recorded.FILE, weights_only=True)
     assert list(values["values"]) == ["test_linear.reference_descent(steps=60, lr=0.3)"]  # a hidden test's value
-    assert not (source / "grader" / "suites" / "mnist_cnn" / recorded.FILE).exists()  # not graded by this zip
+    assert not (source / "grader" / "practices" / "mnist_cnn" / recorded.FILE).exists()  # not graded by this zip
 
 
 @pytest.mark.slow
@@ -170,7 +170,7 @@ for target in [{str(results)!r}, "/autograder/results/results.json"]:
     except OSError:
         pass
 try:
-    LEAK = pathlib.Path({str(autograder / "source" / "grader" / "suites" / "basics" / "test_activations.py")!r}).read_text()
+    LEAK = pathlib.Path({str(autograder / "source" / "grader" / "practices" / "basics" / "test_activations.py")!r}).read_text()
 except OSError as error:
     LEAK = "unreadable: " + type(error).__name__
 
@@ -189,8 +189,8 @@ def relu(x):
 HOSTILE = """
 import os, pathlib, tempfile
 SOURCE = pathlib.Path({source!r})
-TARGETS = [SOURCE / "grader" / "suites" / "basics" / "expected.pt",
-           SOURCE / "grader" / "suites" / "basics" / "test_activations.py",
+TARGETS = [SOURCE / "grader" / "practices" / "basics" / "expected.pt",
+           SOURCE / "grader" / "practices" / "basics" / "test_activations.py",
            SOURCE / "autograder.json", SOURCE.parent / "submission" / "basics.py", pathlib.Path({other!r})]
 LEAKS = []
 for target in TARGETS:
@@ -247,7 +247,7 @@ def test_in_a_container_with_dockers_defaults_a_hostile_upload_reads_nothing_and
     assert "LEAKED" not in json.dumps(found)
     assert found["score"] == sum(t["max_score"] for t in found["tests"]) > 0  # its own results.json was not kept
     source = container_tree / "source"
-    for closed in (source / "grader" / "suites", source / "autograder.json",
+    for closed in (source / "grader" / "practices", source / "autograder.json",
                    container_tree / "submission"):
         assert not closed.stat().st_mode & 0o007, f"{closed} is open to other users"
     for folder in ("/tmp", "/dev/shm", "/var/tmp"):

@@ -1,7 +1,7 @@
-"""Copied samples earn nothing: `grader.training.copies` flags real digits, shifted, flipped,
+"""Copied samples earn nothing: `grader.judging.copies` flags real digits, shifted, flipped,
 faded or noised, and repeats, and lets new images through.
 
-The threshold (0.055 in the distance of `grader.training.copies`) is set from the reference cGAN's
+The threshold (0.055 in the distance of `grader.judging.copies`) is set from the reference cGAN's
 and DCGAN's samples, whose nearest known digit is at 0.096 or more on seeds 0-4
 (benchmarks/copy_threshold.py), and lies below the closest pair of distinct real digits (0.069).
 """
@@ -15,7 +15,7 @@ from grader import paths
 from grader.check import run_suites
 from grader.data import load_mnist
 from grader.testing import GradingFailure
-from grader.training.copies import COPY_THRESHOLD, assert_no_copies, find_copies, nearest_distances
+from grader.judging.copies import COPY_THRESHOLD, assert_no_copies, find_copies, nearest_distances
 
 
 @pytest.fixture(scope="module")
@@ -143,10 +143,10 @@ def test_weights_that_draw_real_digits_earn_no_convergence_points(tmp_path):
 
 
 def test_a_lookup_table_jumps_along_a_latent_walk_and_a_learned_map_does_not(data):
-    """`grader.training.latent_walk`: a table of stored digits picked by the nearest stored noise fails
+    """`grader.judging.latent_walk`: a table of stored digits picked by the nearest stored noise fails
     dcgan.10's bar; a smooth map of the noise (a fixed linear layer and a sigmoid) passes it."""
-    from grader.suites.dcgan.judging import WALK_BAR
-    from grader.training.latent_walk import assert_smooth
+    from grader.practices.dcgan.judging import WALK_BAR
+    from grader.judging.latent_walk import assert_smooth
 
     generator = torch.Generator().manual_seed(4)
     stored_noise = torch.randn(4000, 100, generator=generator)

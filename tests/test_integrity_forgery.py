@@ -16,10 +16,10 @@ import torch
 from forgeries import STORES, gan_bank, nearest_neighbour, sobel_translator
 from grader.check import run_suites
 from grader.sandbox import Limits, Submission
-from grader.suites.dcgan import judging
-from grader.testing import trusted_judge
-from grader.training.copies import find_copies
-from grader.training.sample_quality import judge_pixels
+from grader.practices.dcgan import judging
+from grader.judging.digit_judge import judge_for_grading
+from grader.judging.copies import find_copies
+from grader.judging.sample_quality import judge_pixels
 
 
 def points(folder, practice: str, task: str) -> tuple[float, str]:
@@ -62,7 +62,7 @@ def test_the_bank_would_fool_a_judge_of_the_forward(tmp_path):
         record = session.run(judging.LOOP, student.Generator, student.Discriminator, student.train_step,
                              judging.training_images(), judging.sample_noise(0), epochs=10**6,
                              max_steps=plan["steps"], seed=0, every_epoch=False, **judging.RECIPE)
-    classifier = trusted_judge()
+    classifier = judge_for_grading()
     verdict = judging.quality(classifier, record["samples"], judging.held_out_features(classifier))
     assert verdict["score"] >= plan["score"] and verdict["distance"] <= plan["distance"], verdict
     assert not torch.equal(record["samples"][0], record["samples"][1])

@@ -73,12 +73,12 @@ def test_places_in_the_module_are_named_as_cells():
     line = module.text.split("\n").index("    raise ValueError(x)") + 1
     text = (f'File "/tmp/bootcamp-notebooks-x/basics.py", line {line}, in relu\n'
             f'basics.py, line {line}: syntax error\n'
-            f'File "/srv/grader/suites/basics/test_relu.py", line {line}, in test\n'
+            f'File "/srv/grader/practices/basics/test_relu.py", line {line}, in test\n'
             f'File "my_basics.py", line {line}, in f')
     named = name_cells(text, ["/tmp/bootcamp-notebooks-x/basics.py", "basics.py"], "work/basics.ipynb", module)
     assert named.splitlines() == ['File "work/basics.ipynb", cell 3, line 2, in relu',
                                   "work/basics.ipynb, cell 3, line 2: syntax error",
-                                  f'File "/srv/grader/suites/basics/test_relu.py", line {line}, in test',
+                                  f'File "/srv/grader/practices/basics/test_relu.py", line {line}, in test',
                                   f'File "my_basics.py", line {line}, in f']
 
 

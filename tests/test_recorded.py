@@ -12,7 +12,7 @@ from grader import paths, recorded, testing
 from grader.check import run_suites
 from grader.handout.strip import Reach, graded_tests
 from grader.sandbox.mother import Mother, use_mother
-from grader.suites.mnist_cnn import reference_model
+from grader.practices.mnist_cnn import reference_model
 
 CORPUS = Path(__file__).parent / "mutations" / "mnist_cnn"
 
@@ -61,7 +61,7 @@ def test_arguments_are_literals_in_one_order_and_values_plain_data():
         recorded._literal(torch.zeros(1), "x")
     with pytest.raises(TypeError, match="plain data"):
         recorded.plain({"model": torch.nn.Linear(1, 1)}, "key")
-    with pytest.raises(ValueError, match="grader/suites/<practice>/"):
+    with pytest.raises(ValueError, match="grader/practices/<practice>/"):
         recorded.recorded(write_book)  # not in a suite folder
 
 
@@ -98,10 +98,10 @@ def test_a_stale_missing_or_foreign_file_is_one_line_that_blames_the_grader(no_s
 
 def test_reach_stops_at_recorded_values_and_finds_the_tests_that_use_them():
     reach = Reach(paths.PACKAGE_DIR)
-    module = reach.add("grader.suites.tiny.test_tiny", SUITE)
+    module = reach.add("grader.practices.tiny.test_tiny", SUITE)
     found = {t.name: (t.needs_reference, sorted(t.recorded)) for t in graded_tests(module, reach)}
     assert found == {"test_relu_matches_the_recorded_reference":
-                     (False, ["grader.suites.tiny.test_tiny.reference_relu"]),
+                     (False, ["grader.practices.tiny.test_tiny.reference_relu"]),
                      "test_relu_matches_the_live_reference": (True, [])}
     tests = recorded.tests_using_values(["mnist_cnn", "basics"], hidden=False)
     assert "test_same_logits_as_the_reference_in_eval_mode" in tests["mnist_cnn"]

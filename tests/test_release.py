@@ -12,7 +12,8 @@ from click.testing import CliRunner
 import grader.release
 from grader import paths
 from grader.cli import cli
-from grader.release import RECORD, EditedSkeleton, ReleaseError, practices, release, skeleton_source, stale
+from grader.registry import names as practices
+from grader.release import RECORD, EditedSkeleton, ReleaseError, release, skeleton_source, stale
 
 SOLUTION = '''"""A tiny practice."""
 import torch

@@ -62,7 +62,7 @@ def test_relu_secretly(student):
 @pytest.fixture(scope="module")
 def tiny_reach():
     reach = Reach(paths.PACKAGE_DIR)
-    return reach, reach.add("grader.suites.tiny.test_tiny", SUITE)
+    return reach, reach.add("grader.practices.tiny.test_tiny", SUITE)
 
 
 def test_a_public_test_that_reaches_the_reference_is_found_through_its_helpers(tiny_reach):
@@ -76,13 +76,13 @@ def test_a_public_test_that_reaches_the_reference_is_found_through_its_helpers(t
 def test_the_reference_is_reached_through_the_suites_helpers_not_the_judge_or_the_drawing():
     reach = Reach(paths.PACKAGE_DIR)
     assert reach.reaches("grader.testing.reference")
-    assert reach.reaches("grader.suites.dcgan.judging.untrained_samples")
-    assert not reach.reaches("grader.training.judge.judge")  # the grader's own classifier
-    assert reach.reaches("grader.training.drawing.exported_files")  # the zip builder exports the reference ...
-    assert not reach.reaches("grader.training.drawing.draw_source")  # ... the choice reads solutions/ where it is
-    assert not reach.reaches("grader.training.drawing.trained_model")  # ... and draws without it too
+    assert reach.reaches("grader.practices.dcgan.judging.untrained_samples")
+    assert not reach.reaches("grader.judging.digit_judge.judge")  # the grader's own classifier
+    assert reach.reaches("grader.judging.drawing.exported_files")  # the zip builder exports the reference ...
+    assert not reach.reaches("grader.judging.drawing.draw_source")  # ... the choice reads solutions/ where it is
+    assert not reach.reaches("grader.judging.drawing.trained_model")  # ... and draws without it too
     assert not reach.reaches("grader.testing.assert_close")
-    assert not reach.reaches("grader.training.gan.reference_train_step")  # the grader's own, no solution read
+    assert not reach.reaches("grader.operations.conditional_gan.reference_train_step")  # the grader's own, no solution read
 
 
 def test_stripping_removes_the_tests_and_what_only_they_used():
@@ -173,12 +173,12 @@ def test_the_edition_holds_no_secret_and_no_instructor_part(edition):
     assert not (folder / "grader" / "validate.py").exists() and not (folder / "grader" / "handout").exists()
     assert "STUDENT = True" in (folder / "grader" / "edition.py").read_text()
     assert {p.relative_to(folder).as_posix() for p in folder.rglob("*.pt")} == {
-        f"grader/suites/{p}/{recorded.FILE}" for p in ("mnist_cnn", "cgan", "dcgan", "pix2pix")  # recorded values
-    } | {"grader/training/digit_judge.pt"}  # the grader's own digit judge, for cgan.8 and dcgan.10
+        f"grader/practices/{p}/{recorded.FILE}" for p in ("mnist_cnn", "cgan", "dcgan", "pix2pix")  # recorded values
+    } | {"grader/judging/digit_judge.pt"}  # the grader's own digit judge, for cgan.8 and dcgan.10
     assert not list(folder.rglob("*.ipynb"))
     assert {p.name for p in (folder / "assignments").glob("*.py")} == {f"{p}.py" for p in student.released_practices()}
     for practice in student.released_practices():  # every public test runs there: only hidden ones are withheld
-        withheld = json.loads((folder / "grader" / "suites" / practice / "withheld.json").read_text())
+        withheld = json.loads((folder / "grader" / "practices" / practice / "withheld.json").read_text())
         assert {kind for kinds in withheld.values() for kind in kinds} <= {"hidden"}, (practice, withheld)
     with zipfile.ZipFile(edition / "student.zip") as archive:
         names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}

@@ -195,7 +195,7 @@ def test_the_attacks_get_nothing_under_dockers_defaults(docker_checkout):
     assert "another checkout's solutions" in results and "git objects" in results
     uid = int(re.search(r"unprivileged uid (\d+)", " ".join(results["measures"])).group(1))
     _assert_nothing_reached(results, docker=True)
-    for secret in ("solutions", "grader/suites", ".git"):
+    for secret in ("solutions", "grader/practices", ".git"):
         assert not (docker_checkout / secret).stat().st_mode & 0o007, f"{secret} is still open to other users"
     assert _owned_by(uid) == [], "the check left files in the shared temp folders"
 

@@ -12,7 +12,7 @@ from grader import paths
 from interrupted_training import interrupt_after_one_epoch
 from grader.cli import cli
 from grader.testing import reference
-from grader.training.classifier import TrainOptions, train_mnist_cnn
+from grader.practices.mnist_cnn.train import TrainOptions, train_mnist_cnn
 
 FILES = {"metrics.json", "curves.png", "confusion.png", "misclassified.png", "checkpoint.pt"}
 

@@ -11,8 +11,8 @@ import torch
 from grader import paths
 from interrupted_training import interrupt_after_one_epoch
 from grader.testing import reference
-from grader.training import judge as judge_module
-from grader.training.cgan_run import GanOptions, grid_of, sample_inputs, train_cgan
+from grader.judging import digit_judge as judge_module
+from grader.practices.cgan.train import GanOptions, grid_of, sample_inputs, train_cgan
 
 FILES = {"metrics.json", "curves.png", "samples.png", "samples_epoch_001.png", "checkpoint.pt"}
 
@@ -24,7 +24,7 @@ def untrained_judge() -> torch.nn.Module:
 
 
 def test_one_epoch_of_the_reference_writes_the_whole_record(tmp_path, monkeypatch):
-    monkeypatch.setattr("grader.training.cgan_run.judge", untrained_judge)
+    monkeypatch.setattr("grader.practices.cgan.train.judge", untrained_judge)
     epochs, steps = [], []
     run = train_cgan(paths.SOLUTIONS_DIR, GanOptions(epochs=1, threads=1), out=tmp_path, on_epoch=epochs.append,
                      on_step=steps.append)
@@ -115,7 +115,7 @@ def test_shipped_weights_are_used_only_with_their_sha256(tmp_path, monkeypatch):
 
 def test_the_judge_is_no_practice_answer():
     """Its layers are not mnist_cnn's (nor any practice's model): no layer signature in common."""
-    from grader.training.transplant import signature
+    from grader.judging.transplant import signature
 
     judge_layers = {signature(m.state_dict()) for m in judge_module.DigitJudge().modules() if m.state_dict()
                     and not list(m.children())}

@@ -17,10 +17,11 @@ from click.testing import CliRunner
 from data.conftest import write_cifar
 from grader import paths
 from grader.cli import cli
-from grader.suites.dcgan import judging
-from grader.testing import reference, trusted_judge
-from grader.training.dcgan_run import GRID, JUDGED, PAIRS, STEPS, DcganOptions, sample_noise, train_dcgan
-from grader.training.sample_quality import classifier_score, frechet_distance, judge_pixels, pad_digits
+from grader.practices.dcgan import judging
+from grader.judging.digit_judge import judge_for_grading
+from grader.testing import reference
+from grader.practices.dcgan.train import GRID, JUDGED, PAIRS, STEPS, DcganOptions, sample_noise, train_dcgan
+from grader.judging.sample_quality import classifier_score, frechet_distance, judge_pixels, pad_digits
 from interrupted_training import interrupt_after_one_epoch
 from test_train_cgan import untrained_judge
 
@@ -28,7 +29,7 @@ FILES = {"metrics.json", "curves.png", "samples.png", "samples_epoch_001.png", "
 
 
 def test_one_epoch_of_the_reference_writes_the_whole_record(tmp_path, monkeypatch):
-    monkeypatch.setattr("grader.training.dcgan_run.judge", untrained_judge)
+    monkeypatch.setattr("grader.practices.dcgan.train.judge", untrained_judge)
     epochs, steps = [], []
     run = train_dcgan(paths.SOLUTIONS_DIR, DcganOptions(epochs=1, threads=1, width=8), out=tmp_path,
                       on_epoch=epochs.append, on_step=steps.append)
@@ -102,7 +103,7 @@ def test_classifier_score_and_frechet_distance_on_known_cases():
 def test_the_bars_reject_broken_generators_and_accept_real_digits():
     """Each impostor fails both CPU bars of dcgan.10; real training digits pass both."""
     plan = judging.PLAN["cpu"]
-    classifier = trusted_judge()
+    classifier = judge_for_grading()
     held_out = judging.held_out_features(classifier)
     for name, samples in judging.impostors(classifier).items():
         quality = judging.quality(classifier, samples, held_out)
@@ -122,9 +123,9 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_finished_epochs(tmp_path):
 def test_the_cifar10_judge_is_trained_cached_and_refused_when_weak(tmp_path, monkeypatch):
     """The GPU check's CIFAR-10 judge, trained here on a tiny archive on the CPU: too weak to grade,
     then (with the bar lowered) its features give finite measures of colour samples."""
-    from grader.training import cifar_judge as module
-    from grader.training.judge import CACHE_ENV, JudgeError
-    from grader.training.sample_quality import sample_quality
+    from grader.judging import cifar_judge as module
+    from grader.judging.digit_judge import CACHE_ENV, JudgeError
+    from grader.judging.sample_quality import sample_quality
 
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     write_cifar(tmp_path / "data" / "cifar10" / "cifar-10-python.tar.gz", per_batch=16)
@@ -158,7 +159,7 @@ def test_images_of_the_wrong_shape_stop_the_run_with_one_line(tmp_path):
 
 def test_dcgan_copy_check_flags_training_digits_returned_as_samples():
     from grader.testing import GradingFailure
-    from grader.training.copies import assert_no_copies
+    from grader.judging.copies import assert_no_copies
 
     data = judging.mnist()
     as_samples = pad_digits(data.train_images[:1000]).float() / 127.5 - 1  # (1000, 1, 32, 32), a tanh's range

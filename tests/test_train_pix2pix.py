@@ -14,12 +14,12 @@ from PIL import Image
 from grader import paths
 from grader.cli import cli
 from grader.data import DataError
-from grader.suites.pix2pix.test_convergence import COPY_THRESHOLD, CPU, embedded_pairs
+from grader.practices.pix2pix.test_convergence import COPY_THRESHOLD, CPU, embedded_pairs
 from grader.testing import GradingFailure, reference
-from grader.training.copies import assert_no_copies
-from grader.training import pix2pix_data
-from grader.training.pix2pix_metrics import baseline_scores, blur, psnr, scores
-from grader.training.pix2pix_run import Pix2pixOptions, choose_data, grid_indices, train_pix2pix
+from grader.judging.copies import assert_no_copies
+from grader.practices.pix2pix import data as pix2pix_data
+from grader.practices.pix2pix.metrics import baseline_scores, blur, psnr, scores
+from grader.practices.pix2pix.train import Pix2pixOptions, choose_data, grid_indices, train_pix2pix
 from interrupted_training import interrupt_after_one_epoch
 
 FILES = {"metrics.json", "curves.png", "grid.png", "grid_epoch_001.png", "checkpoint.pt"}

@@ -1,4 +1,4 @@
-"""The grader's own model draws what a student's trained weights draw: `grader.training.transplant`.
+"""The grader's own model draws what a student's trained weights draw: `grader.judging.transplant`.
 
 Every correct design of the project (the reference and the `# correct` files of the mutation
 corpus, written in other styles) maps onto the grader's model exactly, so the grader's forward
@@ -16,12 +16,12 @@ import torch
 import torch.nn as nn
 
 from grader import paths
-from grader.suites.cgan.test_convergence import layer_order_inputs as cgan_inputs
-from grader.suites.dcgan.judging import layer_order_noise, projection_as_linear
-from grader.suites.mnist_cnn.reference_model import EXAMPLE_SEED, digits
+from grader.practices.cgan.test_convergence import layer_order_inputs as cgan_inputs
+from grader.practices.dcgan.judging import layer_order_noise, projection_as_linear
+from grader.practices.mnist_cnn.reference_model import EXAMPLE_SEED, digits
 from grader.testing import GradingFailure, reference
-from grader.training.trained_state import trained_state
-from grader.training.transplant import TransplantError, grader_model, transplant
+from grader.operations.trained_state import trained_state
+from grader.judging.transplant import TransplantError, grader_model, transplant
 
 CORPUS = Path(__file__).parent / "mutations"
 DCGAN = {"nz": 100, "ngf": 16, "nc": 1, "image_size": 32}

@@ -13,7 +13,7 @@ Loaders return uint8 `(N, C, H, W)` images and int64 `(N,)` labels; any bad inpu
 
 from grader.data.batches import Batches, batches
 from grader.data.cifar import load_cifar10
-from grader.data.manifest import DATA_ROOT_ENV, data_root
+from grader.paths import DATA_ROOT_ENV, data_root
 from grader.data.mnist import load_mnist
 from grader.data.pairs import load_pairs
 from grader.data.sets import DataError, ImageSet, PairedSet

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from grader.data.cache import CACHE_SUFFIX, cached_decode
-from grader.data.manifest import data_root
+from grader.paths import data_root
 from grader.data.sets import DataError, ImageSet
 from grader.data.unpickle import RefusedGlobal, restricted_loads
 

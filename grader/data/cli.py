@@ -20,7 +20,8 @@ from rich.progress import (
 from rich.table import Table
 
 from grader.data.fetch import fetch_set
-from grader.data.manifest import SetSpec, data_root, load_manifest
+from grader.data.manifest import SetSpec, load_manifest
+from grader.paths import data_root
 from grader.data.sets import DataError
 from grader.data.verify import CORRUPT, MISSING, SetStatus, inspect_embedded, inspect_set
 

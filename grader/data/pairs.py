@@ -20,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 
 from grader.data.cache import CACHE_SUFFIX, cached_decode
 from grader.data.embedded import embedded_pairs
-from grader.data.manifest import data_root
+from grader.paths import data_root
 from grader.data.sets import DataError, PairedSet
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")

@@ -26,14 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from grader import __version__, paths
+from grader import __version__, paths, registry
 from grader.check import BadInput, resolve_practices
 from grader.gradebook import database, view
 from grader.gradebook.executors import Job, make_executor
 from grader.gradebook.late import LatePolicy, from_timestamp, read_times
 from grader.gradebook.shards import Shard
 from grader.gradebook.submissions import MAX_BYTES, Found, Rejected, discover, printable, unpack
-from grader.release import practices as known_practices
 
 
 class GradingError(Exception):
@@ -89,10 +88,10 @@ class Summary:
 
 
 def suites_hash(practices: list[str]) -> str:
-    """sha256 over the files of `grader/suites/<practice>/` (names and contents), in order."""
+    """sha256 over the files of `grader/practices/<practice>/` (names and contents), in order."""
     digest = hashlib.sha256()
     for practice in practices:
-        folder = paths.SUITES_DIR / practice
+        folder = paths.PRACTICES_DIR / practice
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
             digest.update(f"{practice}/{path.relative_to(folder).as_posix()}\0".encode())
             digest.update(path.read_bytes() + b"\0")
@@ -219,7 +218,7 @@ def _grade(db, submissions: Path, out: Path, practices: list[str], options: Opti
     def jobs():  # consumed by the executor in this thread: the gradebook is written here only
         for item, entry in pending:
             try:  # read again (nothing large is held for the whole class); it may have changed meanwhile
-                unpacked = unpack(item, practices, known_practices(), options.max_bytes)
+                unpacked = unpack(item, practices, registry.names(), options.max_bytes)
             except Rejected as error:
                 finished(item.student, {"status": "rejected", "reason": str(error)})
                 continue
@@ -280,7 +279,7 @@ def _entry(item: Found, practices: list[str], options: Options, times: dict,
     rejected = None
     mtime = None
     try:
-        unpacked = unpack(item, practices, known_practices(), options.max_bytes)
+        unpacked = unpack(item, practices, registry.names(), options.max_bytes)
         entry["content_hash"], entry["notes"], mtime = unpacked.content_hash, unpacked.notes, unpacked.submitted_at
     except Rejected as error:
         rejected = str(error)

@@ -47,7 +47,7 @@ def grade_job_dir(job_dir: Path) -> dict:
     """Grade `job_dir/submission`; write and return the result. Runs in the child."""
     from grader.check import BadInput, inspect_submission, name_notebook_cells, run_suites
     from grader.notebook_source import NotebookModule
-    from grader.release import write_atomically
+    from grader.atomic import write_atomically
     from grader.scoring import build_report
 
     job = json.loads((job_dir / "job.json").read_text())

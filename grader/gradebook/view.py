@@ -25,7 +25,7 @@ from pathlib import Path
 from grader.attachments import Measure, Picture
 from grader.gradebook import database
 from grader.gradebook.late import Late, LatePolicy, parse_time
-from grader.release import practices as course_order
+from grader.registry import names as course_order
 
 
 @dataclass

@@ -9,12 +9,12 @@ At the zip's root, as Gradescope expects:
 - `run_autograder`: run for each submission; `python -m grader.autograder` (see that module).
 - `autograder.json`: the practices to grade and the hidden tests' visibility.
 - the grader with every suite, hidden tests included, the recorded values of the reference every
-  graded test compares with (`grader/suites/<practice>/expected.pt`,
+  graded test compares with (`grader/practices/<practice>/expected.pt`,
   `grader.recorded.record(..., hidden=True)`), `pyproject.toml` and the datasets' manifest;
 - what the convergence checks need (`convergence_data`): the digit judge's weights and their
   sha256, the declared layers of the models they draw with, and the grader's trusted models as
   `torch.export` programs of the reference architectures, into which the student's trained
-  weights are loaded (`grader.training.drawing`).
+  weights are loaded (`grader.judging.drawing`).
 
 No `solutions/`: nothing in the zip needs the reference solutions at run time (where
 `solutions/` exists, as in the instructor's repository, the same values are computed live and
@@ -103,17 +103,17 @@ def planned(practices: list[str], hidden_visibility: str = "after_due_date") -> 
 def convergence_data(practices: list[str]) -> dict[str, bytes]:
     """The convergence checks' data, so they need no `solutions/` here: the student edition's (the
     digit judge's weights with their sha256, the declared layers) and the grader's trusted models
-    as `torch.export` programs of the reference architectures (`grader.training.drawing`)."""
+    as `torch.export` programs of the reference architectures (`grader.judging.drawing`)."""
     from grader.handout.student import edition_data
-    from grader.training.drawing import drawn_models, exported_files
+    from grader.judging.drawing import drawn_models, exported_files
 
     return {**edition_data(practices), **exported_files(drawn_models(practices))}
 
 
 def _generated(relative: Path) -> bool:
     """Files an edition builder writes into the package (never taken from the instructor's copy)."""
-    from grader.training import declared, judge
-    from grader.training.drawing import EXPORTED_DIR
+    from grader.judging import declared, digit_judge as judge
+    from grader.judging.drawing import EXPORTED_DIR
 
     path = paths.PACKAGE_DIR / relative
     return path in (judge.SHIPPED, judge.SHIPPED_SUM, declared.RECORDED) or EXPORTED_DIR in path.parents

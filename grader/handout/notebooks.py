@@ -23,9 +23,10 @@ import json
 import re
 from pathlib import Path
 
-from grader import paths
+from grader import paths, registry
 from grader.notebook_source import grade_id as nbgrader_id
-from grader.release import practices as course_practices, skeleton_source, write_atomically
+from grader.atomic import write_atomically
+from grader.release import skeleton_source
 
 _TODO = re.compile(r"^\s*# TODO (?P<task>[a-z0-9_]+\.\d+): (?P<what>.+?)\s*$")
 
@@ -111,7 +112,7 @@ def write_notebooks(folder: Path, practices: list[str] | None = None) -> list[st
     import nbformat
 
     written = []
-    for practice in practices or course_practices():
+    for practice in practices or registry.names():
         source = (paths.SOLUTIONS_DIR / f"{practice}.py").read_text()
         for version, student in (("source", False), ("release", True)):
             target = Path(folder) / version / f"{practice}.ipynb"

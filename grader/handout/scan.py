@@ -45,16 +45,16 @@ def public_messages() -> list[str]:
     reach = Reach(paths.PACKAGE_DIR)
     messages = []
     for module in reach.modules.values():
-        public = {t.name for t in graded_tests(module) if t.visibility == "public"} if ".suites." in module.name else ()
+        public = {t.name for t in graded_tests(module) if t.visibility == "public"} if ".practices." in module.name else ()
         for node in module.tree.body:
             if getattr(node, "name", None) in public:
                 messages += [c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str)]
     return messages
 
 
-def hidden_test_names(suites_dir: Path = paths.SUITES_DIR) -> dict[bytes, str]:
+def hidden_test_names(suites_dir: Path = paths.PRACTICES_DIR) -> dict[bytes, str]:
     reach = Reach(paths.PACKAGE_DIR)
-    tests = [(module.name, test) for module in reach.modules.values() if ".suites." in module.name
+    tests = [(module.name, test) for module in reach.modules.values() if ".practices." in module.name
              for test in graded_tests(module)]
     public = {test.name for _, test in tests if test.visibility == "public"}
     return {test.name.encode(): f"the hidden test {test.task} {test.name} ({name})"

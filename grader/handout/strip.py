@@ -19,7 +19,7 @@ also those inside functions, and `module.attribute` chains), and follows them; a
 names `SOLUTIONS_DIR` is where the solutions are read, and a definition decorated `@recorded` is
 where the walk stops (it is noted in `GradedTest.recorded`). A definition decorated
 `@solutions_optional` (`grader.paths`) reads the solutions only where they exist and has another
-way without them (the convergence checks' drawing, `grader.training.drawing`): the walk stops
+way without them (the convergence checks' drawing, `grader.judging.drawing`): the walk stops
 there too. A test reaches them when its body, its decorators or a fixture of its module does,
 through any chain of grader functions.
 
@@ -218,7 +218,7 @@ def suite_tests(reach: Reach, practices: list[str]) -> Iterator[tuple[str, _Modu
     """(practice, test module, test) for every graded test of the suites of `practices`."""
     for module in list(reach.modules.values()):
         parts = module.name.split(".")
-        if parts[:2] == ["grader", "suites"] and len(parts) == 4 and parts[2] in practices \
+        if parts[:2] == ["grader", "practices"] and len(parts) == 4 and parts[2] in practices \
                 and parts[3].startswith("test_"):
             for test in graded_tests(module, reach):
                 yield parts[2], module, test

@@ -4,14 +4,14 @@ It holds the skeletons (`assignments/`), the grader without its instructor parts
 `handout/`, `validate.py`, `autograder.py`; `grader/edition.py` says `STUDENT = True`, so the CLI
 offers only `check`, `list`, `train` and `data`), each practice's suite with only the tests that
 can run there (see `grader.handout.strip`), the values of the reference its public tests compare
-with (`grader/suites/<practice>/expected.pt`, recorded by grading `solutions/` with them:
+with (`grader/practices/<practice>/expected.pt`, recorded by grading `solutions/` with them:
 `grader.recorded.record(..., hidden=False)`, fingerprinted with the grader's code as shipped), the
 datasets' manifest, its own README (the student guide), `pyproject.toml`, `.gitignore` and a
 GitHub Classroom workflow. No `solutions/`. The convergence checks run there too: the edition
 ships the digit judge's weights and the declared layers of the models they draw with
-(`edition_data`), and draws in a fresh worker (`grader.training.drawing`).
+(`edition_data`), and draws in a fresh worker (`grader.judging.drawing`).
 
-`grader/suites/<practice>/withheld.json` tells `bootcamp check` and `bootcamp list` how many tests
+`grader/practices/<practice>/withheld.json` tells `bootcamp check` and `bootcamp list` how many tests
 of each task, and how many points, only the instructor's grader runs: counts and points, never
 names. `planned()` is the whole edition as {relative path: bytes}, so that writing it, zipping it
 and checking a built copy for staleness all compare the same thing.
@@ -26,21 +26,20 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from grader import paths, recorded
+from grader import paths, recorded, registry
 from grader.handout import zips
 from grader.handout.strip import Reach, graded_tests, import_aliases, strip_module, suite_tests
-from grader.release import ReleaseError, planned as planned_skeletons, practices as course_practices
+from grader.release import ReleaseError, planned as planned_skeletons
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-INSTRUCTOR_ONLY = ("gradebook", "handout", "validate.py", "autograder.py", "extras.py")  # under grader/
-RELEASE_STUB = ("ReleaseError", "practices", "write_atomically")
+INSTRUCTOR_ONLY = ("gradebook", "handout", "validate.py", "autograder.py", "extras.py", "release.py")  # under grader/
 EDITION_FLAG = ("STUDENT = False", "STUDENT = True")
 ZIP_FOLDER = "bootcamp-student"
 
 
 def released_practices() -> list[str]:
     """The practices that have both a reference solution and a suite."""
-    return [p for p in course_practices() if (paths.SUITES_DIR / p).is_dir()]
+    return registry.names()
 
 
 def withheld_tests(practices: list[str], reach: Reach | None = None) -> dict[str, dict[str, dict[str, dict]]]:
@@ -79,11 +78,11 @@ def planned(root: Path = paths.REPO_ROOT) -> dict[str, bytes]:
 
 def edition_data(practices: list[str]) -> dict[str, bytes]:
     """What the convergence checks need where there is no `solutions/`: the digit judge's weights
-    with their sha256 (`grader.training.judge`) and the declared layers of the models they draw
-    with (`grader.training.declared`); {relative path: bytes}."""
-    from grader.training import declared
-    from grader.training.drawing import drawn_models
-    from grader.training.judge import shipped_files
+    with their sha256 (`grader.judging.digit_judge`) and the declared layers of the models they draw
+    with (`grader.judging.declared`); {relative path: bytes}."""
+    from grader.judging import declared
+    from grader.judging.drawing import drawn_models
+    from grader.judging.digit_judge import shipped_files
 
     return {**shipped_files(), **declared.recorded_files(drawn_models(practices))}
 
@@ -96,16 +95,14 @@ def _grader_files(practices: list[str]) -> dict[str, bytes]:
         relative = path.relative_to(paths.PACKAGE_DIR)
         if "__pycache__" in relative.parts or relative.parts[0] in INSTRUCTOR_ONLY:
             continue
-        if relative.parts[0] == "suites" and len(relative.parts) > 2 and relative.parts[1] not in practices:
+        if relative.parts[0] == "practices" and len(relative.parts) > 2 and relative.parts[1] not in practices:
             continue
         text = path.read_text()
         if relative.as_posix() == "edition.py":
             text = text.replace(*EDITION_FLAG)
-        elif relative.as_posix() == "release.py":
-            text = release_stub(text)
         files[f"grader/{relative.as_posix()}"] = text.encode()
     for practice in practices:
-        suite = f"grader/suites/{practice}"
+        suite = f"grader/practices/{practice}"
         for name in [n for n in files if n.startswith(f"{suite}/test_")]:
             module = reach.modules[name[:-3].replace("/", ".")]
             tests = graded_tests(module, reach)
@@ -125,23 +122,9 @@ def _grader_files(practices: list[str]) -> dict[str, bytes]:
     return files
 
 
-def release_stub(source: str) -> str:
-    """`grader/release.py` for the student edition: only what other modules import from it
-    (`practices`, `write_atomically`, `ReleaseError`), without the skeleton generator."""
-    tree = ast.parse(source)
-    keep = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
-            or getattr(node, "name", None) in RELEASE_STUB]
-    body = "\n\n\n".join(ast.get_source_segment(source, node) for node in keep
-                          if not isinstance(node, (ast.Import, ast.ImportFrom)))
-    imports = "\n".join(ast.get_source_segment(source, node) for node in keep
-                        if isinstance(node, (ast.Import, ast.ImportFrom)))
-    return (f'"""What the grader uses from the skeleton generator, which stays with the instructor."""\n\n'
-            f"{imports}\n\n\n{body}\n")
-
-
 def _drop_unused_helpers(files: dict[str, bytes], suite: str) -> None:
     """Remove the suite's helper modules that no remaining file imports."""
-    keep = {"__init__.py", "tasks.py", "conftest.py"}
+    keep = {"__init__.py", "tasks.py", "conftest.py", "train.py"}  # train.py: `bootcamp train` (grader.registry)
     while True:
         imported = {target for name, content in files.items() if name.endswith(".py")
                     for target in _imports(name, content)}

@@ -35,16 +35,14 @@ def default_secrets() -> tuple[str, ...]:
     judge trains and tests on; a worker gets the data it needs as tensors)."""
     import importlib.util
 
-    from grader.data.embedded import MNIST_PACKAGE, PHOTOS_PACKAGE
-
     found = []
-    for package in (MNIST_PACKAGE, PHOTOS_PACKAGE):
+    for package in (paths.MNIST_PACKAGE, paths.PHOTOS_PACKAGE):
         try:
             spec = importlib.util.find_spec(package)  # finds, does not import
         except (ImportError, ValueError):
             spec = None
         found += list(spec.submodule_search_locations or []) if spec is not None else []
-    return (str(paths.SOLUTIONS_DIR), str(paths.SUITES_DIR), *found)
+    return (str(paths.SOLUTIONS_DIR), str(paths.PRACTICES_DIR), *found)
 
 
 class Remote:

@@ -31,10 +31,7 @@ class SecretsOpen(RuntimeError):
 def grader_secrets(hidden: tuple[str, ...] | list[str]) -> list[Path]:
     """Every existing secret of this grader, `hidden` included, but folders of installed packages
     and folders every user shares (`/`, a sticky folder such as `/tmp` given as a submission)."""
-    from grader.data import data_root
-    from grader.training.judge import cache_dir
-
-    found = [paths.SOLUTIONS_DIR, paths.SUITES_DIR, *git_folders(paths.REPO_ROOT), data_root(), cache_dir(),
+    found = [paths.SOLUTIONS_DIR, paths.PRACTICES_DIR, *git_folders(paths.REPO_ROOT), paths.data_root(), paths.cache_dir(),
              *(Path(folder) for folder in hidden)]
     shared = [Path(p) for p in {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}]
     keep = []

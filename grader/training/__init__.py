@@ -1,2 +1,4 @@
-"""Training: the trusted operations that run in the worker on student models, and the
-`bootcamp train` driver that turns their evidence into metrics, pictures and checkpoints."""
+"""`bootcamp train`: the driver that runs a practice's training entry (`entry.Training`, declared in
+its `train.py`) with a progress bar (`run_command`), its run folder and checkpoints (`runs`), the
+GAN practices' shared run record (`gan_run`) and the pictures of a run (`pictures`). The
+operations that train in the worker are `grader.operations`; the judges, `grader.judging`."""

@@ -20,11 +20,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader.release import write_atomically
+from grader.atomic import write_atomically
 from grader.sandbox import Limits, Submission
 from grader.sandbox.ctrl_c import deferred_ctrl_c
-from grader.training.classifier import save_checkpoint
-from grader.training.gan_loop import STATS
+from grader.operations.gan_loop import STATS
+from grader.training.entry import RunLines
+from grader.training.runs import save_checkpoint
 
 
 @dataclass
@@ -40,7 +41,7 @@ class GanRun:
     history: list[dict] = field(default_factory=list)
     steps: dict[str, list[float]] = field(default_factory=lambda: {key: [] for key in STATS})
     interrupted: bool = False
-    practice: str = "cgan"
+    practice: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # the practice's own entries of metrics.json
 
     def save_metrics(self) -> None:
@@ -79,3 +80,38 @@ def train_in_sandbox(run: GanRun, directory: Path, threads: int, loop: str, argu
         run.interrupted = True
         run.save_metrics()
     return run
+
+
+def _judged(summary: dict) -> str:
+    """How the epoch's samples were judged, for its line: the share recognised as the digit asked
+    for (a conditional GAN), or the classifier score and distance (an unconditional one)."""
+    if summary.get("judge_accuracy") is not None:
+        return f"  recognised {summary['judge_accuracy']:.0%}"
+    if summary.get("score") is not None:
+        return f"  score {summary['score']:.2f}  distance {summary['distance']:.1f}"
+    return ""
+
+
+def _gan_done(run: GanRun) -> str:
+    last = run.history[-1]
+    if last.get("judge_accuracy") is not None:
+        judged = f"the digit classifier recognised {last['judge_accuracy']:.0%} of the samples as the digit asked for; "
+    elif last.get("score") is not None:
+        judged = (f"classifier score {last['score']:.2f} (at most 10), Fréchet distance to held-out digits "
+                  f"{last['distance']:.1f}; ")
+    else:
+        judged = ""
+    return f"{judged}samples (samples.png), curves, metrics and checkpoint in {run.folder}"
+
+
+# What a GAN run on digits prints (`grader.training.run_command.drive`).
+GAN_LINES = RunLines(
+    start=lambda run, options, steps: [
+        f"data: {run.data_source}", f"judge: {run.judge_note}",
+        f"device: {options.device}; {run.epochs} epochs, {steps:,} steps; writing to {run.folder}"],
+    step=lambda step: f"loss D {step['loss_d']:.3f} G {step['loss_g']:.3f}",
+    epoch=lambda summary: (f"loss D {summary['loss_d']:.3f}  G {summary['loss_g']:.3f}  D(x) {summary['d_real']:.2f}  "
+                           f"D(G(z)) {summary['d_fake']:.2f}{_judged(summary)}  "
+                           f"({summary['images_per_second']:.0f} images/s)"),
+    done=_gan_done,
+    preparing="preparing the digit classifier that judges the samples (trained once, about 30 s, then cached)")

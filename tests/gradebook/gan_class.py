@@ -1,6 +1,6 @@
 """A graded class whose convergence tasks kept pictures, built without training anything.
 
-Each convergence test's own helper (`grader/suites/<practice>/run_pictures.py`) is fed small
+Each convergence test's own helper (`grader/practices/<practice>/run_pictures.py`) is fed small
 tensors of the shapes the test has (noise where a generator's samples go: the worst case for the
 compression), inside the collection the plugin opens, and the outcomes go through `build_report`,
 the report's JSON and `database.record`, as a graded submission's do. The one slow test of
@@ -32,11 +32,11 @@ def _collected(attach) -> tuple[list[Picture], list[Measure]]:
 
 def fake_attachments(seed: int = 0) -> dict[str, tuple[list[Picture], list[Measure]]]:
     """task id -> (pictures, measures) as each convergence test attaches them, from random tensors."""
-    from grader.suites.cgan import run_pictures as cgan
-    from grader.suites.dcgan import run_pictures as dcgan
-    from grader.suites.mnist_cnn import run_pictures as mnist_cnn
-    from grader.suites.pix2pix import run_pictures as pix2pix
-    from grader.training import pix2pix_data
+    from grader.practices.cgan import run_pictures as cgan
+    from grader.practices.dcgan import run_pictures as dcgan
+    from grader.practices.mnist_cnn import run_pictures as mnist_cnn
+    from grader.practices.pix2pix import run_pictures as pix2pix
+    from grader.practices.pix2pix import data as pix2pix_data
 
     random = torch.Generator().manual_seed(seed)
     stats = {key: torch.rand(300, generator=random).tolist() for key in ("loss_d", "loss_g", "d_real", "d_fake",

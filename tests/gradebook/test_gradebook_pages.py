@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import gan_class
 import page_class
-from grader.suites.cgan import run_pictures as cgan_pictures
+from grader.practices.cgan import run_pictures as cgan_pictures
 
 REFERENCE_SHARE = f"{cgan_pictures.REFERENCE['cpu']['accuracy']:.1%}"  # the reference's share, beside the bar
 

@@ -19,7 +19,7 @@ from gan_class import GAN_STUDENT, fake_attachments, gan_report, record_class
 from grader import attachments
 from grader.gradebook import database, view
 from grader.gradebook.exports import feedback
-from grader.suites.cgan import run_pictures as cgan_pictures
+from grader.practices.cgan import run_pictures as cgan_pictures
 
 REFERENCE_SHARE = f"{cgan_pictures.REFERENCE['cpu']['accuracy']:.1%}"  # the reference's share, beside the bar
 

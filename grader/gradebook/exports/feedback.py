@@ -29,7 +29,7 @@ from grader.gradebook.exports import points, safe_name
 from grader.gradebook.exports.page import badge, e, page, png_uri
 from grader.attachments import Measure
 from grader.gradebook.view import ClassView, PracticeView, StudentView, TaskView, TestView
-from grader.release import write_atomically
+from grader.atomic import write_atomically
 from grader.student_text import visible
 
 _OUTPUT_CAP = 4000

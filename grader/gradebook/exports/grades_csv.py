@@ -14,7 +14,7 @@ from pathlib import Path
 
 from grader.gradebook.exports import points
 from grader.gradebook.view import ClassView
-from grader.release import write_atomically
+from grader.atomic import write_atomically
 
 
 def rows(grades: ClassView) -> list[list[str]]:

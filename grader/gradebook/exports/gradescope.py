@@ -19,7 +19,7 @@ from pathlib import Path
 from grader.gradebook.exports import points, safe_name
 from grader.gradebook.exports.feedback import Hidden
 from grader.gradebook.view import NOT_SUBMITTED, ClassView, StudentView
-from grader.release import write_atomically
+from grader.atomic import write_atomically
 
 VISIBILITY = {"public": "visible", "hidden": "after_published"}
 _OUTPUT_CAP = 4000

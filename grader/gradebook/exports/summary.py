@@ -18,7 +18,7 @@ from pathlib import Path
 from grader.gradebook.exports import points, safe_name
 from grader.gradebook.exports.page import badge, e, page, png_uri
 from grader.gradebook.view import ClassView
-from grader.release import write_atomically
+from grader.atomic import write_atomically
 
 
 def _png(figure) -> str:

@@ -84,7 +84,7 @@ def rank(practice: str, sources: dict[str, str], skeleton: str | None = None) ->
 def collect(submissions: Path, practices: list[str]) -> tuple[dict[str, dict[str, str]], list[tuple[str, str]]]:
     """practice -> student -> source, read as `bootcamp grade` reads them; and the submissions skipped."""
     from grader.gradebook.submissions import Rejected, discover, unpack
-    from grader.release import practices as known
+    from grader.registry import names as known
 
     found, _ = discover(submissions)
     sources: dict[str, dict[str, str]] = {p: {} for p in practices}

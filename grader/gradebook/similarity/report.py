@@ -17,7 +17,7 @@ from pathlib import Path
 
 from grader.gradebook.exports import safe_name
 from grader.gradebook.exports.page import e, page
-from grader.release import write_atomically
+from grader.atomic import write_atomically
 from grader.gradebook.similarity.detect import Pair, PracticeResult, Result
 from grader.gradebook.similarity.fingerprints import K, WINDOW, Code, line_regions
 
