@@ -34,7 +34,23 @@ def _bad_input(error: Exception) -> click.ClickException:
     return exception
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group, with `train` built when first asked for: its options come from every
+    practice's training entry, whose modules import plotting and torch (seconds a `check` need not pay)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "train"})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == "train" and "train" not in self.commands:
+            command = _train_command()
+            if STUDENT:
+                command.help = "Train a practice's model (yours, from assignments/ or --path) and record the run."
+            self.add_command(command)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bootcamp")
 def cli() -> None:
     """Deep Learning Bootcamp with PyTorch: practices, self-checks and grading."""
@@ -267,11 +283,9 @@ def _register_groups() -> None:
     from grader.data.cli import data
 
     cli.add_command(data)
-    cli.add_command(_train_command())
     if STUDENT:
         for name in ("validate", "release"):
             cli.commands.pop(name, None)
-        cli.commands["train"].help = "Train a practice's model (yours, from assignments/ or --path) and record the run."
         return
     from grader.gradebook.cli import export_command, grade_command, gradebook, similarity_command
 
