@@ -3,7 +3,7 @@
 `run_suites` is what `bootcamp check`, `bootcamp validate` and the batch grader call. The suites
 run in this (trusted) process under pytest; the student's code runs only in sandbox workers.
 `inspect_submission` turns bad input into one clear `BadInput` line before anything runs.
-`as_practice_folder` lets a notebook (`basics.ipynb`) or a single file stand where a folder of
+`as_practice_folder` lets a notebook (`<practice>.ipynb`) or a single file stand where a folder of
 practice modules is expected: it is graded as the module its code cells make, and
 `name_notebook_cells` then names the places of the report as the notebook's cells.
 """
@@ -59,7 +59,8 @@ def inspect_submission(directory: Path, practices: list[str], *, require_all: bo
     if not directory.exists():
         raise BadInput(f"{directory}: no such folder")
     if not directory.is_dir():
-        raise BadInput(f"{directory}: not a folder (a submission is a folder of practice files such as basics.py)")
+        raise BadInput(f"{directory}: not a folder (a submission is a folder of practice files such as "
+                       f"{registry.example()}.py)")
     found = [p for p in practices if (directory / f"{p}.py").is_file()]
     missing = [p for p in practices if p not in found]
     if missing and (require_all or not found):
@@ -81,8 +82,8 @@ Notebooks = dict[str, tuple[str, NotebookModule]]  # practice -> (the notebook a
 @contextlib.contextmanager
 def as_practice_folder(path: Path, practices: list[str]) -> Iterator[tuple[Path, list[str], Notebooks]]:
     """Yield (folder, notes, notebooks): `path` itself when it is a folder of `<practice>.py` files;
-    else a temporary folder with `<practice>.py` for the file `path` (`basics.py` or `basics.ipynb`)
-    or for each `<practice>.ipynb` of the folder `path` that has no `.py` (see
+    else a temporary folder with `<practice>.py` for the file `path` (`<practice>.py` or
+    `<practice>.ipynb`) or for each `<practice>.ipynb` of the folder `path` that has no `.py` (see
     `grader.notebook_source`); `notebooks`: the practices made from a notebook (for `name_notebook_cells`).
     """
     from grader.notebook_source import NotebookError, notebook_module
@@ -90,7 +91,8 @@ def as_practice_folder(path: Path, practices: list[str]) -> Iterator[tuple[Path,
     path = Path(path)
     if path.is_file():
         if path.suffix not in (".py", ".ipynb"):
-            raise BadInput(f"{path}: not a practice file (basics.py or basics.ipynb) or a folder of them")
+            example = registry.example()
+            raise BadInput(f"{path}: not a practice file ({example}.py or {example}.ipynb) or a folder of them")
         sources = {path.stem: path}
     else:
         sources = {}
@@ -122,7 +124,7 @@ def as_practice_folder(path: Path, practices: list[str]) -> Iterator[tuple[Path,
 
 def name_notebook_cells(report: Report, folder: Path, notebooks: Notebooks) -> None:
     """Name each place in a module made from a notebook, in the messages and errors of `report`
-    (and so in its `where`), as the notebook's cell: `basics.ipynb, cell 4, line 3`."""
+    (and so in its `where`), as the notebook's cell: `<practice>.ipynb, cell 4, line 3`."""
     if not notebooks:
         return
     folder = Path(folder).resolve()
@@ -168,7 +170,7 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
     """Grade `directory` with the suites of `practices`; return the report.
 
     `select` is a pytest `-k` expression (for running a subset); `tasks`, task ids whose tests
-    alone run (`("basics.3",)`). `on_test` is called after each
+    alone run (`("<practice>.3",)`). `on_test` is called after each
     test with its outcome (for progress bars). `hide`: more folders the student's code must not
     read, besides the solutions and the suites (a gradebook, say). `sandbox_uid`: the user the
     workers run as when graded as root (`Limits.uid`; a batch gives each slot its own).

@@ -90,7 +90,8 @@ def list_command(practices: tuple[str, ...]) -> None:
               help="Also write the report as JSON to this file.")
 @DEVICE
 @click.option("-k", "select", help="Only tests matching this pytest -k expression.")
-@click.option("--task", "tasks", multiple=True, metavar="ID", help="Only the tests of this task (e.g. basics.3).")
+@click.option("--task", "tasks", multiple=True, metavar="ID",
+              help=f"Only the tests of this task (e.g. {registry.example_task()}).")
 @click.option("-v", "--verbose", is_flag=True, help="Show every failing test and what your code printed.")
 @click.option("--weak-sandbox", is_flag=True, hidden=STUDENT,
               help="Run hidden tests even where the sandbox cannot hide them from student code (an ordinary "

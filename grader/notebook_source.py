@@ -1,4 +1,4 @@
-"""A practice notebook (`basics.ipynb`) as the practice module it stands for (`basics.py`).
+"""A practice notebook (`<practice>.ipynb`) as the practice module it stands for (`<practice>.py`).
 
 The code cells, in order, become the module; each starts with a `# cell N` comment so a line of
 the module can be found in the notebook. What is not Python is dropped, with a note:
@@ -11,8 +11,8 @@ Markdown and raw cells are skipped, and so are the cells' outputs: whatever a no
 have printed or scored is never read. A cell that does not parse is a `NotebookError` naming the
 cell and its line. The module is then graded in the sandbox exactly like a `.py` file.
 
-A place in the module (`File "basics.py", line 33` in a traceback) is given back as the place in
-the notebook (`File "basics.ipynb", cell 4, line 3`) by `name_cells`, with the cells' lines that
+A place in the module (`File "<practice>.py", line 33` in a traceback) is given back as the place
+in the notebook (`File "<practice>.ipynb", cell 4, line 3`) by `name_cells`, with the cells' lines that
 `notebook_module` records while it builds the module (never read back from the module's text).
 """
 
@@ -28,7 +28,8 @@ _MAGIC = re.compile(r"^(\s*)([%!])")
 
 def grade_id(tasks: list[str]) -> str:
     """nbgrader's id for the cell of `tasks` (ids may hold only letters, digits, _ and -):
-    `basics.1` -> `basics-1`; a class with two tasks, `mnist_cnn.1` and `.2` -> `mnist_cnn-1-2`."""
+    `<practice>.1` -> `<practice>-1`; a class with two tasks, `<practice>.1` and `.2` ->
+    `<practice>-1-2`."""
     practice = tasks[0].split(".")[0]
     return "-".join([practice] + [task.split(".", 1)[1] for task in tasks])
 
@@ -107,7 +108,7 @@ def name_cells(text: str, module_files: list[str] | tuple[str, ...], notebook: s
                module: NotebookModule) -> str:
     """`text` with each place in the module (`File "<module file>", line 33`, or `<module file>,
     line 33`, where the module file is any of `module_files`) named as the notebook's cell:
-    `File "basics.ipynb", cell 4, line 3`."""
+    `File "<practice>.ipynb", cell 4, line 3`."""
     if not text or not module_files:
         return text
     files = "|".join(re.escape(name) for name in sorted(set(module_files), key=len, reverse=True))

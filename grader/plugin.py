@@ -60,7 +60,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="folder with the student's practice files (default: assignments/)")
     group.addoption("--public-only", action="store_true", help="run only the public tests")
     group.addoption("--task", action="append", default=[], metavar="ID",
-                    help="run only the tests of this task (e.g. basics.3); may be given more than once")
+                    help=f"run only the tests of this task (e.g. {registry.example_task()}); may be given more "
+                         "than once")
     group.addoption("--device", default="auto", choices=["auto", "cpu", "cuda"],
                     help="where training and convergence checks run")
     group.addoption("--call-timeout", type=float, default=None, help="seconds for one call into student code")

@@ -100,3 +100,15 @@ def warm_up(name: str) -> bool:
 def trainable() -> list[str]:
     """The practices `bootcamp train` trains, in course order."""
     return [practice.name for practice in all_practices() if practice.trains]
+
+
+def example() -> str:
+    """The practice that help texts and messages show as an example: the first in course order
+    ("<practice>" where none ships)."""
+    found = all_practices()
+    return found[0].name if found else "<practice>"
+
+
+def example_task() -> str:
+    """A task id for help texts: the example practice's first task (`<practice>.1` without one)."""
+    return next(iter(tasks(example())), f"{example()}.1")

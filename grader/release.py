@@ -2,7 +2,7 @@
 
 A solution marks each part the student writes:
 
-    # TODO basics.1: implement relu
+    # TODO <practice>.1: implement relu
     ### BEGIN SOLUTION
     return torch.where(x > 0, x, torch.zeros_like(x))
     ### END SOLUTION
@@ -10,8 +10,8 @@ A solution marks each part the student writes:
 nbgrader's `ClearSolutions` preprocessor replaces every marked region by a stub; the stub is then
 given the task id and the file from the TODO line above it:
 
-    # TODO basics.1: implement relu
-    raise NotImplementedError("basics.1: implement relu in assignments/basics.py")
+    # TODO <practice>.1: implement relu
+    raise NotImplementedError("<practice>.1: implement relu in assignments/<practice>.py")
 
 `release()` writes the skeletons (each through a temporary file and a rename); `stale()` lists
 the ones that differ from what `release()` would write, for `bootcamp release --check`.
@@ -180,7 +180,7 @@ def _keep_copy(target: Path) -> Path:
 
 
 def _free_name(path: Path) -> Path:
-    """`path`, or `path` with a number after it when that is taken (`basics.py.bak1`)."""
+    """`path`, or `path` with a number after it when that is taken (`<practice>.py.bak1`)."""
     number = 0
     candidate = path
     while candidate.exists():

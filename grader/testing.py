@@ -2,7 +2,7 @@
 
 A suite test looks like this:
 
-    @task("basics.1", points=1, category="values", visibility="public")
+    @task("<practice>.1", points=1, category="values", visibility="public")
     def test_relu_matches_torch(student):
         x = torch.randn(4, 5)
         assert_close(student.relu(x), torch.relu(x), call="relu(x)", hint="ReLU is max(0, x).")
@@ -32,7 +32,7 @@ VISIBILITIES = ("public", "hidden")
 
 def task(task_id: str, *, points: float = 1, category: str, visibility: str = "public",
          timeout: float | None = None, style: bool = False) -> pytest.MarkDecorator:
-    """Mark a test as part of a task: `task("conv_shapes.4", points=2, category="values")`.
+    """Mark a test as part of a task: `task("<practice>.4", points=2, category="values")`.
 
     The practice is the part of the id before the dot. `timeout` overrides the per-call limit.
     `style=True` marks a test that code doing nothing would pass: one that judges how the code is

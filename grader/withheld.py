@@ -36,7 +36,7 @@ def count(practice: str, task: str) -> int:
 
 
 def lines(practices: list[str]) -> list[str]:
-    """One line per task with withheld tests: `basics.1: 5 tests (6 points) graded by the instructor (...)`."""
+    """One line per task with withheld tests: `<practice>.1: 5 tests (6 points) graded by the instructor (...)`."""
     out = []
     for practice in practices:
         for task, kinds in sorted(withheld(practice).items(), key=lambda item: _task_key(item[0])):

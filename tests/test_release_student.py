@@ -16,10 +16,11 @@ import pytest
 from click.testing import CliRunner
 from student_venv import bare_env, install, make_venv
 
-from grader import paths, recorded
+from grader import paths, recorded, registry
 from grader.check import collect
 from grader.cli import cli
 from grader.handout import scan, student
+from grader.handout.filling import filled
 from grader.handout.strip import Reach, graded_tests, strip_module
 
 SUITE = '''"""A tiny suite."""
@@ -140,6 +141,49 @@ def test_a_built_edition_that_differs_is_stale(tmp_path):
 def test_release_check_fails_for_a_folder_that_is_no_student_edition(tmp_path):
     result = CliRunner().invoke(cli, ["release", "--check", "--student", str(tmp_path)])
     assert result.exit_code == 1 and "no student edition here" in result.output
+
+
+def test_a_filled_template_keeps_its_comment_columns_aligned():
+    template = ("Run `x {p}`  # not in a block\n"
+                "```bash\n"
+                "bootcamp list                  # every task\n"
+                "bootcamp check {p}             # one practice: {p}\n"
+                "bootcamp check --path {p}.py   # a file\n"
+                "bootcamp check {p} --json r.json\n"
+                "bootcamp data list    # another column, no placeholder\n"
+                "```\n"
+                "license = { text = \"MIT\" }\n")
+    assert filled(template, {"p": "abcdefgh"}) == (
+        "Run `x abcdefgh`  # not in a block\n"
+        "```bash\n"
+        "bootcamp list                       # every task\n"
+        "bootcamp check abcdefgh             # one practice: abcdefgh\n"
+        "bootcamp check --path abcdefgh.py   # a file\n"
+        "bootcamp check abcdefgh --json r.json\n"
+        "bootcamp data list    # another column, no placeholder\n"
+        "```\n"
+        "license = { text = \"MIT\" }\n")
+    assert filled(template, {"p": "ab"}).split("\n")[2:5] == [
+        "bootcamp list                 # every task",
+        "bootcamp check ab             # one practice: ab",
+        "bootcamp check --path ab.py   # a file"]
+
+
+def test_the_edition_s_templates_name_the_course_s_own_practices():
+    """Every placeholder of the templates is filled; the README's examples name the first practice
+    and the practices that train, and its aligned comments stay aligned."""
+    practices = registry.names()
+    values = student.template_values(practices)
+    for template in student.TEMPLATES.iterdir():
+        text = filled(template.read_text(), values)
+        assert not re.findall(r"\{[a-z_]+\}", text), template.name
+    readme = filled((student.TEMPLATES / "README.md").read_text(), values)
+    assert f"bootcamp check {practices[0]} -v" in readme and f"`{practices[0]}.py`, ..." in readme
+    assert f"bootcamp train {registry.trainable()[0]} " in readme
+    assert ", ".join(f"`{name}`" for name in registry.trainable()) in readme
+    commented = [line for line in readme.splitlines()
+                 if line.startswith(("   bootcamp list", "   bootcamp check")) and "  #" in line]
+    assert len(commented) == 6 and len({line.index("#") for line in commented}) == 1, commented
 
 
 # ---------------------------------------------------------------- the real edition, installed (slow)

@@ -1,4 +1,4 @@
-"""Download a set's published files, verify them, and (pix2pix) extract the archive.
+"""Download a set's published files, verify them, and (paired sets) extract the archive.
 
 Each file is written to `<file>.part` and renamed only once its size and md5 match the manifest,
 so a final file is never half-written. An interrupted `.part` is resumed with an HTTP Range
@@ -144,7 +144,7 @@ def fetch_file(
     raise NetworkUnavailable("; ".join(network_failures))
 
 
-def extract_pix2pix(archive: Path, directory: Path, splits: list[str]) -> None:
+def extract_splits(archive: Path, directory: Path, splits: list[str]) -> None:
     """Extract the split folders of `archive` (members `<name>/<split>/...`) into `directory`.
 
     Extraction goes to a staging folder first; only split folders not already present are moved
@@ -187,7 +187,7 @@ def _place_by_hand(spec: SetSpec, root: Path) -> str:
 def fetch_set(
     spec: SetSpec, root: Path, *, timeout: float = TIMEOUT_S, progress: Progress | None = None
 ) -> list[Path]:
-    """Download and verify every file of a set under `root`; extract a pix2pix archive.
+    """Download and verify every file of a set under `root`; extract a paired set's archive.
 
     Returns:
         The files that were downloaded (empty if all were already present).
@@ -208,6 +208,6 @@ def fetch_set(
                 f"Place these files by hand, then run `bootcamp data verify {spec.name}`:\n"
                 + _place_by_hand(spec, root)
             ) from None
-    if spec.kind == "pix2pix":
-        extract_pix2pix(root / spec.files[0].path, root / spec.name, list(spec.splits))
+    if spec.kind == "paired":
+        extract_splits(root / spec.files[0].path, root / spec.name, list(spec.splits))
     return downloaded

@@ -38,8 +38,9 @@ class FileSpec:
 class SetSpec:
     """A data set as the manifest describes it.
 
-    `kind` says how the files are read ("mnist", "cifar10" or "pix2pix"); `splits` maps each
-    split to its expected image count (for pix2pix, each split folder extracted from the archive).
+    `kind` says how the files are read ("mnist", "cifar10", or "paired": A|B image pairs in split
+    folders extracted from an archive); `splits` maps each split to its expected image count (for
+    "paired", each split folder extracted from the archive).
     """
 
     name: str

@@ -1,7 +1,8 @@
-"""Paired images in the pix2pix layout: `<root>/<name>/{train,val,test}/*.jpg`.
+"""Paired images in the A|B layout of Isola et al.'s image-to-image translation sets:
+`<root>/<name>/{train,val,test}/*.jpg`.
 
 Each file holds A and B side by side (A left, B right), so its width is twice its height. For
-facades (the CMP Facade Database as pix2pix publishes it) A is the photo and B the label map; all
+facades (the CMP Facade Database as Isola et al. publish it) A is the photo and B the label map; all
 images are 512x256. The train split is `train/`; the test split is `test/`, or `val/` for sets that
 publish no test folder. Decoded images are cached in `<root>/<name>/<name>.cache.pt`.
 """
@@ -84,8 +85,8 @@ def find_test_split(directory: Path) -> Path | None:
     return next((directory / s for s in TEST_SPLITS if (directory / s).is_dir()), None)
 
 
-def load_pix2pix_dir(directory: Path) -> PairedSet:
-    """A pix2pix set from `directory` (`train/`, and `test/` or `val/`), decoded once, cached.
+def load_paired_dir(directory: Path) -> PairedSet:
+    """An A|B set from `directory` (`train/`, and `test/` or `val/`), decoded once, cached.
 
     Raises:
         DataError: a split folder is missing, or an image in it is bad (the message names it).
@@ -119,7 +120,7 @@ def load_pairs(
     *,
     embedded: bool | Literal["auto"] = "auto",
 ) -> PairedSet:
-    """A|B image pairs for pix2pix: A and B uint8 `(N, 3, H, W)` per split.
+    """A|B image pairs for image-to-image translation: A and B uint8 `(N, 3, H, W)` per split.
 
     Args:
         name: the set's folder under the data root, e.g. "facades".
@@ -138,9 +139,9 @@ def load_pairs(
     if embedded is True:
         return embedded_pairs()
     if embedded is False:
-        return load_pix2pix_dir(directory)
+        return load_paired_dir(directory)
     try:
-        return load_pix2pix_dir(directory)
+        return load_paired_dir(directory)
     except DataError as exc:
         fallback = embedded_pairs()
         present = (directory / "train").is_dir()

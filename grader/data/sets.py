@@ -1,4 +1,4 @@
-"""What a loader returns: `ImageSet` for labelled images, `PairedSet` for pix2pix pairs, and the
+"""What a loader returns: `ImageSet` for labelled images, `PairedSet` for A|B image pairs, and the
 one error type every loader raises, `DataError`.
 
 All image tensors are uint8 in `(N, C, H, W)` layout, exactly as decoded from the files; labels are
@@ -45,12 +45,12 @@ class ImageSet:
 
 @dataclass(frozen=True)
 class PairedSet:
-    """Aligned image pairs for image-to-image translation (pix2pix).
+    """Aligned image pairs for image-to-image translation.
 
-    A is the left half of each stored A|B image and B the right half, as in the pix2pix files.
+    A is the left half of each stored A|B image and B the right half, as in Isola et al.'s files.
     For both `facades` and the embedded set, A is the photograph and B the map drawn from it
     (facade labels, or an edge map), so the translation the course trains is B -> A
-    (pix2pix's `--direction BtoA`).
+    (`--direction BtoA` in Isola et al.'s code).
 
     Attributes:
         name: the set's name, e.g. "facades".

@@ -104,7 +104,7 @@ def _structure_problems(spec: SetSpec, root: Path) -> list[str]:
 
 
 def _archive_problems(archive: Path, spec: SetSpec) -> list[str]:
-    """Count each split's images inside a pix2pix archive, without extracting it."""
+    """Count each split's images inside an A|B pairs archive, without extracting it."""
     try:
         with tarfile.open(archive, "r:gz") as tar:
             names = [member.name for member in tar if member.isfile()]
@@ -117,8 +117,8 @@ def _archive_problems(archive: Path, spec: SetSpec) -> list[str]:
     return problems
 
 
-def _inspect_pix2pix(spec: SetSpec, root: Path, thorough: bool) -> SetStatus:
-    """A pix2pix set is usable extracted (split folders), its archive being optional."""
+def _inspect_paired(spec: SetSpec, root: Path, thorough: bool) -> SetStatus:
+    """A set of A|B pairs is usable extracted (split folders), its archive being optional."""
     directory, archive_spec = root / spec.name, spec.files[0]
     archive = root / archive_spec.path
     status = SetStatus(spec.name, PRESENT, directory, data_size(directory))
@@ -157,11 +157,11 @@ def inspect_set(spec: SetSpec, root: Path, *, thorough: bool) -> SetStatus:
     """The state of one manifest set under the data root `root`.
 
     Args:
-        thorough: False checks presence, sizes and (pix2pix) image counts, fast, for `list`;
+        thorough: False checks presence, sizes and (paired sets) image counts, fast, for `list`;
             True also checks md5s and decodes every file, for `verify`.
     """
-    if spec.kind == "pix2pix":
-        return _inspect_pix2pix(spec, root, thorough)
+    if spec.kind == "paired":
+        return _inspect_paired(spec, root, thorough)
     status = SetStatus(spec.name, PRESENT, root / spec.name, data_size(root / spec.name))
     if absent := [root / f.path for f in spec.files if not (root / f.path).is_file()]:
         status.state = MISSING

@@ -52,7 +52,7 @@ def grade_job_dir(job_dir: Path) -> dict:
 
     job = json.loads((job_dir / "job.json").read_text())
     submission = (job_dir / "submission").resolve()
-    os.chdir(submission)  # paths in messages then read "basics.py, line 4", not a temp folder
+    os.chdir(submission)  # paths in messages then read "<practice>.py, line 4", not a temp folder
     practices = job["practices"]
     status = {p: {"status": "invalid", "reason": r} for p, r in job.get("problems", {}).items()}
     for practice in practices:

@@ -2,10 +2,10 @@
 
 A learning management system or a second download renames a file; the grader still finds it:
 
-    basics (1).py, basics(2).py     a copy suffix (a browser's second download, Moodle, Blackboard)
-    basics-1.py                     Canvas's suffix for a resubmission
-    alice_12345_67890_basics.py     Canvas's "download submissions" prefix (name, ids; `_LATE_` too)
-    alice_LATE_12345_67890_basics-2.py
+    <practice> (1).py, <practice>(2).py     a copy suffix (a browser's second download, Moodle, Blackboard)
+    <practice>-1.py                         Canvas's suffix for a resubmission
+    alice_12345_67890_<practice>.py         Canvas's "download submissions" prefix (name, ids; `_LATE_` too)
+    alice_LATE_12345_67890_<practice>-2.py
 
 `lms_name` says which practice such a name stands for. A file under any other name is never
 graded, but when its content is recognisably a practice (it defines most of the functions and

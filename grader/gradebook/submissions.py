@@ -17,8 +17,8 @@ cells become the module (`grader.notebook_source`; magics dropped with a note, a
 parse is the practice's reason, by cell number), and its outputs are never read.
 
 The practice files are taken at the shallowest depth where they appear, so `alice.zip` holding
-`alice/basics.py` (a zipped folder) works like a folder `alice/` holding `basics.py`. An upload
-renamed by an LMS (`basics (1).py`, `basics-1.py`, Canvas's `alice_123_456_basics.py`) stands for
+`alice/<practice>.py` (a zipped folder) works like a folder `alice/` holding `<practice>.py`. An
+upload renamed by an LMS (`<practice> (1).py`, `<practice>-1.py`, Canvas's `alice_123_456_<practice>.py`) stands for
 its practice when no file has the practice's own name, with a note; a Moodle folder
 `Alice Smith_123_assignsubmission_file_` is the student `Alice Smith_123`. Any other `.py` file is
 not graded, but one that defines most of a missing practice's functions and classes is named in a
@@ -64,7 +64,7 @@ class Found:
 class Unpacked:
     """The practice files of a submission, as bytes, and what was noticed on the way."""
 
-    files: dict[str, bytes] = field(default_factory=dict)  # "basics.py" -> source
+    files: dict[str, bytes] = field(default_factory=dict)  # "<practice>.py" -> source
     problems: dict[str, str] = field(default_factory=dict)  # practice -> why its file was not taken
     notes: list[str] = field(default_factory=list)
     submitted_at: float | None = None  # mtime of the zip, or of the newest practice file

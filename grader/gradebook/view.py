@@ -2,7 +2,7 @@
 
 A student's current result is their latest submission row (the latest run that saw them). Its
 practices come from the latest run that graded each practice *for the same submission content*,
-so grading one practice again (`--practice conv_shapes --regrade`) updates that practice and keeps
+so grading one practice again (`--practice <practice> --regrade`) updates that practice and keeps
 the others, while a changed submission never mixes with results of its older version. A
 submission that was rejected or failed to grade scores 0 in every practice.
 

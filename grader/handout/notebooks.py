@@ -7,10 +7,10 @@ For each practice, from `solutions/<practice>.py`:
   markdown cell (the lecture's explanation and formulas); then the module top to bottom, each
   top-level definition that holds a task as a markdown cell (its task ids, what to do, and its
   docstring) followed by its code cell, an nbgrader *solution cell* whose `grade_id` is the task
-  id as nbgrader allows it (`basics-1`; a class with two tasks, `mnist_cnn-1-2`), with the `### BEGIN/END SOLUTION`
+  id as nbgrader allows it (`<practice>-1`; a class with two tasks, `<practice>-1-2`), with the `### BEGIN/END SOLUTION`
   region inside; the code between them (imports, constants, helpers) as plain code cells;
 - `DIR/release/<practice>.ipynb`, the same notebook with each solution region replaced by the
-  stub the skeleton has (`raise NotImplementedError("basics.1: ...")`), ready to hand out;
+  stub the skeleton has (`raise NotImplementedError("<practice>.1: ...")`), ready to hand out;
 - both end with a cell that runs `bootcamp check` on the saved notebook. It is guarded by
   `if __name__ == "__main__":`, true in a Jupyter kernel and false when the grader imports the
   notebook's code as the practice module, so grading never runs it.

@@ -5,9 +5,9 @@ Two kinds of test leave a suite module when it is copied into the student editio
 - **hidden** tests (`@task(..., visibility="hidden")`): their names, inputs and checks are the
   instructor's;
 - **public tests that need the reference**: a test whose code reaches the reference solutions
-  (`grader.testing.reference`, the digit judge trained from `solutions/mnist_cnn.py`, ...) other
-  than through a `@recorded` function cannot run where `solutions/` does not exist. They are graded
-  by the instructor, like hidden tests.
+  (`grader.testing.reference`, or any other function that reads `solutions/`) other than through
+  a `@recorded` function cannot run where `solutions/` does not exist. They are graded by the
+  instructor, like hidden tests.
 
 A test that reaches the reference only through `@recorded` functions (`grader.recorded`: values
 such as the reference's outputs or weights, which the release records as data) stays: the edition

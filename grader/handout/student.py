@@ -28,6 +28,7 @@ from pathlib import Path
 
 from grader import paths, recorded, registry
 from grader.handout import zips
+from grader.handout.filling import filled
 from grader.handout.strip import Reach, graded_tests, import_aliases, strip_module, suite_tests
 from grader.release import ReleaseError, planned as planned_skeletons
 
@@ -71,9 +72,18 @@ def planned(root: Path = paths.REPO_ROOT) -> dict[str, bytes]:
     files.update(recorded.data_files(recorded.record(practices, hidden=False), files))
     for template, target in (("README.md", "README.md"), ("pyproject.toml", "pyproject.toml"),
                              ("gitignore", ".gitignore"), ("classroom.yml", ".github/workflows/classroom.yml")):
-        text = (TEMPLATES / template).read_text().replace("{practices}", ", ".join(practices))
-        files[target] = text.encode()
+        files[target] = filled((TEMPLATES / template).read_text(), template_values(practices)).encode()
     return dict(sorted(files.items()))
+
+
+def template_values(practices: list[str]) -> dict[str, str]:
+    """What the templates' placeholders stand for in an edition of `practices` (in course order):
+    `{practices}` all of them, `{practice}` the first (the README's examples), `{trainable}` those
+    `bootcamp train` trains, `{trained}` the first of these."""
+    trainable = [name for name in registry.trainable() if name in practices]
+    return {"practices": ", ".join(practices), "practice": next(iter(practices), "<practice>"),
+            "trainable": ", ".join(f"`{name}`" for name in trainable),
+            "trained": next(iter(trainable), "<practice>")}
 
 
 def edition_data(practices: list[str]) -> dict[str, bytes]:

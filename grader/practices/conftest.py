@@ -1,6 +1,6 @@
 """The grading suites run under the bootcamp plugin: options, task markers, sandbox fixtures.
 
-Run them with `bootcamp check`, or directly: `pytest grader/practices/basics --submission solutions`.
+Run them with `bootcamp check`, or directly: `pytest grader/practices/<practice> --submission solutions`.
 """
 
 from grader.plugin import (  # noqa: F401  (pytest finds hooks and fixtures by name here)

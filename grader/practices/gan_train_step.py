@@ -1,4 +1,4 @@
-"""The checks of a GAN practice's train_step, shared by cgan and dcgan.
+"""The checks of a GAN practice's train_step, shared by the GAN practices' suites.
 
 Each practice runs its student's train_step once on small grader-made models with watched SGD
 optimizers (`grader.operations.conditional_gan:train_step_probe` for a conditional GAN,

@@ -1,9 +1,9 @@
 """The trusted side of the sandbox: start workers, call into them, judge nothing.
 
     submission = Submission("assignments/")            # one zygote, started on first use
-    with submission.session("basics") as session:      # a fresh forked worker for this test
-        basics = session.module                        # a Remote: a handle to the module
-        y = basics.relu(torch.randn(3))                # runs in the worker; y is a plain tensor
+    with submission.session(practice) as session:      # a fresh forked worker for this test
+        module = session.module                        # a Remote: a handle to the module
+        y = module.relu(torch.randn(3))                # runs in the worker; y is a plain tensor
 
 Every reply is decoded as plain data (`wire`). A call that takes too long, a worker that dies or
 grows past its memory cap becomes a `SandboxError` with a message for the student; the worker is
@@ -133,7 +133,7 @@ class Session:
                              on_progress=on_progress)
 
     def where_checked(self) -> str:
-        """'File "basics.py", line 12, in relu' for the last student-defined code called, or ""."""
+        """'File "<practice>.py", line 12, in relu' for the last student-defined code called, or ""."""
         if self.checked is None:
             return ""
         shown = _shown_path(self.submission.directory / f"{self.practice}.py")

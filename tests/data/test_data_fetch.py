@@ -159,7 +159,7 @@ def test_fetches_and_extracts_a_pix2pix_archive(tmp_path, formats, file_server):
         "facades/facades.tar.gz", archive, [file_server.url + "/facades.tar.gz"]
     )
     fetch_set(
-        formats.set_spec("facades", "pix2pix", [file_spec], {"train": 2, "test": 2}), tmp_path
+        formats.set_spec("facades", "paired", [file_spec], {"train": 2, "test": 2}), tmp_path
     )
     assert sorted(p.name for p in (tmp_path / "facades").iterdir()) == [
         "facades.tar.gz",
@@ -176,7 +176,7 @@ def test_refuses_an_archive_member_outside_the_set(tmp_path, formats, file_serve
         "facades/facades.tar.gz", archive, [file_server.url + "/facades.tar.gz"]
     )
     with pytest.raises(DataError, match=r"unexpected member '\.\./escaped\.jpg'") as error:
-        fetch_set(formats.set_spec("facades", "pix2pix", [file_spec], {"train": 1}), tmp_path)
+        fetch_set(formats.set_spec("facades", "paired", [file_spec], {"train": 1}), tmp_path)
     assert "facades.tar.gz" in str(error.value)
     assert not (tmp_path / "escaped.jpg").exists() and not (tmp_path / "facades" / "train").exists()
 

@@ -134,7 +134,7 @@ def test_verified_cifar(tmp_path, formats):
 def _facades_spec(formats, splits):
     return formats.set_spec(
         "facades",
-        "pix2pix",
+        "paired",
         [FileSpec("facades/facades.tar.gz", None, None, ("http://x",))],
         splits,
     )

@@ -2,7 +2,7 @@
 
 Columns: student, status (graded, rejected, error), one column per practice, total, max_total,
 submitted_at, days_late, penalty_percent, final (the total after the late penalty), reason, notes
-(a practice that was not handed in first: "basics: not submitted").
+(a practice that was not handed in first: "<practice>: not submitted").
 A cell that a spreadsheet would read as a formula (starting with = + - @) is prefixed with '.
 """
 

@@ -2,7 +2,7 @@
 
 Each practice is an nbgrader notebook of one assignment (`--assignment`, default "bootcamp"),
 each task an autograded code grade cell with the task's points, named as the notebooks of
-`bootcamp release --notebooks` name its cell (`basics-1`: nbgrader ids hold no dots); each student a Student with a
+`bootcamp release --notebooks` name its cell (`<practice>-1`: nbgrader ids hold no dots); each student a Student with a
 SubmittedAssignment whose Grade rows carry `auto_score` (no manual grading needed). A late
 penalty becomes the notebooks' `late_submission_penalty` (in points), the deadline the
 assignment's `duedate`, the submission time the submission's `timestamp`.

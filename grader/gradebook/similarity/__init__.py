@@ -4,7 +4,7 @@
     detect.py         per practice, every pair of submissions ranked by shared code (skeleton discounted)
     report.py         similarity/index.html, a side-by-side page per pair, similarity/pairs.csv
 
-    result, written = report_similarity(Path("submissions"), Path("grading"), ["basics"])
+    result, written = report_similarity(Path("submissions"), Path("grading"), practices)
 """
 
 from __future__ import annotations

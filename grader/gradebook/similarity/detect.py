@@ -1,7 +1,7 @@
 """Which submissions resemble each other: per practice, every pair that shares code, most first.
 
-    result = detect(Path("submissions"), ["basics"])
-    result.practices[0].pairs[0]   # the pair with the most shared code in basics
+    result = detect(Path("submissions"), practices)
+    result.practices[0].pairs[0]   # the pair with the most shared code in the first practice
 
 The practice files are read exactly as `bootcamp grade` reads them (`gradebook.submissions`: the
 same safety checks, LMS renamings and notebooks), and are never run. The skeleton

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from grader.data import DataError, load_pairs
-from grader.data.pairs import load_pix2pix_dir
+from grader.data.pairs import load_paired_dir
 from grader.paths import data_root
 
 DIRECTIONS = ("AtoB", "BtoA")
@@ -65,7 +65,7 @@ def facades(root: str | os.PathLike | None = None, direction: str = "BtoA") -> P
     """Facades at 256x256 from `<root>/facades`; a DataError saying which files to place where."""
     directory = data_root(root) / "facades"
     try:
-        pairs = load_pix2pix_dir(directory)
+        pairs = load_paired_dir(directory)
     except DataError as error:
         raise DataError(f"facades not usable ({error}); place {FACADES_FILES} under {data_root(root)}") from None
     return turned(pairs, direction, pairs.source)
