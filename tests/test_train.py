@@ -12,14 +12,16 @@ from grader import paths
 from interrupted_training import interrupt_after_one_epoch
 from grader.cli import cli
 from grader.testing import reference
-from grader.practices.mnist_cnn.train import TrainOptions, train_mnist_cnn
+from grader.practices.mnist_cnn.train import MnistCnnOptions
+from grader.training.driver import train
 
 FILES = {"metrics.json", "curves.png", "confusion.png", "misclassified.png", "checkpoint.pt"}
 
 
 def test_one_epoch_of_the_reference_writes_the_whole_record(tmp_path):
     epochs = []
-    run = train_mnist_cnn(paths.SOLUTIONS_DIR, TrainOptions(epochs=1, threads=1), out=tmp_path, on_epoch=epochs.append)
+    run = train("mnist_cnn", paths.SOLUTIONS_DIR, MnistCnnOptions(epochs=1, threads=1), out=tmp_path,
+                on_epoch=epochs.append)
     assert not run.interrupted and len(epochs) == 1
     assert {p.name for p in run.folder.iterdir()} == FILES
     metrics = json.loads((run.folder / "metrics.json").read_text())

@@ -12,7 +12,8 @@ from grader import paths
 from interrupted_training import interrupt_after_one_epoch
 from grader.testing import reference
 from grader.judging import digit_judge as judge_module
-from grader.practices.cgan.train import GanOptions, grid_of, sample_inputs, train_cgan
+from grader.practices.cgan.train import CganOptions, grid_of, sample_inputs
+from grader.training.driver import train
 
 FILES = {"metrics.json", "curves.png", "samples.png", "samples_epoch_001.png", "checkpoint.pt"}
 
@@ -26,8 +27,8 @@ def untrained_judge() -> torch.nn.Module:
 def test_one_epoch_of_the_reference_writes_the_whole_record(tmp_path, monkeypatch):
     monkeypatch.setattr("grader.practices.cgan.train.judge", untrained_judge)
     epochs, steps = [], []
-    run = train_cgan(paths.SOLUTIONS_DIR, GanOptions(epochs=1, threads=1), out=tmp_path, on_epoch=epochs.append,
-                     on_step=steps.append)
+    run = train("cgan", paths.SOLUTIONS_DIR, CganOptions(epochs=1, threads=1), out=tmp_path, on_epoch=epochs.append,
+                on_step=steps.append)
     assert not run.interrupted and len(epochs) == 1 and steps
     assert {p.name for p in run.folder.iterdir()} == FILES
     metrics = json.loads((run.folder / "metrics.json").read_text())

@@ -20,7 +20,8 @@ from grader.cli import cli
 from grader.practices.dcgan import judging
 from grader.judging.digit_judge import judge_for_grading
 from grader.testing import reference
-from grader.practices.dcgan.train import GRID, JUDGED, PAIRS, STEPS, DcganOptions, sample_noise, train_dcgan
+from grader.practices.dcgan.train import GRID, JUDGED, PAIRS, STEPS, DcganOptions, sample_noise
+from grader.training.driver import train
 from grader.judging.sample_quality import classifier_score, frechet_distance, judge_pixels, pad_digits
 from interrupted_training import interrupt_after_one_epoch
 from test_train_cgan import untrained_judge
@@ -31,8 +32,8 @@ FILES = {"metrics.json", "curves.png", "samples.png", "samples_epoch_001.png", "
 def test_one_epoch_of_the_reference_writes_the_whole_record(tmp_path, monkeypatch):
     monkeypatch.setattr("grader.practices.dcgan.train.judge", untrained_judge)
     epochs, steps = [], []
-    run = train_dcgan(paths.SOLUTIONS_DIR, DcganOptions(epochs=1, threads=1, width=8), out=tmp_path,
-                      on_epoch=epochs.append, on_step=steps.append)
+    run = train("dcgan", paths.SOLUTIONS_DIR, DcganOptions(epochs=1, threads=1, width=8), out=tmp_path,
+                on_epoch=epochs.append, on_step=steps.append)
     assert not run.interrupted and len(epochs) == 1 and steps
     assert {p.name for p in run.folder.iterdir()} == FILES
     metrics = json.loads((run.folder / "metrics.json").read_text())
@@ -48,8 +49,8 @@ def test_one_epoch_of_the_reference_writes_the_whole_record(tmp_path, monkeypatc
 
 def test_cifar10_trains_in_colour_without_a_digit_judge(tmp_path):
     write_cifar(tmp_path / "data" / "cifar10" / "cifar-10-python.tar.gz", per_batch=16)  # 80 training images
-    run = train_dcgan(paths.SOLUTIONS_DIR, DcganOptions(epochs=1, batch_size=16, threads=1, width=8, dataset="cifar10",
-                                                        data_root=str(tmp_path / "data")), out=tmp_path / "runs")
+    run = train("dcgan", paths.SOLUTIONS_DIR, DcganOptions(epochs=1, batch_size=16, threads=1, width=8, dataset="cifar10",
+                                                          data_root=str(tmp_path / "data")), out=tmp_path / "runs")
     assert not run.interrupted and run.history[0]["steps"] == 5 and run.history[0]["score"] is None
     assert "CIFAR" in run.data_source.upper() and "MNIST samples only" in run.judge_note
     state = torch.load(run.folder / "checkpoint.pt", weights_only=True)

@@ -19,7 +19,8 @@ from grader.testing import GradingFailure, reference
 from grader.judging.copies import assert_no_copies
 from grader.practices.pix2pix import data as pix2pix_data
 from grader.practices.pix2pix.metrics import baseline_scores, blur, psnr, scores
-from grader.practices.pix2pix.train import Pix2pixOptions, choose_data, grid_indices, train_pix2pix
+from grader.practices.pix2pix.train import Pix2pixOptions, choose_data, grid_indices
+from grader.training.driver import train
 from interrupted_training import interrupt_after_one_epoch
 
 FILES = {"metrics.json", "curves.png", "grid.png", "grid_epoch_001.png", "checkpoint.pt"}
@@ -28,7 +29,7 @@ FILES = {"metrics.json", "curves.png", "grid.png", "grid_epoch_001.png", "checkp
 def test_a_few_steps_of_the_reference_write_the_whole_record(tmp_path):
     epochs, steps = [], []
     options = Pix2pixOptions(epochs=1, max_steps=3, threads=1, dataset="paired")
-    run = train_pix2pix(paths.SOLUTIONS_DIR, options, out=tmp_path, on_epoch=epochs.append, on_step=steps.append)
+    run = train("pix2pix", paths.SOLUTIONS_DIR, options, out=tmp_path, on_epoch=epochs.append, on_step=steps.append)
     assert not run.interrupted and len(epochs) == 1
     assert {p.name for p in run.folder.iterdir()} == FILES
     metrics = json.loads((run.folder / "metrics.json").read_text())

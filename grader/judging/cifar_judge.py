@@ -1,4 +1,4 @@
-"""The trusted CIFAR-10 classifier that judges colour samples on a GPU run of dcgan.10.
+"""The trusted CIFAR-10 classifier that judges colour samples (a convergence check on a GPU run).
 
 The digit judge (`grader.judging.digit_judge`) knows MNIST only. For samples of a generator trained on
 CIFAR-10 the grader trains, in the trusted process and on the run's device, a small classifier

@@ -34,8 +34,8 @@ The API, for any practice's convergence test (one line):
               duplicate_threshold to another sample (default 1e-5); max_copied the share of
               samples allowed to be either (default 1%)
 
-`find_copies(samples, known)` returns the evidence (`Copies`) without judging. For pix2pix, pass
-the generated outputs and the translation targets the grader knows. Another data set states its
+`find_copies(samples, known)` returns the evidence (`Copies`) without judging. For a translation
+model, pass the generated outputs and the translation targets the grader knows. Another data set states its
 own threshold, measured the same way (`benchmarks/copy_threshold.py`).
 
 Threshold (MNIST digits), measured with `benchmarks/copy_threshold.py` on the CPU: the reference
@@ -51,8 +51,8 @@ the same as the original. The threshold 0.055 sits below the closest pair of dis
 digits (so a generator as good as the data is not flagged) and 0.041 below the reference's
 closest sample (a factor of 1.7); more than 1% flagged fails, so every forgery up to std 0.12
 fails. The contrast floor (0.1) keeps noise on a thin digit from being magnified by the
-division: without it 2.5% of lightly noised held-out digits escaped. pix2pix's edge maps have
-their own threshold (`grader.practices.pix2pix.test_convergence.COPY_THRESHOLD`).
+division: without it 2.5% of lightly noised held-out digits escaped. Edge maps have their own
+threshold, stated by the convergence check of the practice that draws them.
 
 Repeats among samples: the reference cGAN draws nearly the same picture for a label whatever the
 noise (plain RMS to the nearest other sample 0.009-0.014, the closest pairs under 0.001), so

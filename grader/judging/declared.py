@@ -5,7 +5,7 @@ the grader cannot build the reference model to see which layers, in which order,
 declares. The edition builders record them here, from the reference, for every `Drawn` model of
 the practices they ship (`recorded_files`), into `grader/judging/declared.json`:
 
-    {"dcgan.Generator(image_size=32, nc=1, ngf=16, nz=100)":
+    {"<practice>.Generator(image_size=32, nc=1, ngf=16, nz=100)":
         {"layers": [{"name": "project", "type": "Linear", "state": {"weight": [2048, 100]}}, ...],
          "output": [1, 32, 32]}}                  # the shape of one output, after the batch dim
 

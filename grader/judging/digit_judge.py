@@ -2,9 +2,9 @@
 
 A conditional GAN is good when its image for digit k looks like a k. The grader asks a classifier
 it trusts: `DigitJudge`, an architecture defined here and no practice's answer (5 x 5
-convolutions without batch norm, other widths than `mnist_cnn`'s, dropout before its last
-layer), trained in the trusted process on the embedded MNIST subset with the fast `batches`
-path. Student code never touches it; the samples the worker generated come back as tensors and
+convolutions without batch norm, other widths than the classifier students write, dropout before
+its last layer), trained in the trusted process on the embedded MNIST subset with the fast
+`batches` path. Student code never touches it; the samples the worker generated come back as tensors and
 are classified here. Its weights reveal nothing a student is asked to write.
 
 Where its weights come from, first found first:
@@ -46,6 +46,8 @@ from grader.operations.classifier_loop import MNIST_MEAN, MNIST_STD, shift
 
 RECIPE = {"epochs": 8, "batch_size": 64, "lr": 1e-3, "augment": 2, "cosine": True, "seed": 0, "format": 2}
 MIN_HELD_OUT_ACCURACY = 0.95  # a judge below this is a broken judge, never used to grade
+# What a training run judged by it prints first (`grader.training.entry.RunLines.preparing`).
+PREPARING = "preparing the digit classifier that judges the samples (trained once, about 30 s, then cached)"
 SHIPPED = Path(__file__).resolve().parent / "digit_judge.pt"  # written into an edition, never committed
 SHIPPED_SUM = SHIPPED.with_name(SHIPPED.name + ".sha256")
 

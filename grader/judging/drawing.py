@@ -71,7 +71,7 @@ class Drawn:
 
     @property
     def key(self) -> str:
-        """'dcgan.Generator(image_size=32, nc=1, ngf=16, nz=100)'"""
+        """'<practice>.Generator(image_size=32, nc=1, ngf=16, nz=100)'"""
         shown = ", ".join(f"{k}={v!r}" for k, v in sorted(self.kwargs.items()))
         return f"{self.practice}.{self.architecture}({shown})"
 
@@ -100,9 +100,12 @@ def drawn_models(practices: list[str]) -> list[Drawn]:
     `test_convergence.DRAWN`: one Drawn or a list), for the edition builders to record."""
     import importlib
 
+    from grader import registry
+
     found: list[Drawn] = []
     for practice in practices:
-        if not (paths.PRACTICES_DIR / practice / "test_convergence.py").is_file():
+        found_practice = registry.get(practice)
+        if found_practice is None or not (found_practice.folder / "test_convergence.py").is_file():
             continue
         listed = getattr(importlib.import_module(f"grader.practices.{practice}.test_convergence"), "DRAWN", [])
         found += [listed] if isinstance(listed, Drawn) else list(listed)

@@ -1,7 +1,7 @@
 """How good unconditional samples are, in the eyes of the trusted digit classifier.
 
 An unconditional generator is asked for no particular digit, so "recognised as the digit asked
-for" (cgan) does not apply. Two standard measures, both computed with the judge
+for" (a conditional one's measure) does not apply. Two standard measures, both computed with the judge
 (`grader.judging.digit_judge`) in the trusted process:
 
 - classifier score (the Inception Score of Salimans et al., 2016, with the digit judge as the

@@ -13,7 +13,7 @@ shapes (its *signature*), never by attribute names. The k-th layer of a signatur
 student's run order gets the k-th layer of that signature in the grader's, so any grouping or
 nesting, and either order of a conditional model's two input paths, maps; layers of the same
 shape keep the order they run in. A practice whose architecture admits two equivalent forms of a
-layer passes `convert` (dcgan: a projection built as ConvTranspose2d(nz, C, 4) is given to the
+layer passes `convert` (say, a projection built as ConvTranspose2d(nz, C, 4) given to the
 grader's Linear(nz, C * 16) reshaped).
 
 Refused, with a message that names the tensors: a model that holds a tensor outside the layers

@@ -1,26 +1,46 @@
-"""A practice's `bootcamp train` entry: how it trains, its options and their defaults, its words.
+"""A practice's `bootcamp train` entry: its options and their defaults, how it plans a run, its words.
 
 Each practice that trains declares one, `TRAINING` in its `train.py`; the command line
-(`grader.cli`) and the terminal driver (`grader.training.run_command`) read nothing else:
+(`grader.cli`) and the driver (`grader.training.driver`, `grader.training.run_command`) read
+nothing else:
 
     TRAINING = Training(
-        run=train_cgan,                  # (directory, options, *, out, on_start, on_step, on_epoch) -> run
-        options=GanOptions,              # a dataclass: epochs, batch_size, lr, seed, device, threads,
-                                         # data_root, and its choices; its field defaults are the defaults
-        shown_defaults={"epochs": "enough for 2,500 steps"},   # for --help, where the default is None
-        notes={"lr": "the generator's"},                        # said after the default in --help
+        options=MyOptions,               # TrainOptions, subclassed to add or change fields; its field
+                                         # defaults are the defaults
+        prepare=prepare,                 # options -> `driver.Plan`: data, epochs, loop, epoch hooks
+        shown_defaults={"epochs": f"enough for {DEFAULT_STEPS:,} steps"},  # --help, where the default is None
+        notes={"lr": "the generator's"},                                    # said after the default in --help
         choices={"dataset": Choice(("mnist", "cifar10"), "digits padded to 32 x 32, or colour")},
-        lines=GAN_LINES)                 # what the terminal prints (`RunLines`)
+        lines=LINES)                     # what the terminal prints (`RunLines`)
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-# The options every practice's training takes, with the flag that sets them.
-COMMON = ("epochs", "batch_size", "lr", "seed", "device", "threads", "data_root")
+if TYPE_CHECKING:
+    from grader.training.driver import Plan
+
+
+@dataclass
+class TrainOptions:
+    """The options every practice's training takes (each with its `bootcamp train` flag), with the
+    defaults a practice keeps unless its subclass states its own.
+
+    epochs None: the practice decides from its data (enough epochs for a number of steps, say);
+    batch_size None likewise. device: "cpu" or "cuda"; threads 0: torch's default; data_root None:
+    `datasets/` or $BOOTCAMP_DATA.
+    """
+
+    epochs: int | None = None
+    batch_size: int | None = 64
+    lr: float = 2e-3
+    seed: int = 0
+    device: str = "cpu"
+    threads: int = 0
+    data_root: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,8 +66,8 @@ class RunLines:
 
 @dataclass(frozen=True)
 class Training:
-    run: Callable[..., Any]
-    options: type
+    options: type[TrainOptions]
+    prepare: Callable[[Any], "Plan"]  # the practice's options -> its run's plan (`grader.training.driver`)
     lines: RunLines
     shown_defaults: dict[str, str] = field(default_factory=dict)  # --help's default where the value is None
     notes: dict[str, str] = field(default_factory=dict)  # said after a default in --help

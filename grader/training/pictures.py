@@ -105,7 +105,7 @@ def misclassified(images: torch.Tensor, predicted: torch.Tensor, labels: torch.T
 def sample_grid(samples: torch.Tensor, path: Path | BinaryIO, *, rows: int = 10, title: str = "",
                 ylabel: str | None = "digit asked for") -> None:
     """Images (rows * columns, C, H, W) in [0, 1], C 1 (gray) or 3 (colour), as one grid; with `ylabel`,
-    row k is labelled k (for cgan, the digit asked for)."""
+    row k is labelled k (for a conditional generator, the digit asked for)."""
     count, channels, height, width = samples.shape
     columns = count // rows
     tiles = samples[:rows * columns].clamp(0, 1).reshape(rows, columns, channels, height, width)

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from grader import registry
 from grader.data import DataError
 from grader.sandbox import SandboxError
+from grader.training.driver import train
 from grader.training.entry import Training
 
 
@@ -34,11 +35,12 @@ def train_command(practice: str, directory: Path, *, epochs: int | None, batch_s
     options = training.make_options({"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
                                      "device": resolve_device(device), "threads": threads,
                                      "data_root": str(data_root) if data_root else None, **choices})
-    return drive(directory, options, training, out=out)
+    return drive(practice, directory, options, training, out=out)
 
 
-def drive(directory: Path, options: Any, training: Training, *, out: Path) -> int:
-    """A practice's run (`training.run`) with a bar and a line per epoch, worded by `training.lines`."""
+def drive(practice: str, directory: Path, options: Any, training: Training, *, out: Path) -> int:
+    """A practice's run (`grader.training.driver.train`) with a bar and a line per epoch, worded by
+    `training.lines`."""
     lines = training.lines
     console = Console()
     if lines.preparing:
@@ -64,8 +66,9 @@ def drive(directory: Path, options: Any, training: Training, *, out: Path) -> in
                             else (summary["epoch"] + 1) * total // state["epochs"])
             console.print(f"epoch {summary['epoch'] + 1:>3}/{state['epochs']}  {lines.epoch(summary)}")
 
-        run, code = _run(console, progress, lambda: training.run(
-            directory, options, out=out, on_start=on_start, on_step=on_step, on_epoch=on_epoch))
+        run, code = _run(console, progress, lambda: train(
+            practice, directory, options, training=training, out=out, on_start=on_start, on_step=on_step,
+            on_epoch=on_epoch))
     if code is not None:
         return code
     console.print(f"[green]done:[/green] {lines.done(run)}")

@@ -1,9 +1,10 @@
 """`bootcamp train dcgan`: train the DCGAN in the sandbox and keep a record of the run.
 
 The student's `Generator`, `Discriminator` and `train_step` run in a sandbox worker under the
-grader's GAN loop (`grader.operations.gan_loop:train_gan`, with the grader's DCGAN initialisation);
-the training images go to the worker as a tensor: MNIST digits padded to 32 x 32 (nc 1), or
-CIFAR-10 (nc 3), scaled there to [-1, 1]. Each epoch streams back the step statistics, the
+grader's GAN loop (`grader.operations.gan_loop:train_gan`, with the grader's DCGAN initialisation),
+driven like every practice's run by `grader.training.driver`; the training images go to the
+worker as a tensor: MNIST digits padded to 32 x 32 (nc 1), or CIFAR-10 (nc 3), scaled there to
+[-1, 1]. Each epoch streams back the step statistics, the
 generator's images for fixed noise (so epochs compare) and both models' weights. Here, in the
 trusted process, the grader's digit classifier (`grader.judging.digit_judge`) scores 1,000 of the
 samples (classifier score and Fréchet distance to held-out digits, see
@@ -27,20 +28,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
-from grader import paths
 from grader.data import load_cifar10, load_mnist
+from grader.judging.digit_judge import PREPARING, JudgeError, judge
+from grader.judging.sample_quality import pad_digits, reference_features, sample_quality
 from grader.sandbox import SandboxError
 from grader.training import pictures
-from grader.training.runs import new_run_folder
-from grader.training.entry import Choice, Training
-from grader.training.gan_run import GAN_LINES, GanRun, epoch_summary, train_in_sandbox
-from grader.judging.digit_judge import JudgeError, judge
-from grader.judging.sample_quality import pad_digits, reference_features, sample_quality
+from grader.training.driver import Plan, Run
+from grader.training.entry import Choice, TrainOptions, Training
+from grader.training.gan import both_models, epoch_stats, gan_lines
 
 LOOP = "grader.operations.gan_loop:train_gan"
 DATASETS = ("mnist", "cifar10")
@@ -50,20 +49,13 @@ JUDGED, GRID, PAIRS, STEPS = 1000, 64, 8, 10  # samples judged; grid; interpolat
 
 
 @dataclass
-class DcganOptions:
+class DcganOptions(TrainOptions):
     """The training recipe of the convergence check (`grader.practices.dcgan.judging`), run longer: the
-    paper's Adam(beta1 0.5), here at lr 2e-3 for both models (small models learn faster at a larger
-    step), decayed linearly to 0 over the run, with the grader's DCGAN initialisation. `width` is
-    ngf = ndf. epochs None: enough epochs for DEFAULT_STEPS steps."""
+    paper's Adam(beta1 0.5), here at `TrainOptions`' lr for both models (small models learn faster at
+    a larger step), decayed linearly to 0 over the run, with the grader's DCGAN initialisation.
+    `width` is ngf = ndf. epochs None: enough epochs for DEFAULT_STEPS steps."""
 
-    epochs: int | None = None
-    batch_size: int = 64
-    lr: float = 2e-3
-    seed: int = 0
-    device: str = "cpu"
-    threads: int = 0
-    data_root: str | None = None
-    dataset: str = "mnist"
+    dataset: str = DATASETS[0]
     width: int = 16
 
 
@@ -99,17 +91,10 @@ def judge_for_run(held_out: torch.Tensor | None) -> tuple[torch.nn.Module | None
             "the grader's digit classifier (DigitJudge): classifier score and Fréchet distance to held-out digits")
 
 
-def train_dcgan(directory: Path, options: DcganOptions, *, out: Path = paths.RUNS_DIR,
-                on_start: Callable[[GanRun, int], None] = lambda run, steps: None,
-                on_step: Callable[[dict], None] = lambda step: None,
-                on_epoch: Callable[[dict], None] = lambda epoch: None) -> GanRun:
-    """Train the `Generator` and `Discriminator` of `directory` with its `train_step`.
-
-    `on_start(run, total_steps)` is called once, `on_step` with {"step", "epoch", loss_d, loss_g,
-    d_real, d_fake} every few steps, `on_epoch` with each epoch's summary. Ctrl-C
-    (KeyboardInterrupt) ends the run cleanly: the returned run has `interrupted` set and keeps
-    every finished epoch.
-    """
+def prepare(options: DcganOptions) -> Plan:
+    """The run of the student's `Generator`, `Discriminator` and `train_step` on padded MNIST or
+    CIFAR-10: per epoch, JUDGED samples scored by the digit classifier (MNIST only), a grid, an
+    interpolation, the curves."""
     if options.dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {DATASETS}, not {options.dataset!r}")
     images, held_out, source = training_set(options)
@@ -117,26 +102,23 @@ def train_dcgan(directory: Path, options: DcganOptions, *, out: Path = paths.RUN
     channels = images.shape[1]
     steps_per_epoch = len(images) // options.batch_size
     epochs = options.epochs or max(1, math.ceil(DEFAULT_STEPS / steps_per_epoch))
-    run = GanRun(new_run_folder(out, "dcgan"), options, source, str(directory), epochs, judge_note, practice="dcgan")
-    on_start(run, steps_per_epoch * epochs)
-    run.save_metrics()
     noise = sample_noise(options.seed)
 
-    def epoch_done(record: dict[str, Any]) -> None:
-        if "samples" not in record:
-            on_step(record)
-            return
+    def judge_epoch(run: Run, record: dict[str, Any]) -> dict[str, Any]:
         samples = record["samples"]  # (JUDGED + PAIRS * STEPS, nc, 32, 32) in [-1, 1]
         wanted = (len(noise), channels, SIZE, SIZE)
         if not isinstance(samples, torch.Tensor) or tuple(samples.shape) != wanted:
             found = tuple(samples.shape) if isinstance(samples, torch.Tensor) else type(samples).__name__
             raise SandboxError(f"Generator(ngf={options.width}, nc={channels}, image_size=32)(z)",
                                f"returned images of shape {found} for {len(noise)} noise vectors; expected {wanted}")
-        summary = {**epoch_summary(run, record, options.batch_size), "score": None, "distance": None}
+        summary = {**epoch_stats(run, record, options.batch_size), "score": None, "distance": None}
         if classifier is not None:
             quality = sample_quality(classifier, samples[:JUDGED], held_out_features)
             summary["score"], summary["distance"] = round(quality["score"], 3), round(quality["distance"], 2)
-        run.history.append(summary)
+        return summary
+
+    def draw(run: Run, record: dict[str, Any], summary: dict[str, Any]) -> None:
+        samples = record["samples"]
         judged = (f", score {summary['score']:.2f}, distance {summary['distance']:.0f}"
                   if summary["score"] is not None else "")
         title = f"dcgan after epoch {record['epoch'] + 1} ({record['steps']:,} steps{judged})"
@@ -149,20 +131,28 @@ def train_dcgan(directory: Path, options: DcganOptions, *, out: Path = paths.RUN
         pictures.gan_curves(run.steps, run.history, run.folder / "curves.png", title=f"dcgan: {source.split(' (')[0]}",
                             per_epoch={"score": "classifier score (at most 10)",
                                        "distance": "Fréchet distance to held-out digits"})
-        run.save_metrics()  # last: an epoch in metrics.json has its checkpoint and pictures
-        on_epoch(summary)
 
     model = {"nz": NZ, "ngf": options.width, "nc": channels, "image_size": SIZE}
-    return train_in_sandbox(
-        run, directory, options.threads, LOOP,
-        lambda student: [student.Generator, student.Discriminator, student.train_step, images, noise],
-        dict(generator_kwargs=model, discriminator_kwargs={"ndf": options.width, "nc": channels, "image_size": SIZE},
-             init="dcgan", nz=NZ, pixel_range=(-1.0, 1.0), epochs=epochs, batch_size=options.batch_size,
-             lr=options.lr, lr_d=options.lr, beta1=0.5, decay=True, seed=options.seed, device=options.device,
-             send_weights=True), epoch_done)
+    return Plan(
+        data=source, epochs=epochs, steps=steps_per_epoch * epochs, loop=LOOP, judge_note=judge_note,
+        arguments=lambda student: [student.Generator, student.Discriminator, student.train_step, images, noise],
+        settings=dict(generator_kwargs=model,
+                      discriminator_kwargs={"ndf": options.width, "nc": channels, "image_size": SIZE},
+                      init="dcgan", nz=NZ, pixel_range=(-1.0, 1.0), epochs=epochs, batch_size=options.batch_size,
+                      lr=options.lr, lr_d=options.lr, beta1=0.5, decay=True, seed=options.seed, device=options.device,
+                      send_weights=True),
+        judge=judge_epoch, draw=draw, checkpoint=both_models)
 
+
+# What a run prints (`grader.training.run_command.drive`).
+LINES = gan_lines(
+    judged=lambda summary: (f"  score {summary['score']:.2f}  distance {summary['distance']:.1f}"
+                            if summary["score"] is not None else ""),
+    verdict=lambda last: (f"classifier score {last['score']:.2f} (at most 10), Fréchet distance to held-out digits "
+                          f"{last['distance']:.1f}; " if last["score"] is not None else ""),
+    preparing=PREPARING)
 
 TRAINING = Training(
-    run=train_dcgan, options=DcganOptions, lines=GAN_LINES,
+    options=DcganOptions, prepare=prepare, lines=LINES,
     shown_defaults={"epochs": f"enough for {DEFAULT_STEPS:,} steps"}, notes={"lr": "for both models"},
     choices={"dataset": Choice(DATASETS, "mnist (digits padded to 32 x 32, the default) or cifar10 (32 x 32 colour)")})

@@ -1,7 +1,8 @@
 """`bootcamp train mnist_cnn`: train a classifier in the sandbox and keep a record of the run.
 
 The student's `MnistCNN` and `train_step` run in a sandbox worker under the grader's loop
-(`grader.operations.classifier_loop`); each epoch streams back its losses, the held-out logits and the
+(`grader.operations.classifier_loop`), driven like every practice's run by
+`grader.training.driver`; each epoch streams back its losses, the held-out logits and the
 weights. Here, in the trusted process, each epoch is scored against the held-out labels and the
 run folder is brought up to date, so a run stopped by Ctrl-C keeps everything up to its last
 finished epoch:
@@ -16,112 +17,60 @@ finished epoch:
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any
 
 import torch.nn.functional as F
 
-from grader import paths
 from grader.data import load_mnist
-from grader.atomic import write_atomically
-from grader.sandbox import Limits, Submission
-from grader.sandbox.ctrl_c import deferred_ctrl_c
 from grader.training import pictures
-from grader.training.entry import RunLines, Training
-from grader.training.runs import new_run_folder, save_checkpoint
+from grader.training.driver import Plan, Run
+from grader.training.entry import RunLines, TrainOptions, Training
 
 LOOP = "grader.operations.classifier_loop:train_classifier"
 
 
 @dataclass
-class TrainOptions:
+class MnistCnnOptions(TrainOptions):
+    """The recipe: Adam(lr) with a cosine decay to 0 over the run (`cosine`), each training image
+    shifted by up to `augment` pixels."""
+
     epochs: int = 10
-    batch_size: int = 64
-    lr: float = 2e-3
-    seed: int = 0
-    device: str = "cpu"
-    threads: int = 0
-    data_root: str | None = None
     augment: int = 2
     cosine: bool = True
 
 
-@dataclass
-class Run:
-    """A training run's folder and what it has recorded so far."""
-
-    folder: Path
-    options: TrainOptions
-    data_source: str
-    submission: str
-    history: list[dict] = field(default_factory=list)
-    interrupted: bool = False
-
-    @property
-    def epochs(self) -> int:
-        return self.options.epochs
-
-    def save_metrics(self) -> None:
-        record = {"practice": "mnist_cnn", "submission": self.submission, "data": self.data_source,
-                  "options": asdict(self.options), "interrupted": self.interrupted, "epochs": self.history}
-        write_atomically(self.folder / "metrics.json", json.dumps(record, indent=2) + "\n")
-
-
-def train_mnist_cnn(directory: Path, options: TrainOptions, *, out: Path = paths.RUNS_DIR,
-                    on_start: Callable[[Run, int], None] = lambda run, steps: None,
-                    on_step: Callable[[dict], None] = lambda step: None,
-                    on_epoch: Callable[[dict], None] = lambda epoch: None) -> Run:
-    """Train the `MnistCNN` of `directory` with its `train_step`; returns the finished `Run`.
-
-    `on_start(run, total_steps)` is called once, `on_step` with {"step", "epoch", "loss"} every
-    few steps, `on_epoch` with each epoch's record. Ctrl-C (KeyboardInterrupt) ends the run
-    cleanly: the returned run has `interrupted` set and keeps every finished epoch.
-    """
+def prepare(options: MnistCnnOptions) -> Plan:
+    """The run on MNIST (full under the data root when present, else the embedded subset), scored
+    per epoch against the held-out labels, which never enter the worker."""
     data = load_mnist(options.data_root)
-    run = Run(new_run_folder(out, "mnist_cnn"), options, data.source, str(directory))
     steps_per_epoch = -(-len(data.train_labels) // options.batch_size)
-    on_start(run, steps_per_epoch * options.epochs)
-    run.save_metrics()
-    started = time.perf_counter()
-    limits = Limits(call_timeout=7 * 24 * 3600.0, budget=7 * 24 * 3600.0, threads=options.threads)
 
-    def epoch_done(record: dict[str, Any]) -> None:
-        if "logits" not in record:
-            on_step(record)
-            return
+    def judge(run: Run, record: dict[str, Any]) -> dict[str, Any]:
         logits = record["logits"]  # (N_test, 10)
-        predicted = logits.argmax(dim=1)
-        seconds = time.perf_counter() - started
-        summary = {"epoch": record["epoch"], "loss": sum(record["losses"]) / len(record["losses"]),
-                   "held_out_loss": F.cross_entropy(logits, data.test_labels).item(),
-                   "accuracy": (predicted == data.test_labels).float().mean().item(),
-                   "seconds": round(seconds, 2),
-                   "images_per_second": round(record["steps"] * options.batch_size / seconds, 1)}
-        run.history.append(summary)
-        save_checkpoint(record["state_dict"], run.folder / "checkpoint.pt")
+        seconds = time.perf_counter() - run.started
+        return {"epoch": record["epoch"], "loss": sum(record["losses"]) / len(record["losses"]),
+                "held_out_loss": F.cross_entropy(logits, data.test_labels).item(),
+                "accuracy": (logits.argmax(dim=1) == data.test_labels).float().mean().item(),
+                "seconds": round(seconds, 2),
+                "images_per_second": round(record["steps"] * options.batch_size / seconds, 1)}
+
+    def draw(run: Run, record: dict[str, Any], summary: dict[str, Any]) -> None:
+        predicted = record["logits"].argmax(dim=1)
         pictures.curves(run.history, run.folder / "curves.png", title=f"mnist_cnn: {data.source.split(':')[0]}",
                         series={"loss": "training loss", "held_out_loss": "held-out loss",
                                 "accuracy": "held-out accuracy"})
         pictures.confusion_matrix(predicted, data.test_labels, run.folder / "confusion.png")
         pictures.misclassified(data.test_images, predicted, data.test_labels, run.folder / "misclassified.png")
-        run.save_metrics()  # last: an epoch in metrics.json has its checkpoint and pictures
-        on_epoch(summary)
 
-    try:
-        with (deferred_ctrl_c(), Submission(directory, limits) as submission,
-              submission.session("mnist_cnn") as session):
-            student = session.module
-            session.run(LOOP, student.MnistCNN, student.train_step, data.train_images, data.train_labels,
-                        data.test_images, epochs=options.epochs, batch_size=options.batch_size, lr=options.lr,
-                        seed=options.seed, device=options.device, augment=options.augment, cosine=options.cosine,
-                        send_weights=True, on_progress=epoch_done)
-    except KeyboardInterrupt:
-        run.interrupted = True
-        run.save_metrics()
-    return run
+    return Plan(
+        data=data.source, epochs=options.epochs, steps=steps_per_epoch * options.epochs, loop=LOOP,
+        arguments=lambda student: [student.MnistCNN, student.train_step, data.train_images, data.train_labels,
+                                   data.test_images],
+        settings=dict(epochs=options.epochs, batch_size=options.batch_size, lr=options.lr, seed=options.seed,
+                      device=options.device, augment=options.augment, cosine=options.cosine, send_weights=True),
+        judge=judge, draw=draw, checkpoint=lambda record: record["state_dict"])
 
 
 # What a run prints (`grader.training.run_command.drive`).
@@ -134,4 +83,4 @@ LINES = RunLines(
     done=lambda run: (f"held-out accuracy {run.history[-1]['accuracy']:.2%}; pictures, metrics and checkpoint in "
                       f"{run.folder}"))
 
-TRAINING = Training(run=train_mnist_cnn, options=TrainOptions, lines=LINES)
+TRAINING = Training(options=MnistCnnOptions, prepare=prepare, lines=LINES)

@@ -2,11 +2,11 @@
 
 The student's `UNetGenerator`, `PatchDiscriminator` and `train_step` run in a sandbox worker under
 the grader's GAN loop (`grader.operations.gan_loop:train_gan` with paired images, see
-`grader.operations.translation.loop_settings`), run and recorded by `grader.training.gan_run` like
-every GAN practice's; each epoch streams back the step losses, G's eval-mode outputs for every held-out input and both models' weights. Here, in the
-trusted process, the outputs are scored against the held-out targets (which never enter the
-worker) and the run folder is brought up to date, so a run stopped by Ctrl-C keeps everything up
-to its last finished epoch:
+`grader.operations.translation.loop_settings`), driven like every practice's run by
+`grader.training.driver`; each epoch streams back the step losses, G's eval-mode outputs for
+every held-out input and both models' weights. Here, in the trusted process, the outputs are
+scored against the held-out targets (which never enter the worker) and the run folder is brought
+up to date, so a run stopped by Ctrl-C keeps everything up to its last finished epoch:
 
     runs/pix2pix/<timestamp>/
         metrics.json            options, data, baselines' scores, one record per epoch
@@ -21,19 +21,17 @@ to its last finished epoch:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
-from grader import paths
+from grader.operations.translation import LOOP, loop_settings
 from grader.practices.pix2pix import data as pix2pix_data
-from grader.training.runs import new_run_folder
-from grader.training.entry import Choice, RunLines, Training
-from grader.training.gan_run import GanRun, epoch_summary, train_in_sandbox
-from grader.operations.translation import LOOP, STATS, loop_settings
 from grader.practices.pix2pix.metrics import baseline_scores, scores, to_unit
 from grader.practices.pix2pix.pictures import translation_curves, translation_grid
+from grader.training.driver import Plan, Run
+from grader.training.entry import Choice, RunLines, TrainOptions, Training
+from grader.training.gan import both_models, epoch_stats
 
 GRID_PAIRS = 8
 DEFAULT_EPOCHS = {"paired": 10, "facades": 200}  # paired: 900 steps of 4 pairs, a few minutes on a CPU
@@ -42,7 +40,7 @@ JUDGE_NOTE = "the held-out targets (never in the worker): L1 and PSNR of G's out
 
 
 @dataclass
-class Pix2pixOptions:
+class Pix2pixOptions(TrainOptions):
     """The training recipe: Adam(lr, beta1 0.5) for both models (see the convergence test's sizing).
 
     dataset None: facades when present under the data root, else the embedded paired set.
@@ -50,13 +48,8 @@ class Pix2pixOptions:
     facades. epochs and batch_size None: the dataset's defaults above.
     """
 
-    epochs: int | None = None
     batch_size: int | None = None
     lr: float = 5e-4
-    seed: int = 0
-    device: str = "cpu"
-    threads: int = 0
-    data_root: str | None = None
     dataset: str | None = None
     direction: str | None = None
     max_steps: int | None = None  # stop early (tests)
@@ -76,39 +69,26 @@ def grid_indices(count: int) -> torch.Tensor:
     return torch.linspace(0, count - 1, min(GRID_PAIRS, count)).round().long()
 
 
-def train_pix2pix(directory: Path, options: Pix2pixOptions, *, out: Path = paths.RUNS_DIR,
-                  on_start: Callable[[GanRun, int], None] = lambda run, steps: None,
-                  on_step: Callable[[dict], None] = lambda step: None,
-                  on_epoch: Callable[[dict], None] = lambda epoch: None) -> GanRun:
-    """Train the `UNetGenerator` and `PatchDiscriminator` of `directory` with its `train_step`.
-
-    `on_start(run, total_steps)` is called once, `on_step` with {"step", "epoch", losses} every few
-    steps, `on_epoch` with each epoch's summary (`gan_run.epoch_summary` plus held_out_l1 and
-    held_out_psnr). Ctrl-C (KeyboardInterrupt) ends the run cleanly: the returned run has
-    `interrupted` set and keeps every finished epoch. The baselines' scores are in
-    `run.extra["baselines"]` (and metrics.json).
-    """
+def prepare(options: Pix2pixOptions) -> Plan:
+    """The run of the student's `UNetGenerator`, `PatchDiscriminator` and `train_step` on the chosen
+    pairs: per epoch, G's held-out outputs scored against the held-out targets (held_out_l1,
+    held_out_psnr beside `gan.epoch_stats`), a grid of fixed pairs, the curves. The baselines'
+    scores are the run's `extra["baselines"]` (and metrics.json's)."""
     dataset, pairs = choose_data(options)
     epochs = options.epochs or DEFAULT_EPOCHS[dataset]
     batch_size = options.batch_size or DEFAULT_BATCH[dataset]
     generator, discriminator = pix2pix_data.model_sizes(pairs.size, wide=False)
     baselines = baseline_scores(pairs.train_targets, pairs.held_out_inputs, pairs.held_out_targets)
-    run = GanRun(new_run_folder(out, "pix2pix"), options, f"{pairs.source}; {pairs.direction}", str(directory),
-                 epochs, JUDGE_NOTE, steps={key: [] for key in STATS}, practice="pix2pix",
-                 extra={"baselines": baselines})
     total = len(pairs.train_inputs) // batch_size * epochs
-    on_start(run, min(total, options.max_steps or total))
-    run.save_metrics()
     shown = grid_indices(len(pairs.held_out_inputs))
 
-    def epoch_done(record: dict[str, Any]) -> None:
-        if "samples" not in record:
-            on_step(record)
-            return
+    def judge(run: Run, record: dict[str, Any]) -> dict[str, Any]:
         got = scores(record["samples"], pairs.held_out_targets)
-        summary = {**epoch_summary(run, record, batch_size),
-                   "held_out_l1": round(got["l1"], 4), "held_out_psnr": round(got["psnr"], 2)}
-        run.history.append(summary)
+        return {**epoch_stats(run, record, batch_size),
+                "held_out_l1": round(got["l1"], 4), "held_out_psnr": round(got["psnr"], 2)}
+
+    def draw(run: Run, record: dict[str, Any], summary: dict[str, Any]) -> None:
+        got = scores(record["samples"], pairs.held_out_targets)  # unrounded, as the title shows them
         title = (f"pix2pix after epoch {record['epoch'] + 1} ({record['steps']:,} steps): held-out L1 "
                  f"{got['l1']:.3f}, PSNR {got['psnr']:.1f} dB (blurred input: {baselines['blurred']['l1']:.3f}, "
                  f"{baselines['blurred']['psnr']:.1f} dB)")
@@ -117,16 +97,16 @@ def train_pix2pix(directory: Path, options: Pix2pixOptions, *, out: Path = paths
         translation_grid(*grid, run.folder / "grid.png", title=title)
         translation_curves(run.steps, run.history, run.folder / "curves.png",
                            title=f"pix2pix: {pairs.source.split(' (')[0]}, {pairs.direction}")
-        run.save_metrics()  # last: an epoch in metrics.json has its checkpoint and pictures
-        on_epoch(summary)
 
-    return train_in_sandbox(
-        run, directory, options.threads, LOOP,
-        lambda student: [student.UNetGenerator, student.PatchDiscriminator, student.train_step,
-                         pairs.train_inputs, pairs.held_out_inputs],
-        dict(train_targets=pairs.train_targets, **loop_settings(generator, discriminator, lr=options.lr),
-             epochs=epochs, max_steps=options.max_steps, batch_size=batch_size, seed=options.seed,
-             device=options.device, send_weights=True), epoch_done)
+    return Plan(
+        data=f"{pairs.source}; {pairs.direction}", epochs=epochs, steps=min(total, options.max_steps or total),
+        loop=LOOP, judge_note=JUDGE_NOTE, extra={"baselines": baselines},
+        arguments=lambda student: [student.UNetGenerator, student.PatchDiscriminator, student.train_step,
+                                   pairs.train_inputs, pairs.held_out_inputs],
+        settings=dict(train_targets=pairs.train_targets, **loop_settings(generator, discriminator, lr=options.lr),
+                      epochs=epochs, max_steps=options.max_steps, batch_size=batch_size, seed=options.seed,
+                      device=options.device, send_weights=True),
+        judge=judge, draw=draw, checkpoint=both_models)
 
 
 # What a pix2pix run prints (`grader.training.run_command.drive`).
@@ -145,7 +125,7 @@ LINES = RunLines(
                       f"checkpoint in {run.folder}"))
 
 TRAINING = Training(
-    run=train_pix2pix, options=Pix2pixOptions, lines=LINES,
+    options=Pix2pixOptions, prepare=prepare, lines=LINES,
     shown_defaults={"epochs": ", ".join(f"{epochs} ({name})" for name, epochs in DEFAULT_EPOCHS.items()),
                     "batch_size": ", ".join(f"{size} ({name})" for name, size in DEFAULT_BATCH.items())},
     choices={"dataset": Choice(tuple(DEFAULT_EPOCHS), "paired (the embedded set) or facades (the default when "
