@@ -39,8 +39,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-CORPUS = Path(__file__).parent / "mutations"
-SOLUTIONS = Path(__file__).parent.parent / "solutions"
+ROOT = Path(__file__).resolve().parent.parent  # the repository
+CORPUS = ROOT / "tests" / "mutations"
+SOLUTIONS = ROOT / "solutions"
 CONTEXT = 3  # lines of context around each change, as `diff -u`
 
 _HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -157,7 +158,7 @@ def apply_patch(patch: Patch, reference: str, reference_name: str = "the referen
                 raise PatchError(f"{where}: {_mismatch(old, source, expected, reference_name)}"
                                  + (f"; its lines match at lines {', '.join(str(f + 1) for f in found)} "
                                     "of it, so where it goes is ambiguous" if found else
-                                    "; they match nowhere else either (regenerate the patch: "
+                                    "; they match nowhere else either (to refit the patch: "
                                     "python tests/corpus.py --help)"))
             at = found[0]
         out += source[done:at] + hunk.new
@@ -292,7 +293,7 @@ class Mutation:
 def _shown(path: Path) -> str:
     """A corpus or solutions path as the repository names it."""
     try:
-        return path.relative_to(SOLUTIONS.parent).as_posix()
+        return path.relative_to(ROOT).as_posix()
     except ValueError:
         return str(path)
 

@@ -89,6 +89,25 @@ def test_each_mutation_is_a_module_that_compiles_and_is_not_the_reference(mutati
         assert corpus.apply_patch(mutation.patch(), reference) == written[len(header):]
 
 
+def test_a_corpus_patch_fails_loudly_when_its_solution_changes_under_it(tmp_path, monkeypatch):
+    """The first patch's first context line edited in (a copy of) its solution: no module, an error
+    that names the patch, the hunk and the line."""
+    chosen = next(m for m in MUTATIONS if m.is_patch)
+    hunk = chosen.patch().hunks[0]
+    k = next(k for k, (op, _) in enumerate(hunk.lines) if op == " ")
+    line = hunk.old_start + sum(op != "+" for op, _ in hunk.lines[:k])  # its number in the solution
+    lines = chosen.reference_path.read_text().splitlines(keepends=True)
+    assert lines[line - 1] == hunk.lines[k][1]
+    lines[line - 1] = lines[line - 1].rstrip("\n") + "  # edited\n"
+    monkeypatch.setattr(corpus, "SOLUTIONS", tmp_path)
+    (tmp_path / f"{chosen.practice}.py").write_text("".join(lines))
+    with pytest.raises(corpus.PatchError) as error:
+        materialise(chosen, tmp_path / "out")
+    assert str(error.value).startswith(f"tests/mutations/{chosen.id}.patch: hunk 1 ({hunk.header}): "
+                                       f"context does not match line {line} of ")
+    assert not (tmp_path / "out" / f"{chosen.practice}.py").exists()
+
+
 REFERENCE = "".join(f"line {i}\n" for i in range(1, 31))
 MUTATED = REFERENCE.replace("line 5\n", "line five\n").replace("line 20\n", "line 20\nan extra line\n")
 
