@@ -302,7 +302,7 @@ def mutations(practice: str | None = None) -> list[Mutation]:
     """Every mutation of the corpus (of `practice` only, if given), in order of practice and name."""
     folder = f"{practice}/" if practice else "*/"
     found = {(path.parent.name, path.stem) for suffix in ("patch", "py") for path in CORPUS.glob(f"{folder}*.{suffix}")}
-    return [Mutation(practice, name) for practice, name in sorted(found)]
+    return [Mutation(*key) for key in sorted(found)]
 
 
 def mutation(practice: str, name: str) -> Mutation:
