@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from corpus import materialise, mutation
 
 from grader import paths, recorded, testing
 from grader.check import run_suites
 from grader.handout.strip import Reach, graded_tests
 from grader.sandbox.mother import Mother, use_mother
 from grader.practices.mnist_cnn import reference_model
-
-CORPUS = Path(__file__).parent / "mutations" / "mnist_cnn"
 
 SUITE = '''"""A tiny suite whose public test reads the reference only through a recorded value."""
 from grader.recorded import recorded
@@ -133,8 +132,10 @@ def test_recorded_and_live_values_give_the_same_verdicts(mother, tmp_path, monke
     for name in ("reference", "no_batch_norm_in_second_block", "batch_norm_keras_momentum"):
         files[name] = tmp_path / name
         files[name].mkdir()
-        source = paths.SOLUTIONS_DIR / "mnist_cnn.py" if name == "reference" else CORPUS / f"{name}.py"
-        shutil.copyfile(source, files[name] / "mnist_cnn.py")
+        if name == "reference":
+            shutil.copyfile(paths.SOLUTIONS_DIR / "mnist_cnn.py", files[name] / "mnist_cnn.py")
+        else:
+            materialise(mutation("mnist_cnn", name), files[name])
     live = {name: statuses(folder, select) for name, folder in files.items()}
 
     monkeypatch.setattr(paths, "SOLUTIONS_DIR", tmp_path / "no-solutions")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from corpus import materialise, mutations
 from student_venv import bare_env, install, make_venv
 
 from grader import paths, recorded, registry
@@ -288,9 +289,9 @@ def test_every_public_test_gives_the_instructors_verdict_in_the_edition(edition,
     readers = recorded.tests_using_values(practices, hidden=False)
     jobs = [{"file": str(paths.SOLUTIONS_DIR / f"{p}.py"), "practice": p, "tasks": [], "select": "not convergence"}
             for p in practices]
-    jobs += [{"file": str(path), "practice": path.parent.name, "tasks": [],
-              "select": " or ".join(readers[path.parent.name])}
-             for path in sorted(MUTATIONS.glob("*/*.py")) if path.parent.name in readers]
+    jobs += [{"file": str(materialise(m, tmp_path / "corpus" / m.practice / m.name)), "practice": m.practice,
+              "tasks": [], "select": " or ".join(readers[m.practice])}
+             for m in mutations() if m.practice in readers]
     instructor, edition_graded = _grade_on_both_sides(jobs, installed, tmp_path / "first")
     differ = [job for job in jobs if instructor[job["file"]] != edition_graded[job["file"]]]
     if differ:
@@ -310,9 +311,6 @@ def test_every_public_test_gives_the_instructors_verdict_in_the_edition(edition,
         assert {test.split("::")[1] for test in edition_graded[job["file"]]["tests"]} >= set(readers[job["practice"]])
     statuses = {status for result in edition_graded.values() for status in result["tests"].values()}
     assert {"passed", "failed"} <= statuses  # wrong files were caught, in both
-
-
-MUTATIONS = Path(__file__).parent / "mutations"
 
 
 def _grade_on_both_sides(jobs: list[dict], bin_dir: Path, folder: Path) -> tuple[dict, dict]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn as nn
+from corpus import materialise, mutations
 
 from grader import paths
 from grader.practices.cgan.test_convergence import layer_order_inputs as cgan_inputs
@@ -23,19 +24,19 @@ from grader.testing import GradingFailure, reference
 from grader.operations.trained_state import trained_state
 from grader.judging.transplant import TransplantError, grader_model, transplant
 
-CORPUS = Path(__file__).parent / "mutations"
 DCGAN = {"nz": 100, "ngf": 16, "nc": 1, "image_size": 32}
 PIX2PIX = {"ngf": 16, "depth": 6}
 
 
 def correct_designs(practice: str) -> list:
-    files = [paths.SOLUTIONS_DIR / f"{practice}.py"]
-    files += [f for f in sorted((CORPUS / practice).glob("*.py")) if f.read_text().startswith("# correct")]
-    return [pytest.param(f, id=f"{practice}/{f.stem}") for f in files]
+    """(practice, None) for the reference, then (practice, mutation) for each `# correct` mutation."""
+    designs = [pytest.param(practice, None, id=f"{practice}/{practice}")]
+    designs += [pytest.param(practice, m, id=m.id) for m in mutations(practice) if m.kind == "correct"]
+    return designs
 
 
-def load(path: Path):
-    spec = importlib.util.spec_from_file_location(f"design_{path.parent.name}_{path.stem}", path)
+def load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(f"design_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -65,12 +66,15 @@ CASES = {  # practice: (build the student's model, build the grader's, example i
 }
 
 
-@pytest.mark.parametrize("path", [p for practice in CASES for p in correct_designs(practice)])
-def test_every_correct_design_draws_the_same_in_the_grader_model(path):
-    build, grader_build, example, inputs, convert = CASES[path.parent.name if path.parent != paths.SOLUTIONS_DIR
-                                                         else path.stem]
+@pytest.mark.parametrize("practice, design", [p for practice in CASES for p in correct_designs(practice)])
+def test_every_correct_design_draws_the_same_in_the_grader_model(practice, design, tmp_path):
+    build, grader_build, example, inputs, convert = CASES[practice]
+    if design is None:
+        path, name = paths.SOLUTIONS_DIR / f"{practice}.py", f"{practice}_{practice}"
+    else:
+        path, name = materialise(design, tmp_path), f"{design.practice}_{design.name}"
     torch.manual_seed(0)
-    student = as_if_trained(build(load(path)))
+    student = as_if_trained(build(load(path, name)))
     ours = transplant(trained_state(student, example()), grader_build(), example(), name="the model", convert=convert)
     args = inputs()
     with torch.no_grad():

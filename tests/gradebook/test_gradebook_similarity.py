@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
+from pathlib import Path
 
 from gradebook_classes import invoke, write_folder
 
@@ -12,6 +14,9 @@ from grader.gradebook.similarity import detect, report_similarity
 from grader.gradebook.similarity.detect import rank
 from grader.gradebook.similarity.fingerprints import tokens
 
+if str(Path(__file__).parents[1]) not in sys.path:  # tests/, whose corpus.py writes the mutation corpus's modules
+    sys.path.append(str(Path(__file__).parents[1]))
+from corpus import mutation  # noqa: E402
 
 
 
@@ -32,12 +37,11 @@ def disguise(source: str, names: dict[str, str]) -> str:
 
 
 def dcgan_class() -> dict[str, str]:
-    mutations = paths.SOLUTIONS_DIR.parent / "tests" / "mutations" / "dcgan"
     reference = _read(paths.SOLUTIONS_DIR / "dcgan.py")
-    functional = _read(mutations / "correct_functional_style.py")
+    functional = mutation("dcgan", "correct_functional_style").text()
     return {
         "reference": reference, "functional": functional,
-        "sequential": _read(mutations / "correct_sequential_style.py"),
+        "sequential": mutation("dcgan", "correct_sequential_style").text(),
         "skeleton": _read(paths.ASSIGNMENTS_DIR / "dcgan.py"),
         "copy_of_reference": disguise(reference, {"ngf": "width_g", "ndf": "width_d", "real": "genuine",
                                                   "fake": "forged", "layers": "stack"}),
