@@ -74,7 +74,11 @@ class Plan:
     data: str  # the data used, in words (metrics.json's "data")
     epochs: int
     steps: int  # the steps of the whole run (the progress bar's total)
-    loop: str  # the grader's loop operation, "module:function", run in the worker
+    # The loop: the name of a grader operation ("module:function") the worker runs on the student's
+    # objects, called as loop(*arguments(module), **settings, on_progress=...); or, for a practice
+    # whose training is one call of the student's own code, a function (session, on_record) run
+    # here that calls the student through the session (the student's code still runs in the worker).
+    loop: str | Callable[[Any, Callable[[dict], None]], None]
     arguments: Callable[[Any], list]  # the student's module -> the loop's positional arguments
     settings: dict[str, Any]  # the loop's keyword arguments (the driver adds on_progress)
     judge: Callable[[Run, dict], dict]  # (run, epoch record) -> the epoch's summary, its scores
@@ -118,7 +122,10 @@ def train(practice: str, directory: Path, options: TrainOptions, *, training: Tr
     try:
         with (deferred_ctrl_c(), Submission(directory, limits) as submission,
               submission.session(practice, warm=registry.warm_up(practice)) as session):
-            session.run(plan.loop, *plan.arguments(session.module), **plan.settings, on_progress=on_record)
+            if callable(plan.loop):
+                plan.loop(session, on_record)
+            else:
+                session.run(plan.loop, *plan.arguments(session.module), **plan.settings, on_progress=on_record)
     except KeyboardInterrupt:
         run.interrupted = True
         run.save_metrics()
