@@ -20,7 +20,7 @@ found first in a coarse space (each image moved so the centroid of its bright pa
 centre, blurred by sigma 1.5, at most 32 x 32, standardised): the 2 x `CANDIDATES` nearest among
 the known images and their mirror images are then measured exactly. A sample with d under
 `threshold` is a copy; a sample closer than `duplicate_threshold` (plain RMS, float64) to another
-sample is a repeat (a stored picture drawn again). More than `max_copied` of either fails.
+sample is a repeat (a stored picture drawn again). More than `MAX_COPIED` of either fails.
 
 The API, for any practice's convergence test (one line):
 
@@ -31,8 +31,8 @@ The API, for any practice's convergence test (one line):
               passed as (x + 1) / 2
     known     a list of image tensors (M, C, H, W), uint8 0-255 or float in [0, 1]; any sizes M
     threshold the distance d to a known image (default COPY_THRESHOLD, measured on MNIST digits);
-              duplicate_threshold to another sample (default 1e-5); max_copied the share of
-              samples allowed to be either (default 1%)
+              duplicate_threshold to another sample (default 1e-5); the share of samples
+              allowed to be either is MAX_COPIED (1%)
 
 `find_copies(samples, known)` returns the evidence (`Copies`) without judging. For pix2pix, pass
 the generated outputs and the translation targets the grader knows. Another data set states its
@@ -236,20 +236,19 @@ def find_copies(samples: torch.Tensor, known: list[torch.Tensor], *, threshold: 
 
 def assert_no_copies(samples: torch.Tensor, known: list[torch.Tensor], *, what: str = "your samples",
                      threshold: float = COPY_THRESHOLD, duplicate_threshold: float = DUPLICATE_THRESHOLD,
-                     max_copied: float = MAX_COPIED,
                      hint: str = "the generator must make its images from the noise and the label, not return or "
                                  "store training images.") -> Copies:
-    """Fail the test (GradingFailure, with `hint`) if more than `max_copied` of `samples` copy a known
+    """Fail the test (GradingFailure, with `hint`) if more than `MAX_COPIED` of `samples` copy a known
     image or each other; return the evidence otherwise."""
     from grader.testing import fail
 
     copies = find_copies(samples, known, threshold=threshold, duplicate_threshold=duplicate_threshold)
-    if copies.share > max_copied:
+    if copies.share > MAX_COPIED:
         copied, duplicated = int(copies.copied.sum()), int(copies.duplicated.sum())
         fail(f"{what}: {copied} of {len(copies.to_known)} are copies of real images the grader knows, perhaps "
              f"shifted, flipped, brightened or noised (distance under {threshold:g} to the nearest one, the closest at "
              f"{float(copies.to_known.min()):.3f}) and {duplicated} repeat another sample (distance under "
              f"{duplicate_threshold:g}); a "
-             f"generator must draw new images, so these samples earn no points (at most {max_copied:.0%} may be "
+             f"generator must draw new images, so these samples earn no points (at most {MAX_COPIED:.0%} may be "
              f"that close by chance).", hint)
     return copies
