@@ -287,6 +287,6 @@ def _drop_capabilities() -> None:
 
 def _drop_privileges(uid: int) -> None:
     os.setgroups([])
-    os.setresgid(uid, uid, uid)  # the group of the same number (65534: nogroup)
+    os.setresgid(uid, uid, uid)  # the group of the same number (a slot's; nogroup for nobody, 65534)
     os.setresuid(uid, uid, uid)  # clears every capability
     _libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
