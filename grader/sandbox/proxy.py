@@ -280,7 +280,7 @@ class Submission:
         """A fresh worker with the student's `practice` module imported.
 
         `warm`: the practice trains models, so the zygote should initialise torch's optimizers
-        and kernels once before forking (see `zygote._warm_up`). A module whose import timed out or
+        and kernels once before forking (see `prefork.warm_up`). A module whose import timed out or
         killed its worker once fails every later session at once with the same error, so a hung
         import costs one timeout per submission, not one per test.
         """
