@@ -1,8 +1,8 @@
 """Where the dcgan convergence bars come from: the reference trained on several seeds, and the
-samples the bars must reject, all judged as `grader/suites/dcgan/test_judging.py` judges.
+samples the bars must reject, all judged as `grader/suites/dcgan/judging.py` judges.
 
-    python benchmarks/dcgan_judging.py                    # the CPU plan, seeds 0-4
-    python benchmarks/dcgan_judging.py --seeds 0 1 --steps 600
+    python benchmarks/dcgan_convergence.py                # the CPU plan, seeds 0-4
+    python benchmarks/dcgan_convergence.py --seeds 0 1 --steps 600
 
 Each seed trains the reference `Generator` and `Discriminator` with its `train_step` under the
 grader's loop (`grader.training.gan_loop.train_gan`), in this process with one torch thread
