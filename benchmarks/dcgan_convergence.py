@@ -9,7 +9,8 @@ grader's loop (`grader.training.gan_loop.train_gan`), in this process with one t
 (as a sandbox worker runs), then prints the classifier score and the Fréchet distance of its
 samples, the time, their nearest distances to the known digits (`grader.training.copies`, the
 check dcgan.10 runs before judging), and the same numbers for held-out real digits, noise, one
-digit, one image and the untrained generator. Numbers and the machine's state go into the test's docstring.
+digit, one image and the untrained generator. Numbers and the machine's state go into
+benchmarks/README.md ("Convergence checks: sizing and bars").
 """
 
 from __future__ import annotations
