@@ -38,25 +38,18 @@ The API, for any practice's convergence test (one line):
 the generated outputs and the translation targets the grader knows. Another data set states its
 own threshold, measured the same way (`benchmarks/copy_threshold.py`).
 
-Threshold (MNIST digits), measured with `benchmarks/copy_threshold.py` on the CPU: the reference
-cGAN and DCGAN trained by their convergence tests' recipes and CPU plans, 1,000 samples per seed,
-drawn in the grader's model. Nearest known digit, smallest over the samples, seeds 0-4: cGAN
-0.199, 0.135, 0.096, 0.149, 0.100; DCGAN 0.130, 0.125, 0.120, 0.123, 0.107 (medians 0.28-0.40).
-Distinct real digits: the closest held-out digit lies 0.069 from a training digit (1% within
-0.092). Forgeries, 1,000 training digits each shifted by its own (dy, dx) in [-2, 2]^2, with
-Gaussian noise (clamped to [0, 1]): no noise 0.000 (all flagged); std 0.06, median 0.032 (99%
-flagged); std 0.12, median 0.066 (14%); std 0.2, median 0.113 (none: a disguise that heavy is a
-new, worse picture, left to the judge); flipped as well, the same; faded or brightened (a x + b),
-the same as the original. The threshold 0.055 sits below the closest pair of distinct real
-digits (so a generator as good as the data is not flagged) and 0.041 below the reference's
-closest sample (a factor of 1.7); more than 1% flagged fails, so every forgery up to std 0.12
-fails. The contrast floor (0.1) keeps noise on a thin digit from being magnified by the
-division: without it 2.5% of lightly noised held-out digits escaped. pix2pix's edge maps have
-their own threshold (`grader.suites.pix2pix.test_convergence.COPY_THRESHOLD`).
+Threshold (MNIST digits), measured with `benchmarks/copy_threshold.py` (the numbers:
+benchmarks/README.md, "Copies and latent walks"): 0.055 sits below the closest pair of distinct
+real digits (so a generator as good as the data is not flagged) and a factor of 1.7 below the
+reference cGAN's and DCGAN's closest sample over seeds 0-4; more than 1% flagged fails, so every
+shifted or flipped forgery with Gaussian noise up to std 0.12 fails (a heavier disguise is a
+new, worse picture, left to the judge). The contrast floor (0.1) keeps noise on a thin digit
+from being magnified by the division. pix2pix's edge maps have their own threshold
+(`grader.suites.pix2pix.test_convergence.COPY_THRESHOLD`).
 
 Repeats among samples: the reference cGAN draws nearly the same picture for a label whatever the
-noise (plain RMS to the nearest other sample 0.009-0.014, the closest pairs under 0.001), so
-only a picture returned again (distance under 1e-5, measured in float64) counts as a repeat.
+noise, so only a picture returned again (distance under 1e-5, measured in float64) counts as a
+repeat.
 """
 
 from __future__ import annotations
@@ -67,7 +60,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-COPY_THRESHOLD = 0.055  # the distance d of the module docstring, MNIST digits; measured in the module docstring
+COPY_THRESHOLD = 0.055  # the distance d of the module docstring, MNIST digits; measured: benchmarks/README.md
 DUPLICATE_THRESHOLD = 1e-5  # between samples: only a picture returned again (see the module docstring)
 MAX_COPIED = 0.01  # share of samples that may be copies or duplicates (chance coincidences)
 _CHUNK_BYTES = 64 * 2**20
