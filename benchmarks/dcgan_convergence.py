@@ -1,15 +1,16 @@
 """Where the dcgan convergence bars come from: the reference trained on several seeds, and the
-samples the bars must reject, all judged as `grader/practices/dcgan/test_judging.py` judges.
+samples the bars must reject, all judged as `grader/practices/dcgan/judging.py` judges.
 
-    python benchmarks/dcgan_judging.py                    # the CPU plan, seeds 0-4
-    python benchmarks/dcgan_judging.py --seeds 0 1 --steps 600
+    python benchmarks/dcgan_convergence.py                # the CPU plan, seeds 0-4
+    python benchmarks/dcgan_convergence.py --seeds 0 1 --steps 600
 
 Each seed trains the reference `Generator` and `Discriminator` with its `train_step` under the
 grader's loop (`grader.operations.gan_loop.train_gan`), in this process with one torch thread
 (as a sandbox worker runs), then prints the classifier score and the Fréchet distance of its
 samples, the time, their nearest distances to the known digits (`grader.judging.copies`, the
 check dcgan.10 runs before judging), and the same numbers for held-out real digits, noise, one
-digit, one image and the untrained generator. Numbers and the machine's state go into the test's docstring.
+digit, one image and the untrained generator. Numbers and the machine's state go into
+benchmarks/README.md ("Convergence checks: sizing and bars").
 """
 
 from __future__ import annotations

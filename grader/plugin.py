@@ -69,7 +69,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="another folder the student's code must not read (a gradebook, say)")
     group.addoption("--memory-limit", type=float, default=None, help="GiB of resident memory for a worker")
     group.addoption("--sandbox-uid", type=int, default=None,
-                    help="the unprivileged user the workers run as, when graded as root (default 65534)")
+                    help="the unprivileged user the workers run as, when graded as root (default: the user of "
+                         "a grading slot leased for this check, grader.sandbox.slots)")
     group.addoption("--in-process", action="store_true",
                     help="UNSAFE, for benchmarks and debugging: import the student's code into this process")
 

@@ -62,7 +62,7 @@ def check(condition: bool, message: str, hint: str | None = None) -> None:
 
 
 def assert_close(actual: Any, expected: torch.Tensor, *, call: str, atol: float = 1e-5,
-                 rtol: float = 1e-4, hint: str | None = None, check_dtype: bool = True) -> None:
+                 rtol: float = 1e-4, hint: str | None = None) -> None:
     """`actual` (what the student's code returned) must match `expected` in type, shape and values.
 
     Tolerance: |actual - expected| <= atol + rtol * |expected|, elementwise (as torch.allclose).
@@ -72,7 +72,7 @@ def assert_close(actual: Any, expected: torch.Tensor, *, call: str, atol: float 
     if tuple(actual.shape) != tuple(expected.shape):
         fail(f"{call} should return shape {tuple(expected.shape)}, but yours has shape {tuple(actual.shape)}.",
              hint)
-    if check_dtype and actual.dtype != expected.dtype:
+    if actual.dtype != expected.dtype:
         fail(f"{call} should return dtype {expected.dtype}, but yours is {actual.dtype}.", hint)
     actual64, expected64 = actual.to(torch.float64), expected.to(torch.float64)
     if not torch.isfinite(actual64).all() and torch.isfinite(expected64).all():

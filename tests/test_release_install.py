@@ -90,3 +90,26 @@ def test_grade_and_every_export_from_a_venv_that_is_not_activated(tmp_path):
     assert (tmp_path / "out" / "nbgrader" / "gradebook.db").is_file()
     results = json.loads((tmp_path / "out" / "gradescope" / "alice" / "results.json").read_text())
     assert results["score"] == 1
+
+
+def test_every_statement_of_the_python_version_names_the_same_minimum():
+    """pyproject's requires-python is the promise; the README's sentence, the student edition's
+    pyproject and README, the version both workflows test on and the Gradescope setup's check
+    say the same (plugin.py's `BaseExceptionGroup` needs 3.11)."""
+    import tomllib
+
+    from grader.handout.gradescope import SETUP
+
+    templates = paths.PACKAGE_DIR / "handout" / "templates"
+    promise = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    minimum = re.fullmatch(r">=(3\.\d+)", promise).group(1)
+    assert tomllib.loads((templates / "pyproject.toml").read_text())["project"]["requires-python"] == promise
+    for readme in (ROOT / "README.md", templates / "README.md"):
+        assert re.findall(r"Python (3\.\d+) or newer", readme.read_text()) == [minimum], readme
+    for path in (ROOT / ".github" / "workflows" / "ci.yml", templates / "classroom.yml"):
+        workflow = yaml.safe_load(path.read_text())
+        tested = [step["with"]["python-version"] for job in workflow["jobs"].values() for step in job["steps"]
+                  if step.get("uses", "").startswith("actions/setup-python@")]
+        assert tested == [minimum], path
+    minor = int(minimum.split(".")[1])
+    assert f"sys.version_info < (3, {minor})" in SETUP and f"python{minimum}-venv" in SETUP

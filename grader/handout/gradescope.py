@@ -2,9 +2,10 @@
 
 At the zip's root, as Gradescope expects:
 
-- `setup.sh`: run once when Gradescope builds the autograder's image. Installs Python, the pinned
-  CPU wheel of torch (the version this zip was built with, from PyTorch's CPU index: no CUDA
-  libraries), then this grader from `/autograder/source` with the dependencies a student's
+- `setup.sh`: run once when Gradescope builds the autograder's image. Installs Python (3.11 or
+  newer: the image's `python3` where it is, else `python3.11`), the pinned CPU wheel of torch
+  (the version this zip was built with, from PyTorch's CPU index: no CUDA libraries), then this
+  grader from `/autograder/source` with the dependencies a student's
   install has (no nbgrader, dask or torchvision: grading needs none of them).
 - `run_autograder`: run for each submission; `python -m grader.autograder` (see that module).
 - `autograder.json`: the practices to grade and the hidden tests' visibility.
@@ -45,7 +46,13 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends python3 python3-venv python3-pip
-python3 -m venv /autograder/venv
+PYTHON=python3
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  # the grader needs Python 3.11 or newer; Ubuntu 22.04, Gradescope's default image, has 3.10
+  apt-get install -y --no-install-recommends python3.11 python3.11-venv
+  PYTHON=python3.11
+fi
+"$PYTHON" -m venv /autograder/venv
 /autograder/venv/bin/pip install --upgrade pip
 /autograder/venv/bin/pip install --index-url https://download.pytorch.org/whl/cpu {torch}
 /autograder/venv/bin/pip install -e /autograder/source

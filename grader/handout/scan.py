@@ -52,7 +52,7 @@ def public_messages() -> list[str]:
     return messages
 
 
-def hidden_test_names(suites_dir: Path = paths.PRACTICES_DIR) -> dict[bytes, str]:
+def hidden_test_names() -> dict[bytes, str]:
     reach = Reach(paths.PACKAGE_DIR)
     tests = [(module.name, test) for module in reach.modules.values() if ".practices." in module.name
              for test in graded_tests(module)]

@@ -57,7 +57,7 @@ def withheld_tests(practices: list[str], reach: Reach | None = None) -> dict[str
     return counts
 
 
-def planned(root: Path = paths.REPO_ROOT) -> dict[str, bytes]:
+def planned() -> dict[str, bytes]:
     """Every file of the student edition: relative path -> content."""
     practices = released_practices()
     files: dict[str, bytes] = {}

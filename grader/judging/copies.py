@@ -20,7 +20,7 @@ found first in a coarse space (each image moved so the centroid of its bright pa
 centre, blurred by sigma 1.5, at most 32 x 32, standardised): the 2 x `CANDIDATES` nearest among
 the known images and their mirror images are then measured exactly. A sample with d under
 `threshold` is a copy; a sample closer than `duplicate_threshold` (plain RMS, float64) to another
-sample is a repeat (a stored picture drawn again). More than `max_copied` of either fails.
+sample is a repeat (a stored picture drawn again). More than `MAX_COPIED` of either fails.
 
 The API, for any practice's convergence test (one line):
 
@@ -31,32 +31,25 @@ The API, for any practice's convergence test (one line):
               passed as (x + 1) / 2
     known     a list of image tensors (M, C, H, W), uint8 0-255 or float in [0, 1]; any sizes M
     threshold the distance d to a known image (default COPY_THRESHOLD, measured on MNIST digits);
-              duplicate_threshold to another sample (default 1e-5); max_copied the share of
-              samples allowed to be either (default 1%)
+              duplicate_threshold to another sample (default 1e-5); the share of samples
+              allowed to be either is MAX_COPIED (1%)
 
 `find_copies(samples, known)` returns the evidence (`Copies`) without judging. For a translation
 model, pass the generated outputs and the translation targets the grader knows. Another data set states its
 own threshold, measured the same way (`benchmarks/copy_threshold.py`).
 
-Threshold (MNIST digits), measured with `benchmarks/copy_threshold.py` on the CPU: the reference
-cGAN and DCGAN trained by their convergence tests' recipes and CPU plans, 1,000 samples per seed,
-drawn in the grader's model. Nearest known digit, smallest over the samples, seeds 0-4: cGAN
-0.199, 0.135, 0.096, 0.149, 0.100; DCGAN 0.130, 0.125, 0.120, 0.123, 0.107 (medians 0.28-0.40).
-Distinct real digits: the closest held-out digit lies 0.069 from a training digit (1% within
-0.092). Forgeries, 1,000 training digits each shifted by its own (dy, dx) in [-2, 2]^2, with
-Gaussian noise (clamped to [0, 1]): no noise 0.000 (all flagged); std 0.06, median 0.032 (99%
-flagged); std 0.12, median 0.066 (14%); std 0.2, median 0.113 (none: a disguise that heavy is a
-new, worse picture, left to the judge); flipped as well, the same; faded or brightened (a x + b),
-the same as the original. The threshold 0.055 sits below the closest pair of distinct real
-digits (so a generator as good as the data is not flagged) and 0.041 below the reference's
-closest sample (a factor of 1.7); more than 1% flagged fails, so every forgery up to std 0.12
-fails. The contrast floor (0.1) keeps noise on a thin digit from being magnified by the
-division: without it 2.5% of lightly noised held-out digits escaped. Edge maps have their own
-threshold, stated by the convergence check of the practice that draws them.
+Threshold (MNIST digits), measured with `benchmarks/copy_threshold.py` (the numbers:
+benchmarks/README.md, "Copies and latent walks"): 0.055 sits below the closest pair of distinct
+real digits (so a generator as good as the data is not flagged) and a factor of 1.7 below the
+reference cGAN's and DCGAN's closest sample over seeds 0-4; more than 1% flagged fails, so every
+shifted or flipped forgery with Gaussian noise up to std 0.12 fails (a heavier disguise is a
+new, worse picture, left to the judge). The contrast floor (0.1) keeps noise on a thin digit
+from being magnified by the division. Edge maps have their own threshold, stated by the
+convergence check of the practice that draws them.
 
 Repeats among samples: the reference cGAN draws nearly the same picture for a label whatever the
-noise (plain RMS to the nearest other sample 0.009-0.014, the closest pairs under 0.001), so
-only a picture returned again (distance under 1e-5, measured in float64) counts as a repeat.
+noise, so only a picture returned again (distance under 1e-5, measured in float64) counts as a
+repeat.
 """
 
 from __future__ import annotations
@@ -67,7 +60,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-COPY_THRESHOLD = 0.055  # the distance d of the module docstring, MNIST digits; measured in the module docstring
+COPY_THRESHOLD = 0.055  # the distance d of the module docstring, MNIST digits; measured: benchmarks/README.md
 DUPLICATE_THRESHOLD = 1e-5  # between samples: only a picture returned again (see the module docstring)
 MAX_COPIED = 0.01  # share of samples that may be copies or duplicates (chance coincidences)
 _CHUNK_BYTES = 64 * 2**20
@@ -236,20 +229,19 @@ def find_copies(samples: torch.Tensor, known: list[torch.Tensor], *, threshold: 
 
 def assert_no_copies(samples: torch.Tensor, known: list[torch.Tensor], *, what: str = "your samples",
                      threshold: float = COPY_THRESHOLD, duplicate_threshold: float = DUPLICATE_THRESHOLD,
-                     max_copied: float = MAX_COPIED,
                      hint: str = "the generator must make its images from the noise and the label, not return or "
                                  "store training images.") -> Copies:
-    """Fail the test (GradingFailure, with `hint`) if more than `max_copied` of `samples` copy a known
+    """Fail the test (GradingFailure, with `hint`) if more than `MAX_COPIED` of `samples` copy a known
     image or each other; return the evidence otherwise."""
     from grader.testing import fail
 
     copies = find_copies(samples, known, threshold=threshold, duplicate_threshold=duplicate_threshold)
-    if copies.share > max_copied:
+    if copies.share > MAX_COPIED:
         copied, duplicated = int(copies.copied.sum()), int(copies.duplicated.sum())
         fail(f"{what}: {copied} of {len(copies.to_known)} are copies of real images the grader knows, perhaps "
              f"shifted, flipped, brightened or noised (distance under {threshold:g} to the nearest one, the closest at "
              f"{float(copies.to_known.min()):.3f}) and {duplicated} repeat another sample (distance under "
              f"{duplicate_threshold:g}); a "
-             f"generator must draw new images, so these samples earn no points (at most {max_copied:.0%} may be "
+             f"generator must draw new images, so these samples earn no points (at most {MAX_COPIED:.0%} may be "
              f"that close by chance).", hint)
     return copies

@@ -234,7 +234,3 @@ def sampling_probe(fn: Callable, generator_state: dict[str, torch.Tensor], args:
             "has_graph": isinstance(first, torch.Tensor) and first.requires_grad,
             "state_after": state_of(G)}
 
-
-def describe_layers(model: nn.Module, args: list[Any]) -> list[dict[str, Any]]:
-    """The trusted side's list of a reference model's parameterised layers in run order."""
-    return [describe(m) for m in run_order(model, args)]

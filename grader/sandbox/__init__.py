@@ -1,6 +1,6 @@
 """The sandbox: student code runs only in worker processes; this process receives data.
 
-See DESIGN.md, "The trust boundary". Public names:
+See README.md, "How grading works", and docs/sandbox.md. Public names:
 
 - `Submission`: a student's folder; `session(practice)` forks a fresh worker for one test.
 - `Limits`: time, memory and output limits.

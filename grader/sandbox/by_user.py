@@ -16,7 +16,7 @@ allowlist view of `view.py`, and keeps the same promises with what needs no name
   process outside its own domain;
 - a private temp folder (`TMPDIR`, `TMP`, `TEMP`) only that user may use; after the check, every
   process of that user is killed and every file it owns in `/tmp`, `/var/tmp` and `/dev/shm`
-  removed (`proxy.Submission.close`, `slots.clear_user`);
+  removed (`proxy.Submission.close`: `slots.kill_user`, `slots.remove_files_of`);
 - the zygote stays root with only the capabilities it needs to start workers (change of user,
   kill), not dumpable: a worker, another user, can neither signal nor trace it.
 

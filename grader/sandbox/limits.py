@@ -108,8 +108,6 @@ class Limits:
     message_bytes: int = 512 * 2**20
     file_bytes: int = 1 * 2**30
     threads: int = 1
-    isolate_network: bool = True
-    drop_privileges: bool = True
     temp_bytes: int = 256 * 2**20
     processes: int = 512
     hide: tuple[str, ...] = field(default_factory=tuple)
@@ -167,29 +165,27 @@ def isolate(limits: Limits, layout: dict) -> Isolation:
     uid, gid = os.getuid(), os.getgid()
     if limits.uid is None:
         limits = replace(limits, uid=NOBODY_UID)
-    flags = _CLONE_NEWNS | _CLONE_NEWPID | (_CLONE_NEWNET if limits.isolate_network else 0)
+    flags = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET
     try:
         if not is_root and not enter_user_namespace():
             raise OSError("no user namespace")
         _unshare(flags)
     except OSError:  # a container that refuses namespaces, or a kernel without user namespaces
-        if is_root and limits.drop_privileges:
+        if is_root:
             from grader.sandbox import by_user
 
             isolation.confinement = by_user.confine(limits, layout, measures)
         else:
             measures.append("no namespaces (the kernel refused them): no allowlist, no private network")
         return isolation
-    if limits.isolate_network:
-        measures.append("no network (private network namespace)")
+    measures.append("no network (private network namespace)")
     view.make_private()
     root = view.NewRoot(layout["stage"])
-    drop_root = is_root and limits.drop_privileges
     isolation.reaper = reaper_module.start(
-        root.inside("/proc"), (lambda: _drop_privileges(limits.uid)) if drop_root else _drop_capabilities)
+        root.inside("/proc"), (lambda: _drop_privileges(limits.uid)) if is_root else _drop_capabilities)
     measures.append("own PID namespace: sees and signals only its own processes, all killed when the check ends")
-    worker_uid = limits.uid if is_root and limits.drop_privileges else uid
-    worker_gid = limits.uid if is_root and limits.drop_privileges else gid
+    worker_uid = limits.uid if is_root else uid
+    worker_gid = limits.uid if is_root else gid
     root.system()
     root.devices()
     root.temp(limits.temp_bytes)
@@ -204,7 +200,7 @@ def isolate(limits: Limits, layout: dict) -> Isolation:
                     f"/dev/shm and /var/tmp{', its own /proc' if isolation.reaper.proc_mounted else ''}")
     if hidden:
         measures.append("secret folders out of view: " + ", ".join(hidden))
-    if is_root and limits.drop_privileges:
+    if is_root:
         _drop_privileges(limits.uid)
         measures.append(f"runs as unprivileged uid {limits.uid}, no capabilities")
         _set_process_cap(limits, measures)
@@ -291,6 +287,6 @@ def _drop_capabilities() -> None:
 
 def _drop_privileges(uid: int) -> None:
     os.setgroups([])
-    os.setresgid(uid, uid, uid)  # the group of the same number (65534: nogroup)
+    os.setresgid(uid, uid, uid)  # the group of the same number (a slot's; nogroup for nobody, 65534)
     os.setresuid(uid, uid, uid)  # clears every capability
     _libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)

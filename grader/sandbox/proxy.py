@@ -215,11 +215,11 @@ class Submission:
         if limits.uid is None:  # a user of its own, held while it is graded (see `Limits.uid`)
             from grader.sandbox.slots import Slot
 
-            self._slot = Slot() if os.geteuid() == 0 and limits.drop_privileges else None
+            self._slot = Slot() if os.geteuid() == 0 else None
             limits = replace(limits, uid=self._slot.uid if self._slot is not None else NOBODY_UID)
         self.limits = limits
         # Root where the kernel refuses namespaces: no view hides the secrets, file modes must.
-        self.by_user = os.geteuid() == 0 and limits.drop_privileges and strength.sandbox_kind() == strength.BY_USER
+        self.by_user = os.geteuid() == 0 and strength.sandbox_kind() == strength.BY_USER
         self.closed = secret_folders.close_to_others(secret_folders.grader_secrets(limits.hide)) if self.by_user else []
         self.spent = 0.0
         self.failed_imports: dict[str, errors.SandboxError] = {}  # practice -> how its import hung or crashed
@@ -241,7 +241,7 @@ class Submission:
         os.chmod(self._student_dir, 0o755)
         for copy in self._student_dir.iterdir():
             os.chmod(copy, 0o644)
-        if os.geteuid() == 0 and self.limits.drop_privileges:
+        if os.geteuid() == 0:
             # Only this submission's workers may enter its folders: they read the copy (group
             # read, not write, so no test can change what the next one imports) and own the
             # working folder. Workers of other slots run as other users and see neither.
@@ -278,7 +278,7 @@ class Submission:
         """A fresh worker with the student's `practice` module imported.
 
         `warm`: the practice trains models, so the zygote should initialise torch's optimizers
-        and kernels once before forking (see `zygote._warm_up`). A module whose import timed out or
+        and kernels once before forking (see `prefork.warm_up`). A module whose import timed out or
         killed its worker once fails every later session at once with the same error, so a hung
         import costs one timeout per submission, not one per test.
         """

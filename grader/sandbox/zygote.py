@@ -4,7 +4,7 @@ Importing torch takes seconds; forking a process that already holds it takes mil
 submission gets one zygote, and every test gets a fresh forked worker: nothing a student's code
 does in one test (a monkeypatch, a leaked thread, an exit) can reach the next.
 
-The zygote never imports student code. It is started by `Zygote` in `proxy` as
+The zygote never imports student code. It is started by `Zygote` in `processes` as
 
     python -m grader.sandbox.zygote CONTROL_FD CONFIG_JSON
 

@@ -22,9 +22,8 @@ LOOP = "grader.operations.gan_loop:train_gan"
 SIZE, NZ, SAMPLES = 32, 100, 1000
 WIDTH = 16  # ngf = ndf
 # The CPU bars sit well below the reference's worst of 5 seeds (score 5.55, distance 97.8) and far
-# above what a broken generator draws (score at most 1.09, distance at least 1,084); see the
-# docstring of test_convergence.py. A GPU run trains the same recipe three times as long (the
-# 2,046-step CPU run of `bootcamp train dcgan` reached 6.89 and 16.5) against stricter bars.
+# above what a broken generator draws (score at most 1.09, distance at least 1,084); see
+# benchmarks/README.md. A GPU run trains the same recipe three times as long against stricter bars.
 PLAN = {"cpu": {"steps": 1000, "score": 3.0, "distance": 250.0},
         "cuda": {"steps": 3000, "score": 5.0, "distance": 100.0}}
 
@@ -125,7 +124,7 @@ def untrained_samples(generator_kwargs: dict, seed: int) -> torch.Tensor:
 # same map (`projection_as_linear`).
 
 # The largest step of grader.judging.latent_walk (images in [0, 1]) a generator may take; the
-# reference over seeds 0-4 and a lookup table: see the docstring of test_convergence.py.
+# reference over seeds 0-4 and a lookup table: see benchmarks/README.md.
 WALK_BAR = 0.3
 
 

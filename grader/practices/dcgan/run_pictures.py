@@ -16,7 +16,7 @@ from grader.training import pictures
 
 NZ, GRID, ROWS, STEPS = 100, 64, 8, 10
 # The reference (solutions/dcgan.py) on the CPU plan, seed 0, judged by the grader's DigitJudge
-# (test_convergence's docstring; benchmarks/README.md).
+# (benchmarks/README.md).
 REFERENCE = {"cpu": {"score": 5.55, "distance": 97.8}}
 
 

@@ -23,7 +23,7 @@ from grader.practices.pix2pix.metrics import to_unit
 from grader.practices.pix2pix.pictures import STEP_PANELS, translation_grid
 from grader.practices.pix2pix.train import grid_indices
 
-# The reference (solutions/pix2pix.py) on the CPU plan, seed 0 (test_convergence's docstring).
+# The reference (solutions/pix2pix.py) on the CPU plan, seed 0 (benchmarks/README.md).
 REFERENCE = {"cpu": {"l1": 0.182, "psnr": 16.83}}
 
 

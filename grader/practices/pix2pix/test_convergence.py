@@ -13,16 +13,11 @@ target, and the blurred input.
 CPU plan: the embedded set (64x64; 360 train pairs from six photos, 80 held-out from a seventh),
 photo -> Sobel edge map (AtoB, see `grader.practices.pix2pix.data` for why not the other way),
 UNetGenerator(ngf=16, depth=6) and PatchDiscriminator(ndf=16), batches of 4, Adam(5e-4,
-beta1 0.5) for both, 300 steps (3.3 epochs). Baselines on the held-out pairs: identity L1 1.063 /
-4.3 dB, mean image 0.266 / 14.7 dB, blurred input 1.049 / 4.4 dB.
-
-Sizing, measured with the reference (one torch thread, a 2-core CPU shared with other work):
-300 steps take 100-140 s there, so about 60-90 s on a quiet machine. Over seeds 0-4 the held-out
-L1 was 0.182, 0.161, 0.181, 0.195, 0.208 (mean 0.185) and the PSNR 16.83, 16.96, 16.83, 16.34,
-16.13 dB (mean 16.62). The bars, L1 at most 0.235 and PSNR at least 15.5 dB, leave 0.027 and
-0.6 dB of room beyond the worst seed for another seed's noise (a correct model built in another
-order draws other initial weights) and are missed by every baseline, the mean image included
-(0.266 / 14.7 dB).
+beta1 0.5) for both, 300 steps (3.3 epochs). The bars (CPU), L1 at most 0.235 and PSNR at least
+15.5 dB, leave room beyond the reference's worst seed for another seed's noise (a correct model
+built in another order draws other initial weights) and are missed by every baseline, the mean
+image included. The reference's seeds, the baselines' scores and the time: benchmarks/README.md,
+"Convergence checks: sizing and bars".
 
 Drawn by the weights: the worker sends back the trained U-Net's layers, before the first step
 and after the last (`grader.operations.trained_state`), never an output; here they are loaded into
@@ -36,12 +31,9 @@ all, never reaches the scores. The untrained weights, drawn the same way, must m
 Copies: before scoring, the held-out outputs are compared with the training targets
 (`grader.judging.copies.assert_no_copies`: the distance d over shifts of up to 2 pixels and
 flips, after smoothing); an output closer than COPY_THRESHOLD = 0.15 to a training target is a
-copy, and more than 1% copies (here: one of the 80) fails the task. Measured with
-`benchmarks/copy_threshold.py` (CPU plan, one torch thread): the reference's outputs lie at least
-0.309, 0.299, 0.364, 0.296, 0.415 from the nearest training target on seeds 0-4 (medians
-0.58-0.61), and the real held-out edge maps at least 0.362; training targets shifted by up to 2
-pixels lie within 0.027, with Gaussian noise of std 0.06 at a median of 0.075, with 0.12 at
-0.138. 0.15 leaves a factor of 2 below the reference's closest output.
+copy, and more than 1% copies (here: one of the 80) fails the task. 0.15 leaves a factor of 2
+below the reference's closest output and lies above shifted and noised training targets
+(`benchmarks/copy_threshold.py`; the numbers: benchmarks/README.md).
 
 GPU plan (written, not run here): facades at 256x256 when present under the data root (label map
 -> photo, the paper's direction), the paper's models (depth 8, ngf 64, ndf 64), batches of 1,
@@ -64,7 +56,7 @@ from grader.judging.drawing import Drawn, can_draw, trained_model
 from grader.operations.translation import LOOP, loop_settings
 from grader.practices.pix2pix.metrics import baseline_scores, scores
 
-COPY_THRESHOLD = 0.15  # the distance d of grader.judging.copies to the nearest training target; see the docstring
+COPY_THRESHOLD = 0.15  # the distance d of grader.judging.copies to the nearest training target; benchmarks/README.md
 CPU = {"steps": 300, "batch_size": 4, "lr": 5e-4, "beta1": 0.5, "l1": 0.235, "psnr": 15.5}
 GPU = {"steps": 4000, "batch_size": 1, "lr": 2e-4, "beta1": 0.5, "l1_share": 0.9, "psnr_gain": 0.5}
 
