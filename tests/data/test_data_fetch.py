@@ -200,3 +200,38 @@ def test_an_archive_without_md5_must_at_least_be_an_archive(tmp_path, formats, f
     with pytest.raises(DataError, match="not a tar archive"):
         fetch_file(tmp_path / "facades.tar.gz", spec)
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("filters", [True, False], ids=["with extraction filters", "python before 3.11.4"])
+def test_a_link_inside_the_set_is_refused_with_or_without_extraction_filters(tmp_path, formats, monkeypatch,
+                                                                              filters):
+    from grader.data.fetch import extract_splits
+
+    if not filters:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        image = _jpeg(formats, 10)
+        info = tarfile.TarInfo("facades/train/1.jpg")
+        info.size = len(image)
+        tar.addfile(info, io.BytesIO(image))
+        link = tarfile.TarInfo("facades/train/2.jpg")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(link)
+    (tmp_path / "facades").mkdir()
+    archive = tmp_path / "facades" / "facades.tar.gz"
+    archive.write_bytes(buffer.getvalue())
+    with pytest.raises(DataError, match="facades.tar.gz"):
+        extract_splits(archive, tmp_path / "facades", ["train"])
+    assert not (tmp_path / "facades" / "train").exists()
+
+
+def test_an_archive_extracts_without_extraction_filters(tmp_path, formats, monkeypatch):
+    from grader.data.fetch import extract_splits
+
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    (tmp_path / "facades").mkdir()
+    archive = tmp_path / "facades" / "facades.tar.gz"
+    archive.write_bytes(_tar_gz({f"facades/{split}/1.jpg": _jpeg(formats, 40) for split in ("train", "test")}))
+    extract_splits(archive, tmp_path / "facades", ["train", "test"])
+    assert (tmp_path / "facades" / "train" / "1.jpg").read_bytes() == _jpeg(formats, 40)
