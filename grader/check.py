@@ -155,7 +155,7 @@ def collect(practices: list[str]) -> list[TestOutcome]:
     outcomes = Outcomes()
     args = [str(paths.PRACTICES_DIR / p) for p in practices] + [
         "--collect-only", "-p", "no:cacheprovider", "--import-mode=importlib", "-q", "-o", "addopts=",
-        "--rootdir", str(paths.PRACTICES_DIR)]
+        "-o", "pythonpath=", "--rootdir", str(paths.PRACTICES_DIR)]
     with contextlib.redirect_stdout(io.StringIO()):
         pytest.main(args, plugins=[outcomes])
     return list(outcomes.tests.values())
@@ -194,7 +194,8 @@ def run_suites(directory: str | Path, practices: list[str], *, public_only: bool
     args = [str(paths.PRACTICES_DIR / p) for p in practices] + [
         "--submission", str(directory), "--device", device, "-p", "no:cacheprovider",
         "-p", "no:unraisableexception",  # its cleanup runs gc.collect() five times: ~0.8 s per run, nothing to grade
-        "--import-mode=importlib", "-q", "--no-header", "-o", "addopts=", "--rootdir", str(paths.PRACTICES_DIR),
+        "--import-mode=importlib", "-q", "--no-header", "-o", "addopts=", "-o", "pythonpath=",
+        "--rootdir", str(paths.PRACTICES_DIR),
         "-W", "ignore::pytest.PytestAssertRewriteWarning",
     ]
     if public_only:

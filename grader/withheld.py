@@ -10,7 +10,7 @@ task by how many tests and points, never by name:
   instructor's grader holds. None does today: the reference's values are recorded as data and the
   convergence checks draw without it (`grader.judging.drawing`); the kind stays so that a test
   written later that reaches `solutions/` is counted here rather than shipped broken
-  (tests/test_release_student.py fails on it).
+  (tests/handout/test_student.py fails on it).
 
 In the instructor's edition there are no such files and every function here returns nothing.
 """

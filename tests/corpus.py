@@ -1,7 +1,7 @@
 """The mutation corpus, stored as patches against the reference solutions.
 
 `tests/mutations/<practice>/<name>.patch` is a unified diff against `solutions/<practice>.py`
-whose leading comment lines say what the grader must decide (`tests/test_mutations.py`):
+whose leading comment lines say what the grader must decide (`tests/practices/test_mutations.py`):
 
     # breaks: basics.2                        or  # correct   (line 2 may be `# converges`)
     # why: the losses are summed whatever the reduction

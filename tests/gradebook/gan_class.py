@@ -4,7 +4,7 @@ Each convergence test's own helper (`grader/practices/<practice>/run_pictures.py
 tensors of the shapes the test has (noise where a generator's samples go: the worst case for the
 compression), inside the collection the plugin opens, and the outcomes go through `build_report`,
 the report's JSON and `database.record`, as a graded submission's do. The one slow test of
-`test_gradebook_pictures.py` grades a real submission instead.
+`test_pictures.py` grades a real submission instead.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The convergence check of dcgan.10, apart from the test: the recipe, the data, the noise, the
 judge's measures and bars, and the samples those bars must reject (used by the test, by
-tests/test_train_dcgan.py and by benchmarks/dcgan_convergence.py).
+tests/practices/test_dcgan_train.py and by benchmarks/dcgan_convergence.py).
 """
 
 from __future__ import annotations

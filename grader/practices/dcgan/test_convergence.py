@@ -26,7 +26,7 @@ on the CPU.
 
 Bars (`judging.PLAN`): on the CPU a score of at least 3.0 and a distance of at most 250, with
 room behind the reference's worst seed, and missed by far by every broken generator (noise, one
-digit, one image repeated, the untrained generator: `judging.impostors`; tests/test_train_dcgan.py
+digit, one image repeated, the untrained generator: `judging.impostors`; tests/practices/test_dcgan_train.py
 checks without training that each fails both and real training digits pass both). A GPU run
 trains the same recipe for 3,000 steps against a score of 5 and a distance of 100, and the hidden
 test judges, for the same 5 points on every device, colour samples with the grader's own

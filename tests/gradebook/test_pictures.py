@@ -1,6 +1,6 @@
 """A convergence task's pictures and measures in the gradebook: recorded, capped, migrated into
 an older gradebook, read back per test, and shown in the feedback (hidden ones only after the
-date). The browser test (`test_gradebook_pages.py`) opens the pages; the slow test here grades a
+date). The browser test (`test_pages.py`) opens the pages; the slow test here grades a
 real reference submission of cgan and finds its own grid and curves on its feedback page.
 """
 

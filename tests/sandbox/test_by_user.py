@@ -2,7 +2,7 @@
 
 The emulation must really refuse namespaces, or every test that runs under it would pass
 without testing anything. Under it, as root, the reference scores full marks, and the attack
-tests of `test_sandbox.py`, `test_hostile.py` and `test_integrity_forgery.py` run again, on a
+tests of `test_proxy.py`, `test_hostile.py` and `test_forgeries.py` run again, on a
 copy of the project (the grader closes that copy's secret folders to other users: never this
 checkout's).
 """
@@ -23,7 +23,7 @@ import pytest
 import docker_checkout
 from docker_defaults import DOCKER_CAPABILITIES
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # tests/, where the helper scripts are
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not sys.platform.startswith("linux"),
                                 reason="a container's grader runs as root, on Linux")
 
@@ -99,8 +99,8 @@ def test_every_attack_held_as_root_is_held_under_dockers_defaults(project):
     depends on how fast the machine faults pages in; on a busy machine it times out in a direct
     call with or without namespaces alike, and either way the task loses its points."""
     result = docker_checkout.in_container(project, ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                                                    "tests/test_sandbox.py", "tests/test_hostile.py",
-                                                    "--deselect", "tests/test_hostile.py::test_a_hostile_function_"
+                                                    "tests/sandbox/test_proxy.py", "tests/sandbox/test_hostile.py",
+                                                    "--deselect", "tests/sandbox/test_hostile.py::test_a_hostile_function_"
                                                     "costs_only_its_own_task[memory_blowup-error]"], timeout=1800)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
@@ -108,10 +108,10 @@ def test_every_attack_held_as_root_is_held_under_dockers_defaults(project):
 
 @pytest.mark.slow
 def test_forged_convergence_earns_nothing_under_dockers_defaults(project):
-    """The forgers of `test_integrity_forgery.py` (banks in globals, class attributes, buffers and
+    """The forgers of `test_forgeries.py` (banks in globals, class attributes, buffers and
     files; a Sobel filter; a nearest-neighbour lookup), graded again inside the container."""
     result = docker_checkout.in_container(project, ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                                                    "tests/test_integrity_forgery.py"], timeout=1800)
+                                                    "tests/judging/test_forgeries.py"], timeout=1800)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
 

@@ -3,7 +3,7 @@
 The run tests train the reference for one short epoch in the sandbox; the bar tests need no
 training: they show that the convergence bars of dcgan.10 reject what a broken generator draws
 (noise, one digit, one image, an untrained generator) and accept real digits. That the trained
-reference passes is shown by the course validation (tests/test_course.py).
+reference passes is shown by the course validation (tests/test_validate.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from grader.practices.dcgan.train import GRID, JUDGED, PAIRS, STEPS, DcganOption
 from grader.training.driver import train
 from grader.judging.sample_quality import classifier_score, frechet_distance, judge_pixels, pad_digits
 from interrupted_training import interrupt_after_one_epoch
-from test_train_cgan import untrained_judge
+from test_cgan_train import untrained_judge
 
 FILES = {"metrics.json", "curves.png", "samples.png", "samples_epoch_001.png", "interpolation.png", "checkpoint.pt"}
 

@@ -274,7 +274,7 @@ def test_every_public_test_gives_the_instructors_verdict_in_the_edition(edition,
 
     - the reference solution of every practice, on every public test but the convergence tests
       (deselected with -k "not convergence": the test above grades the reference on them in the
-      installed edition, and `test_course.py` in the instructor's, both at full marks);
+      installed edition, and `test_validate.py` in the instructor's, both at full marks);
     - every file of the mutation corpus (`tests/mutations/`), on every public test that reads a
       recorded value (`grader.recorded`): the only tests whose code differs between the editions.
       Any other test the edition keeps runs the same text in both (the student's copy of a suite
@@ -317,7 +317,7 @@ def _grade_on_both_sides(jobs: list[dict], bin_dir: Path, folder: Path) -> tuple
     """`tests/grade_files.py` on `jobs` with this interpreter and with the edition's venv, in parallel."""
     folder.mkdir()
     (folder / "jobs.json").write_text(json.dumps(jobs))
-    driver = str(Path(__file__).parent / "grade_files.py")
+    driver = str(Path(__file__).resolve().parents[1] / "grade_files.py")
     runs = [subprocess.Popen([python, driver, str(folder / "jobs.json"), str(folder / f"{side}.json")], env=env,
                              cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             for side, python, env in (("instructor", sys.executable, None),

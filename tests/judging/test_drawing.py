@@ -7,7 +7,7 @@ before anything is drawn, and a bank in a module global or in temp files is gone
 worker, whose samples are then the plain forward's (what the grader's own Generator draws from
 the same weights), while the training worker's own forward would have returned stored digits.
 The reference's convergence verdicts in a built, installed student edition are graded by
-`tests/test_release_student.py`.
+`tests/handout/test_student.py`.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import sandbox_attacks
 from grader import paths
 
 ORDINARY_UID = 1000
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # tests/, where the helper scripts are
 
 # Run as root: a private mount namespace where every folder on the way to the interpreter, its
 # packages and the checkout is enterable by others (a 0700 home is covered by a tmpfs that holds

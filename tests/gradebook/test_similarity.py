@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
-from pathlib import Path
 
 from gradebook_classes import invoke, write_folder
 
@@ -14,9 +12,7 @@ from grader.gradebook.similarity import detect, report_similarity
 from grader.gradebook.similarity.detect import rank
 from grader.gradebook.similarity.fingerprints import tokens
 
-if str(Path(__file__).parents[1]) not in sys.path:  # tests/, whose corpus.py writes the mutation corpus's modules
-    sys.path.append(str(Path(__file__).parents[1]))
-from corpus import mutation  # noqa: E402
+from corpus import mutation
 
 
 

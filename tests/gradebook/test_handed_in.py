@@ -7,7 +7,7 @@ import csv
 from datetime import datetime, timezone
 
 from gradebook_classes import SOLUTION, read_json, write_folder, write_zip
-from test_gradebook_exports import hidden_messages
+from test_exports import hidden_messages
 
 from grader.gradebook.exports import export
 from grader.gradebook.exports.summary import histogram_axes
