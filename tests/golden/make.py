@@ -38,7 +38,11 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 SKIP_CONVERGENCE = "not convergence"
 CLASS_PRACTICES = ("basics", "conv_shapes")
-MUTATION = "basics/mse_without_square.py"
+# The third student's basics.py: the reference with one change (absolute error where the square is
+# asked, as tests/mutations/basics/mse_without_square), made here so that the class does not
+# depend on how the mutation corpus stores its files: (practice, reference line, mutated line).
+MUTANT = ("basics", "return _reduce((pred - target) ** 2, reduction)",
+          "return _reduce((pred - target).abs() * 2, reduction)")
 DEADLINE = "2025-03-01T23:59"
 SHOW_HIDDEN_AFTER = "2025-03-08T00:00"
 SUBMITTED_AT = {"reference": "2025-03-01T12:00", "skeleton": "2025-03-01T23:00", "mutant": "2025-03-03T10:00"}
@@ -336,16 +340,16 @@ def _data_file(path: Path) -> Any:
 
 def class_submissions(tree: Tree, folder: Path) -> Path:
     """Write the small class into `folder`; return the CSV of its submission times."""
-    sources = {
-        "reference": {p: tree.root / "solutions" / f"{p}.py" for p in CLASS_PRACTICES},
-        "skeleton": {p: tree.root / "assignments" / f"{p}.py" for p in CLASS_PRACTICES},
-        "mutant": {"basics": HERE.parent / "mutations" / MUTATION,
-                   "conv_shapes": tree.root / "solutions" / "conv_shapes.py"},
-    }
-    for student, files in sources.items():
+    for student, source in (("reference", "solutions"), ("skeleton", "assignments"), ("mutant", "solutions")):
         (folder / student).mkdir(parents=True)
-        for practice, source in files.items():
-            shutil.copyfile(source, folder / student / f"{practice}.py")
+        for practice in CLASS_PRACTICES:
+            shutil.copyfile(tree.root / source / f"{practice}.py", folder / student / f"{practice}.py")
+    practice, line, mutated = MUTANT
+    module = folder / "mutant" / f"{practice}.py"
+    text = module.read_text()
+    if text.count(line) != 1:
+        raise RuntimeError(f"solutions/{practice}.py has {text.count(line)} lines `{line}`, not one: update MUTANT")
+    module.write_text(text.replace(line, mutated))
     times = folder.parent / "times.csv"
     times.write_text("student,submitted_at\n" + "".join(f"{s},{t}\n" for s, t in SUBMITTED_AT.items()))
     return times
