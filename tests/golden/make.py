@@ -322,7 +322,7 @@ def edition_contents(edition: Path, places: list[tuple[str, str]]) -> dict:
                  for name in files if name.startswith("assignments/")}
     others = {name: exported_file(edition / name, places) for name in files
               if not name.startswith(("assignments/", "grader/"))}
-    return {"assignments (sha256)": skeletons, "other files outside grader/": others,
+    return {"assignments (sha256)": skeletons, "other files": others,
             "practices": dict(sorted(practices.items())), "grader data files": dict(sorted(grader_data.items()))}
 
 
