@@ -50,6 +50,7 @@ def grade_job_dir(job_dir: Path) -> dict:
     from grader.atomic import write_atomically
     from grader.scoring import build_report
 
+    job_dir = job_dir.resolve()  # before the chdir below: a relative --out must still name this folder
     job = json.loads((job_dir / "job.json").read_text())
     submission = (job_dir / "submission").resolve()
     os.chdir(submission)  # paths in messages then read "<practice>.py, line 4", not a temp folder

@@ -123,13 +123,14 @@ class Session:
         """Run a trusted operation from `grader.sandbox.ops` in the worker; returns its data.
 
         The last argument defined in the student's file (`train_step`, say, after the model's
-        class) counts as the code the test checked.
+        class) counts as the code the test checked. A failure names the operation by its function
+        (`train_step_probe(...)`), never by the grader module it lives in.
         """
         defined = [a for a in (*args, *kwargs.values()) if isinstance(a, Remote) and a._defined is not None]
         if defined:
             self.checked = defined[-1]
         return self._request({"op": "trusted", "name": operation, "args": _encode(list(args)),
-                              "kwargs": _encode(kwargs)}, f"{operation}(...)", timeout=timeout,
+                              "kwargs": _encode(kwargs)}, f"{operation.rpartition(':')[2]}(...)", timeout=timeout,
                              on_progress=on_progress)
 
     def where_checked(self) -> str:

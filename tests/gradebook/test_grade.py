@@ -144,3 +144,18 @@ def test_a_slot_is_cleared_of_every_process_of_its_user_even_a_stopped_one():
     finally:
         left.kill()
         left.wait()
+
+
+def test_a_relative_out_folder_grades_like_an_absolute_one(tmp_path, monkeypatch):
+    """docs/grading.md's examples name --out relative to where the command runs."""
+    from gradebook_classes import SOLUTION, grade_args, invoke, write_folder
+
+    from grader.gradebook.cli import grade_command
+
+    write_folder(tmp_path / "submissions" / "alice", {f"{p}.py": text for p, text in SOLUTION.items()})
+    monkeypatch.chdir(tmp_path)
+    result = invoke(grade_command, grade_args(tmp_path / "submissions", "grading"))
+    assert result.exit_code == 0, result.output
+    students = view.load(tmp_path / "grading" / "gradebook.sqlite").students
+    assert [(s.student, s.status) for s in students] == [("alice", "graded")]
+    assert students[0].score == students[0].max_score > 0
