@@ -1,7 +1,8 @@
 """`bootcamp train cgan`: train the conditional GAN in the sandbox and keep a record of the run.
 
 The student's `Generator`, `Discriminator` and `train_step` run in a sandbox worker under the
-grader's loop (`grader.operations.conditional_gan:train_cgan`); each epoch streams back the step statistics,
+grader's GAN loop (`grader.operations.gan_loop:train_gan` with the settings of
+`grader.practices.cgan.loop`); each epoch streams back the step statistics,
 1,000 samples (100 of each digit, from fixed noise so epochs compare) and both models' weights.
 Here, in the trusted process, the grader's digit classifier (`grader.judging.digit_judge`) says how
 many samples show the digit they were drawn for, and the run folder is brought up to date, so a
@@ -30,12 +31,11 @@ from grader import paths
 from grader.data import load_mnist
 from grader.training import pictures
 from grader.training.runs import new_run_folder
-from grader.operations.conditional_gan import NZ
+from grader.practices.cgan.loop import LOOP, NZ, SETTINGS
 from grader.training.entry import Training
 from grader.training.gan_run import GAN_LINES, GanRun, epoch_summary, train_in_sandbox
 from grader.judging.digit_judge import JudgeError, judge, judge_accuracy
 
-LOOP = "grader.operations.conditional_gan:train_cgan"
 DEFAULT_STEPS = 2500  # about 2.5 minutes on a 2-core CPU; --epochs overrides
 
 
@@ -119,8 +119,9 @@ def train_cgan(directory: Path, options: GanOptions, *, out: Path = paths.RUNS_D
     return train_in_sandbox(
         run, directory, options.threads, LOOP,
         lambda student: [student.Generator, student.Discriminator, student.train_step, data.train_images,
-                         data.train_labels, sample_labels, sample_noise],
-        dict(epochs=epochs, batch_size=options.batch_size, lr=options.lr, lr_d=2 * options.lr, beta1=0.0,
+                         sample_noise],
+        dict(train_labels=data.train_labels, sample_labels=sample_labels, **SETTINGS,
+             epochs=epochs, batch_size=options.batch_size, lr=options.lr, lr_d=2 * options.lr, beta1=0.0,
              decay=True, seed=options.seed, device=options.device, send_weights=True), epoch_done)
 
 

@@ -157,7 +157,7 @@ def train_dcgan(directory: Path, options: DcganOptions, *, out: Path = paths.RUN
         run, directory, options.threads, LOOP,
         lambda student: [student.Generator, student.Discriminator, student.train_step, images, noise],
         dict(generator_kwargs=model, discriminator_kwargs={"ndf": options.width, "nc": channels, "image_size": SIZE},
-             init="dcgan", nz=NZ, pixel_range=(-1.0, 1.0), epochs=epochs, batch_size=options.batch_size,
+             init_std=0.02, nz=NZ, pixel_range=(-1.0, 1.0), epochs=epochs, batch_size=options.batch_size,
              lr=options.lr, lr_d=options.lr, beta1=0.5, decay=True, seed=options.seed, device=options.device,
              send_weights=True), epoch_done)
 

@@ -2,7 +2,7 @@
 
 The student's `UNetGenerator`, `PatchDiscriminator` and `train_step` run in a sandbox worker under
 the grader's GAN loop (`grader.operations.gan_loop:train_gan` with paired images, see
-`grader.operations.translation.loop_settings`), run and recorded by `grader.training.gan_run` like
+`grader.practices.pix2pix.loop.loop_settings`), run and recorded by `grader.training.gan_run` like
 every GAN practice's; each epoch streams back the step losses, G's eval-mode outputs for every held-out input and both models' weights. Here, in the
 trusted process, the outputs are scored against the held-out targets (which never enter the
 worker) and the run folder is brought up to date, so a run stopped by Ctrl-C keeps everything up
@@ -31,7 +31,7 @@ from grader.practices.pix2pix import data as pix2pix_data
 from grader.training.runs import new_run_folder
 from grader.training.entry import Choice, RunLines, Training
 from grader.training.gan_run import GanRun, epoch_summary, train_in_sandbox
-from grader.operations.translation import LOOP, STATS, loop_settings
+from grader.practices.pix2pix.loop import LOOP, STATS, loop_settings
 from grader.practices.pix2pix.metrics import baseline_scores, scores, to_unit
 from grader.practices.pix2pix.pictures import translation_curves, translation_grid
 
