@@ -33,12 +33,12 @@ from grader.data import load_mnist
 from grader.practices.cgan import test_convergence as cgan_check
 from grader.practices.dcgan import judging as dcgan_check
 from grader.practices.pix2pix import test_convergence as pix2pix_check
+from grader.practices.pix2pix.loop import loop_settings
 from grader.testing import reference
 from grader.torch_threads import one_torch_thread
 from grader.judging import latent_walk
 from grader.judging.copies import COPY_THRESHOLD, disguised_distances, find_copies
 from grader.operations.gan_loop import samples_of, train_gan
-from grader.operations.translation import loop_settings
 from grader.judging.sample_quality import judge_pixels
 
 

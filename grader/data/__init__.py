@@ -11,10 +11,11 @@ Loaders return uint8 `(N, C, H, W)` images and int64 `(N,)` labels; any bad inpu
 `DataError` naming the file and what is wrong with it.
 """
 
+from grader.data.augment import shift
 from grader.data.batches import Batches, batches
 from grader.data.cifar import load_cifar10
 from grader.paths import DATA_ROOT_ENV, data_root
-from grader.data.mnist import load_mnist
+from grader.data.mnist import MNIST_MEAN, MNIST_STD, load_mnist
 from grader.data.pairs import load_pairs
 from grader.data.sets import DataError, ImageSet, PairedSet
 
@@ -22,6 +23,8 @@ __all__ = [
     "DATA_ROOT_ENV",
     "Batches",
     "DataError",
+    "MNIST_MEAN",
+    "MNIST_STD",
     "ImageSet",
     "PairedSet",
     "batches",
@@ -29,4 +32,5 @@ __all__ = [
     "load_cifar10",
     "load_mnist",
     "load_pairs",
+    "shift",
 ]

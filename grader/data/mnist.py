@@ -28,6 +28,7 @@ MNIST_FILES = {
 }
 MNIST_CLASSES = tuple(str(digit) for digit in range(10))
 IMAGE_SIZE = (28, 28)
+MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)  # of the training pixels in [0, 1], per channel
 
 
 def read_mnist_split(images_path: Path, labels_path: Path) -> tuple[torch.Tensor, torch.Tensor]:

@@ -39,10 +39,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grader.data import batches, load_mnist
+from grader.data import MNIST_MEAN, MNIST_STD, batches, load_mnist, shift
 from grader.paths import CACHE_ENV, cache_dir  # noqa: F401 (CACHE_ENV: the tests point it elsewhere)
 from grader.torch_threads import one_torch_thread
-from grader.operations.classifier_loop import MNIST_MEAN, MNIST_STD, shift
 
 RECIPE = {"epochs": 8, "batch_size": 64, "lr": 1e-3, "augment": 2, "cosine": True, "seed": 0, "format": 2}
 MIN_HELD_OUT_ACCURACY = 0.95  # a judge below this is a broken judge, never used to grade

@@ -12,11 +12,9 @@ from typing import Any, Callable
 
 import torch
 
-from grader.data import batches
+from grader.data import MNIST_MEAN, MNIST_STD, batches, shift
 from grader.sandbox.ops import operation
 from grader.operations.trained_state import trained_state
-
-MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
 
 
 def _as_loss(value: Any) -> float:
@@ -26,20 +24,6 @@ def _as_loss(value: Any) -> float:
         raise TypeError(f"train_step returned {type(value).__name__}; it should return the batch's loss "
                         "as a float (loss.item())")
     return float(value)
-
-
-def shift(images: torch.Tensor, pixels: int, generator: torch.Generator) -> torch.Tensor:
-    """Each image (B, C, H, W) moved by its own random offset of up to `pixels` in x and y.
-
-    Uncovered borders take the image's minimum (the background after normalisation).
-    """
-    batch, _, height, width = images.shape
-    offsets = torch.randint(-pixels, pixels + 1, (batch, 2), generator=generator).to(images.device)
-    padded = torch.nn.functional.pad(images, (pixels,) * 4, value=images.min().item())  # (B, C, H+2p, W+2p)
-    rows = torch.arange(height, device=images.device).view(1, height, 1) + pixels - offsets[:, 0].view(-1, 1, 1)
-    columns = torch.arange(width, device=images.device).view(1, 1, width) + pixels - offsets[:, 1].view(-1, 1, 1)
-    index = torch.arange(batch, device=images.device).view(-1, 1, 1)
-    return padded.permute(0, 2, 3, 1)[index, rows, columns].permute(0, 3, 1, 2)  # (B, C, H, W)
 
 
 def held_out_logits(model: torch.nn.Module, images: torch.Tensor, *, device: str, mean=MNIST_MEAN,

@@ -1,14 +1,16 @@
 """The grader's GAN training loop, run in the worker on a student's models; it returns evidence.
 
-One loop for every GAN practice. The grader decides the data order, the optimizers, the noise
-and the seed; the student's `train_step` does each step on the student's generator and
-discriminator. A conditional GAN (cgan) gets `train_labels` and `sample_labels` and its
-`train_step(G, D, opt_g, opt_d, images, labels, z)`; an unconditional one (dcgan) gets none and
-its `train_step(G, D, opt_g, opt_d, real, z)`; an image-to-image one (pix2pix) gets
-`train_targets`, the image each training image is translated into, and its
-`train_step(G, D, opt_g, opt_d, inputs, targets)` (no noise: its samples are G's outputs for
-held-out inputs). Samples come back as tensors; the trusted side judges them
-(`grader.judging.digit_judge`, `grader.practices.pix2pix.metrics`), and the judge and the held-out
+One loop for every GAN: the grader decides the data order, the optimizers, the noise and the
+seed, and sends its settings as data (`train_gan`'s keyword arguments); the student's
+`train_step` does each step on the student's generator and discriminator. Three kinds of data:
+
+- unconditional: `train_step(G, D, opt_g, opt_d, real, z)`;
+- conditional (`train_labels`, `sample_labels`): `train_step(G, D, opt_g, opt_d, images, labels, z)`;
+- paired (`train_targets`, the image each training image is translated into):
+  `train_step(G, D, opt_g, opt_d, inputs, targets)`, no noise; its samples are G's outputs for
+  held-out inputs.
+
+Samples come back as tensors; the trusted side judges them, and its judges and any held-out
 targets never enter the worker.
 
 The images arrive from the trusted side as uint8 (N, C, H, W), already padded to the size the
@@ -26,25 +28,23 @@ import torch.nn as nn
 
 from grader.data import batches
 from grader.sandbox.ops import operation
+from grader.operations.models import CONVOLUTIONS
 from grader.operations.trained_state import trained_state
 
 STATS = ("loss_d", "loss_g", "d_real", "d_fake")
 
 
-CONVOLUTIONS = (nn.Conv2d, nn.ConvTranspose2d)
-
-
-def dcgan_init(module: nn.Module) -> None:
-    """The grader's own copy of DCGAN's initialisation (conv weights N(0, 0.02), batch norm N(1, 0.02)
-    and 0), so that a convergence check does not depend on the student's `weights_init`."""
-    if isinstance(module, CONVOLUTIONS):
-        nn.init.normal_(module.weight, mean=0.0, std=0.02)
-    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
-        nn.init.normal_(module.weight, mean=1.0, std=0.02)
-        nn.init.zeros_(module.bias)
-
-
-INITS: dict[str, Callable[[nn.Module], None]] = {"dcgan": dcgan_init}
+def normal_init(std: float) -> Callable[[nn.Module], None]:
+    """The grader's own initialisation, to `.apply` to a model (so that a convergence check does not
+    depend on the student's `weights_init`): convolution weights N(0, std), batch norm weights
+    N(1, std) and biases 0; other modules keep their defaults."""
+    def init(module: nn.Module) -> None:
+        if isinstance(module, CONVOLUTIONS):
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(module.weight, mean=1.0, std=std)
+            nn.init.zeros_(module.bias)
+    return init
 
 
 def as_stats(value: Any, keys: tuple[str, ...] = STATS) -> dict[str, float]:
@@ -85,8 +85,9 @@ def train_gan(generator_class: Callable[..., nn.Module], discriminator_class: Ca
               train_step: Callable, train_images: torch.Tensor, sample_noise: torch.Tensor, *,
               train_labels: torch.Tensor | None = None, sample_labels: torch.Tensor | None = None,
               train_targets: torch.Tensor | None = None, stats: tuple[str, ...] = STATS,
-              send_initial: bool = False, sample_chunk: int = 500, generator_kwargs: dict | None = None, discriminator_kwargs: dict | None = None,
-              init: str | None = None, nz: int = 100, pixel_range: tuple[float, float] = (0.0, 1.0),
+              send_initial: bool = False, sample_chunk: int = 500, generator_kwargs: dict | None = None,
+              discriminator_kwargs: dict | None = None, init_std: float | None = None, nz: int = 100,
+              pixel_range: tuple[float, float] = (0.0, 1.0),
               epochs: int = 1, max_steps: int | None = None, batch_size: int = 32, lr: float = 2e-3,
               lr_d: float | None = None, beta1: float = 0.0, decay: bool = True, seed: int = 0, device: str = "cpu",
               report_every: int = 25, every_epoch: bool = True, send_weights: bool = False,
@@ -95,12 +96,13 @@ def train_gan(generator_class: Callable[..., nn.Module], discriminator_class: Ca
     """Train a fresh `generator_class(**generator_kwargs)` and `discriminator_class(**discriminator_kwargs)`
     with the student's `train_step`.
 
-    With `init` ("dcgan"), the grader's initialisation is applied to both models first. Adam(betas=
-    (beta1, 0.999)) for each, the generator's at `lr`, the discriminator's at `lr_d` (default 2 * lr);
-    with `decay`, both fall linearly to 0 over the run (epochs, or max_steps if fewer). Real images
-    are uint8 (N, C, H, W) scaled to `pixel_range`, shuffled by a generator seeded with `seed`, in
-    full batches; noise z ~ N(0, 1) of size `nz` from torch's generator seeded with `seed`.
-    `max_steps` stops early, and so does a statistic that is not finite. Streams, through
+    With `init_std`, the grader's initialisation (`normal_init(init_std)`) is applied to both models
+    first. Adam(betas=(beta1, 0.999)) for each, the generator's at `lr`, the discriminator's at
+    `lr_d` (default 2 * lr); with `decay`, both fall linearly to 0 over the run (epochs, or
+    max_steps if fewer). Real images are uint8 (N, C, H, W) scaled to `pixel_range`, shuffled by a
+    generator seeded with `seed`, in full batches; noise z ~ N(0, 1) of size `nz` from torch's
+    generator seeded with `seed`. `max_steps` stops early, and so does a statistic that is not
+    finite. Streams, through
     `progress`, {"step", "epoch", the `stats` train_step returns (loss_d, loss_g, d_real, d_fake)}
     every `report_every` steps and, after each epoch (only the last one unless `every_epoch`),
     {"epoch", "steps", "seconds", "stats": {name: [one value per step]}, "samples": G's eval-mode
@@ -123,9 +125,9 @@ def train_gan(generator_class: Callable[..., nn.Module], discriminator_class: Ca
     torch.manual_seed(seed)
     G = generator_class(**(generator_kwargs or {})).to(device)
     D = discriminator_class(**(discriminator_kwargs or {})).to(device)
-    if init is not None:
-        G.apply(INITS[init])
-        D.apply(INITS[init])
+    if init_std is not None:
+        G.apply(normal_init(init_std))
+        D.apply(normal_init(init_std))
     opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(beta1, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_d if lr_d is not None else 2 * lr, betas=(beta1, 0.999))
     low, high = pixel_range  # x in [0, 1] -> (x - mean) / std in [low, high]

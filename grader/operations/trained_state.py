@@ -17,6 +17,11 @@ declared architecture and draws the samples there (`grader.judging.transplant`):
 holds more than its layers (a bank of training images registered as a buffer). The example
 inputs that order the layers come from the grader. Only tensors, strings and shapes cross the
 wire; the model object stays here.
+
+Two pure helpers here are shared with the grader's side, which runs them on its own models and
+imports nothing else from this package: `modules_in_run_order` (the run order of the grader's
+model, `grader.judging.transplant`, so both sides order layers alike) and `forward_in_chunks`
+(drawing with the grader's model, `grader.judging.drawing`).
 """
 
 from __future__ import annotations

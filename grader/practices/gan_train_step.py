@@ -1,9 +1,9 @@
 """The checks of a GAN practice's train_step, shared by the GAN practices' suites.
 
 Each practice runs its student's train_step once on small grader-made models with watched SGD
-optimizers (`grader.operations.conditional_gan:train_step_probe` for a conditional GAN,
-`grader.operations.conv_gan:train_step_probe` for an unconditional one) and the correct step on
-the trusted side; these functions compare the two. `words` holds what differs between the
+optimizers (`grader.operations.steps:train_step_probe`, with a conditional GAN's models or an
+unconditional one's) and the correct step on the trusted side
+(`grader.operations.steps.reference_gan_step`); these functions compare the two. `words` holds what differs between the
 practices' messages: "call" (how the call reads), "loss_d" / "loss_g" / "d_real" / "d_fake"
 (where each statistic comes from), "float" (how to return floats), "d_step" and "g_step" (the
 right update), "again" (computing D's output again), "train_mode" (why train mode).

@@ -8,8 +8,8 @@ enter the worker.
 
 Each operation takes a `progress(data)` keyword to stream intermediate data back. Operations
 here are named by their function name (`"vjp"`); operations elsewhere in the grader register
-with the same decorator and are named `"module:function"`
-(`"grader.operations.model_probes:train_step_probe"`), imported on first use.
+with the same decorator and are named `"module:function"` (`"grader.operations.steps:train_step_probe"`),
+imported on first use.
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def test_the_reference_is_reached_through_the_suites_helpers_not_the_judge_or_th
     assert not reach.reaches("grader.judging.drawing.draw_source")  # ... the choice reads solutions/ where it is
     assert not reach.reaches("grader.judging.drawing.trained_model")  # ... and draws without it too
     assert not reach.reaches("grader.testing.assert_close")
-    assert not reach.reaches("grader.operations.conditional_gan.reference_train_step")  # the grader's own, no solution read
+    assert not reach.reaches("grader.operations.steps.reference_gan_step")  # the grader's own, no solution read
 
 
 def test_stripping_removes_the_tests_and_what_only_they_used():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from grader.practices.cgan.reference import (
-    GAN,
+    MODELS,
     inputs,
     load_reference_weights,
     noise,
@@ -34,7 +34,7 @@ def call_text(kind: str, batch: int, mode: str) -> str:
 
 
 def parameter_count_is(student_session, kind: str, hint: str) -> None:
-    shapes = student_session.run("grader.operations.model_probes:parameter_shapes", build(student_session, kind))
+    shapes = student_session.run(f"{MODELS}:parameter_shapes", build(student_session, kind))
     count = shapes_count(shapes)
     expected = reference_parameter_count(kind)
     check(count == expected, f"{NAMES[kind]}() has {count:,} parameters; the design in its docstring has "
@@ -45,7 +45,7 @@ def output_shape_and_range(student_session, kind: str) -> None:
     model = build(student_session, kind)
     want = (lambda b: (b, 1, 28, 28)) if kind == "generator" else (lambda b: (b, 1))
     for batch in (1, 5, 64):
-        out = student_session.run(f"{GAN}:forward", model, inputs(kind, batch, seed=batch), train=False)
+        out = student_session.run(f"{MODELS}:forward", model, inputs(kind, batch, seed=batch), train=False)
         call = call_text(kind, batch, "eval")
         check(isinstance(out, torch.Tensor), f"{call} returned {type(out).__name__}, not a tensor.")
         check(tuple(out.shape) == want(batch), f"{call} should return shape {want(batch)}, but yours has shape "
@@ -63,7 +63,7 @@ def same_as_reference(student_session, kind: str, *, batch: int, seed: int, hint
     load_reference_weights(student_session, model, kind, seed=seed)
     args = inputs(kind, batch, seed + 10)
     expected = reference_output(kind, seed, batch, data_seed=seed + 10)
-    out = student_session.run(f"{GAN}:forward", model, args, train=False)
+    out = student_session.run(f"{MODELS}:forward", model, args, train=False)
     call = f"{call_text(kind, batch, 'eval')}, with the reference's weights"
     if isinstance(out, torch.Tensor) and out.shape == expected.shape and \
             torch.allclose(out, torch.sigmoid(expected), atol=1e-5):
@@ -77,8 +77,8 @@ def label_changes_output(student_session, kind: str) -> None:
     model = build(student_session, kind)
     first, y = inputs(kind, 16, seed=30)
     other = (y + 1 + torch.arange(16) % 9) % 10  # a different digit for every sample
-    out = student_session.run(f"{GAN}:forward", model, [first, y], train=False)
-    changed = student_session.run(f"{GAN}:forward", model, [first, other], train=False)
+    out = student_session.run(f"{MODELS}:forward", model, [first, y], train=False)
+    changed = student_session.run(f"{MODELS}:forward", model, [first, other], train=False)
     check(isinstance(out, torch.Tensor) and isinstance(changed, torch.Tensor) and out.shape == changed.shape,
           f"{call_text(kind, 16, 'eval')} did not return tensors of one shape.")
     same = [i for i in range(16) if torch.allclose(out[i], changed[i], atol=1e-6)]
@@ -88,7 +88,7 @@ def label_changes_output(student_session, kind: str) -> None:
           "path, and join that path's output with the other one with torch.cat(..., dim=1).")
     if kind == "generator":
         _, y = inputs(kind, 16, seed=30)
-        again = student_session.run(f"{GAN}:forward", model, [noise(16, 99), y], train=False)
+        again = student_session.run(f"{MODELS}:forward", model, [noise(16, 99), y], train=False)
         same = [i for i in range(16) if torch.allclose(out[i], again[i], atol=1e-6)]
         check(not same, f"Generator: changing only the noise z left {len(same)} of 16 images unchanged.",
               "the noise path is Linear(nz, 200) + ReLU on z, joined with the label path.")
@@ -98,7 +98,7 @@ def dropout_rates(student_session, kind: str, weight_shapes: list[tuple[int, int
                   hint: str) -> None:
     """Dropout 0.5 on the inputs of the layers with these weight shapes in train mode, none in eval mode."""
     model = build(student_session, kind)
-    probe = student_session.run(f"{GAN}:dropout_probe", model, inputs(kind, 256, seed=40), weight_shapes)
+    probe = student_session.run(f"{MODELS}:dropout_probe", model, inputs(kind, 256, seed=40), weight_shapes)
     call = call_text(kind, 256, "train")
     check(not probe["train_same"], f"two passes of {call} gave identical outputs: no dropout is active in "
           "train mode.", hint)
@@ -116,7 +116,7 @@ def dropout_rates(student_session, kind: str, weight_shapes: list[tuple[int, int
 
 def every_parameter_gets_a_gradient(student_session, kind: str) -> None:
     model = build(student_session, kind)
-    probe = student_session.run(f"{GAN}:gradient_probe", model, inputs(kind, 8, seed=50))
+    probe = student_session.run(f"{MODELS}:gradient_probe", model, inputs(kind, 8, seed=50))
     check(not probe["missing"], f"after {NAMES[kind]}(...).sum().backward() these parameters have no gradient: "
           f"{probe['missing']}.",
           "every layer you create must be used in forward, and nothing may be detached (.detach(), .data, "
@@ -134,7 +134,7 @@ def dropout_placement(student_session, kind: str, parts: list[tuple[tuple[int, i
     rate is (zeros in train mode - zeros in eval mode) / (1 - zeros in eval mode), on 256 inputs.
     """
     model = build(student_session, kind)
-    probe = student_session.run("grader.operations.model_probes:input_zero_shares", model, inputs(kind, 256, seed=41),
+    probe = student_session.run(f"{MODELS}:input_zero_shares", model, inputs(kind, 256, seed=41),
                                 [(shape, start, stop) for shape, start, stop, _, _ in parts])
     for (shape, _, _, place, rate), train, evaluation in zip(parts, probe["train"], probe["eval"]):
         check(train is not None and evaluation is not None, f"no layer with a weight of shape {tuple(shape)} "

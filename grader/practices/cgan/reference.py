@@ -1,7 +1,7 @@
 """The reference cGAN on the trusted side, inputs for the tests, and comparisons of a student's
 models with the reference.
 
-Layers are matched by their shapes (see `grader.operations.conditional_gan.load_layers`), never by attribute
+Layers are matched by their shapes (see `grader.operations.models.load_layers`), never by attribute
 names or by which input path runs first, so any correct design passes. What the tests compare with
 comes from the `@recorded` functions here (`grader.recorded`).
 """
@@ -14,9 +14,11 @@ import torch
 
 from grader.recorded import recorded
 from grader.testing import fail, reference
-from grader.operations.conditional_gan import signature
+from grader.operations.models import layer_states, signature
 
-GAN = "grader.operations.conditional_gan"
+MODELS = "grader.operations.models"
+GAN_PROBES = "grader.operations.gan_probes"
+STEPS = "grader.operations.steps"
 NZ = 100
 
 
@@ -68,12 +70,6 @@ def example_args(kind: str) -> list[torch.Tensor]:
     return [noise(2, 1), labels(2, 2)] if kind == "generator" else [images(2, 1), labels(2, 2)]
 
 
-def layer_states(model: torch.nn.Module, args: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
-    from grader.operations.conditional_gan import run_order
-
-    return [{k: v.detach().clone() for k, v in m.state_dict().items()} for m in run_order(model, args)]
-
-
 def reference_of(kind: str, seed: int = 0) -> torch.nn.Module:
     return reference_generator(seed) if kind == "generator" else reference_discriminator(seed)
 
@@ -86,7 +82,7 @@ def reference_parameter_count(kind: str) -> int:
 @recorded
 def reference_weights(kind: str, seed: int) -> list[dict[str, torch.Tensor]]:
     """The state of each parameterised layer, in run order, of the reference `kind` drawn with `seed`."""
-    return layer_states(reference_of(kind, seed), example_args(kind))
+    return layer_states(reference_of(kind, seed), example_args(kind), with_buffers=False)
 
 
 @recorded
@@ -103,7 +99,7 @@ def load_reference_weights(session, model, kind: str, seed: int = 0) -> None:
     """Give the student's Generator or Discriminator (`kind`) the reference's weights, layer by
     layer, matched by shape; fails with both layer lists when the designs differ."""
     states = reference_weights(kind, seed)
-    found = session.run(f"{GAN}:load_layers", model, example_args(kind), states)
+    found = session.run(f"{MODELS}:load_layers", model, example_args(kind), states, by_shape=True)
     if sorted(signature(d["shapes"]) for d in found) != sorted(signature(s) for s in states):
         name = "Generator" if kind == "generator" else "Discriminator"
         expected = [{"type": "Linear", "shapes": {k: tuple(v.shape) for k, v in s.items()}} for s in states]

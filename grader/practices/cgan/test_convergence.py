@@ -1,8 +1,8 @@
 """cgan.8: a fresh Generator and Discriminator, trained by the student's train_step, draw the
 digits they are asked for.
 
-The grader runs the loop in the worker (`grader.operations.conditional_gan:train_cgan`: data order, Adam,
-noise, seed); the student's `train_step` does each step. Then the worker sends back the trained
+The grader runs its GAN loop in the worker (`grader.operations.gan_loop:train_gan` with the
+settings of `grader.practices.cgan.loop`: data order, Adam, noise, seed); the student's `train_step` does each step. Then the worker sends back the trained
 generator's layers, nothing drawn (`grader.operations.trained_state`); here they are loaded into
 the grader's own Generator (`grader.judging.transplant`: matched by run order and shape, either
 input path first; a model holding any other tensor, such as a bank of digits registered as a
@@ -42,6 +42,7 @@ import torch
 
 from grader.data import load_mnist
 from grader.practices.cgan import run_pictures
+from grader.practices.cgan.loop import LOOP, SETTINGS
 from grader.judging.digit_judge import judge_for_grading
 from grader.testing import check, fail, task
 from grader.judging.copies import assert_no_copies
@@ -49,7 +50,6 @@ from grader.judging.drawing import Drawn, trained_model
 from grader.judging.digit_judge import judge_accuracy
 from grader.judging.latent_walk import assert_smooth
 
-LOOP = "grader.operations.conditional_gan:train_cgan"
 # CPU bar: 30 points and 3 digits below the worst of seeds 0-4, 50 above a label-ignoring generator (benchmarks/README.md)
 PLAN = {"cpu": {"steps": 1200, "bar": 0.60, "digits": 6}, "cuda": {"steps": 4000, "bar": 0.80, "digits": 8}}
 RECIPE = {"batch_size": 64, "lr": 2e-3, "lr_d": 4e-3, "beta1": 0.0, "decay": True}
@@ -83,7 +83,8 @@ def converges(student_session, device: str, seed: int) -> dict:
     sample_labels, sample_noise = sample_inputs(seed)
     student = student_session.module
     record = student_session.run(LOOP, student.Generator, student.Discriminator, student.train_step,
-                                 data.train_images, data.train_labels, sample_labels, sample_noise,
+                                 data.train_images, sample_noise, train_labels=data.train_labels,
+                                 sample_labels=sample_labels, **SETTINGS,
                                  epochs=10**6, max_steps=plan["steps"], seed=seed, device=device,
                                  every_epoch=False, send_samples=False, send_layers=layer_order_inputs(), **RECIPE)
     stats = record["stats"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from grader.practices.cgan.reference import GAN
+from grader.practices.cgan.reference import GAN_PROBES
 from grader.testing import assert_close, check, fail, task
 
 SIGMOID_TWICE = ("the discriminator's outputs are probabilities already (D ends in a sigmoid): use "
@@ -79,7 +79,8 @@ def test_discriminator_loss_values(student):
 def test_discriminator_loss_gradient_at_confident_outputs(student_session):
     real = torch.tensor([[8.0], [-3.0], [0.5], [12.0]])  # logits of D on real images
     fake = torch.tensor([[-9.0], [2.0], [-0.5], [-12.0]])
-    result = student_session.run(f"{GAN}:loss_gradient", student_session.module.discriminator_loss, [real, fake])
+    result = student_session.run(f"{GAN_PROBES}:loss_gradient", student_session.module.discriminator_loss, [real, fake],
+                                 squash=True)
     call = "the gradient of discriminator_loss(sigmoid(a_real), sigmoid(a_fake)) with respect to the logits"
     check(result["grads"] is not None, f"{call}: discriminator_loss returned "
           f"{type(result['loss']).__name__} without a gradient.",
@@ -117,7 +118,8 @@ def test_generator_loss_values(student):
 def test_generator_loss_is_non_saturating_at_a_confident_discriminator(student_session):
     batch = 8
     logits = torch.full((batch, 1), -10.0)  # D is sure the generated images are fake: D(G(z)) = 4.5e-5
-    result = student_session.run(f"{GAN}:loss_gradient", student_session.module.generator_loss, [logits])
+    result = student_session.run(f"{GAN_PROBES}:loss_gradient", student_session.module.generator_loss, [logits],
+                                 squash=True)
     call = f"the gradient of generator_loss(sigmoid(a)) with respect to the logit a = -10 ({batch} samples)"
     check(result["grads"] is not None and result["grads"][0] is not None,
           f"{call}: generator_loss returned {type(result['loss']).__name__} without a gradient.",

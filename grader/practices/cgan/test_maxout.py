@@ -13,7 +13,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.practices.cgan.reference import GAN, layer_list
+from grader.practices.cgan.reference import GAN_PROBES, layer_list
 from grader.testing import assert_close, check, fail, task
 
 LAYOUT_HINT = ("output unit j is the max of linear outputs j*pieces ... j*pieces + pieces - 1: reshape the "
@@ -36,7 +36,7 @@ def linear_pieces(c: dict, units: int, pieces: int, *, layout: str = "units") ->
 
 
 def probe(student_session, in_features: int, units: int, pieces: int, c: dict) -> dict:
-    result = student_session.run(f"{GAN}:maxout_probe", student_session.module.Maxout, in_features, units, pieces,
+    result = student_session.run(f"{GAN_PROBES}:maxout_probe", student_session.module.Maxout, in_features, units, pieces,
                                  c["weight"], c["bias"], c["x"], c["grad_output"])
     if result["output"] is None:
         fail(f"Maxout({in_features}, {units}, {pieces}) has these layers with parameters: "

@@ -6,17 +6,19 @@ the same on every call, without a gradient graph.
 
 from __future__ import annotations
 
-from grader.practices.cgan.reference import GAN, labels, noise
+from grader.practices.cgan.reference import GAN_PROBES, labels, noise
 from grader.testing import assert_close, check, task
-from grader.operations.conditional_gan import state_of, tiny_models
+from grader.operations.tiny_models import seeded
 
 CALL = "sample(G, labels (12,), z (12, 100)) with G in train mode"
 
 
 def run(student_session) -> dict:
-    G, _ = tiny_models(seed=7, dropout=0.5)
-    return student_session.run(f"{GAN}:sample_probe", student_session.module.sample, state_of(G), labels(12, 8),
-                               noise(12, 9), dropout=0.5)
+    generator = seeded(7, g={"model": "TinyConditionalGenerator", "kwargs": {"dropout": 0.5}},
+                       d={"model": "TinyConditionalDiscriminator", "kwargs": {}})["g"]
+    y, z = labels(12, 8), noise(12, 9)
+    return student_session.run(f"{GAN_PROBES}:sampling_probe", student_session.module.sample, generator, [y, z],
+                               train=True, model_args=[z, y])
 
 
 @task("cgan.7", points=2, category="values", visibility="public")
@@ -26,7 +28,7 @@ def test_sample_is_the_generator_in_eval_mode(student_session):
     assert_close(probe["first"], probe["expected"], atol=1e-6, rtol=1e-5, call=CALL, hint=hint)
     assert_close(probe["second"], probe["expected"], atol=1e-6, rtol=1e-5, call=f"{CALL}, called a second time",
                  hint=hint)
-    check(not probe["training_after"], f"after {CALL}, G is still in train mode; sample should leave it in eval "
+    check(not probe["modes_after"][0], f"after {CALL}, G is still in train mode; sample should leave it in eval "
           "mode.", "call G.eval() and do not switch back.")
 
 

@@ -1,10 +1,11 @@
 """cgan.6: train_step, watched on two small grader-made models with plain SGD.
 
-The student's train_step runs in the worker on a TinyGenerator and a TinyDiscriminator (one or
-two linear layers with the practice's interface, no dropout, so every run is deterministic)
-whose weights are made here; the optimizers record, at each step(), every parameter and
-gradient of both models. Here the same step is done correctly from the same weights
-(`grader.operations.conditional_gan.reference_train_step`) and the two are compared
+The student's train_step runs in the worker on a TinyConditionalGenerator and a
+TinyConditionalDiscriminator (one or two linear layers with the practice's interface, no dropout,
+so every run is deterministic) whose weights are made here; the optimizers record, at each
+step(), every parameter and gradient of both models (`grader.operations.steps.train_step_probe`).
+Here the same step is done correctly from the same weights
+(`grader.operations.steps.reference_gan_step`) and the two are compared
 (`grader.practices.gan_train_step`). The student's own Generator and Discriminator are not needed,
 so this task is graded on its own.
 """
@@ -12,23 +13,25 @@ so this task is graded on its own.
 from __future__ import annotations
 
 from grader.practices import gan_train_step as steps
-from grader.practices.cgan.reference import GAN, images, labels, noise
+from grader.practices.cgan.reference import STEPS, images, labels, noise
 from grader.testing import task
-from grader.operations.conditional_gan import reference_train_step, state_of, tiny_models
+from grader.operations.steps import reference_gan_step
+from grader.operations.tiny_models import seeded
 
 LR = 0.5
+TINY = {"g": {"model": "TinyConditionalGenerator", "kwargs": {}},
+        "d": {"model": "TinyConditionalDiscriminator", "kwargs": {}}}
 DETACH_HINT = ("did you detach the fake images before the discriminator step? D(fake.detach(), labels) keeps "
                "the discriminator's loss from reaching the generator.")
 
 
 def run(student_session, *, seed: int, batch: int = 16, stale_gradient: float | None = None) -> tuple[dict, dict]:
-    G, D = tiny_models(seed)
-    g_state, d_state = state_of(G), state_of(D)
-    x, y, z = images(batch, seed + 1), labels(batch, seed + 2), noise(batch, seed + 3)
-    probe = student_session.run(f"{GAN}:train_step_probe", student_session.module.train_step, g_state, d_state, x, y,
-                                z, lr=LR, stale_gradient=stale_gradient)
-    expected = reference_train_step(g_state, d_state, x, y, z, lr=LR)
-    expected["g_start"], expected["d_start"] = g_state, d_state
+    models = seeded(seed, **TINY)
+    data = [images(batch, seed + 1), labels(batch, seed + 2), noise(batch, seed + 3)]
+    probe = student_session.run(f"{STEPS}:train_step_probe", student_session.module.train_step, models, data, lr=LR,
+                                stale_gradient=stale_gradient)
+    expected = reference_gan_step("conditional", models, data, lr=LR, logits=False)
+    expected["g_start"], expected["d_start"] = models["g"]["state"], models["d"]["state"]
     return probe, expected
 
 

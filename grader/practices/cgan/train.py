@@ -1,9 +1,10 @@
 """`bootcamp train cgan`: train the conditional GAN in the sandbox and keep a record of the run.
 
 The student's `Generator`, `Discriminator` and `train_step` run in a sandbox worker under the
-grader's loop (`grader.operations.conditional_gan:train_cgan`), driven like every practice's run
-by `grader.training.driver`; each epoch streams back the step statistics, 1,000 samples (100 of
-each digit, from fixed noise so epochs compare) and both models' weights.
+grader's GAN loop (`grader.operations.gan_loop:train_gan` with the settings of
+`grader.practices.cgan.loop`), driven like every practice's run by `grader.training.driver`;
+each epoch streams back the step statistics, 1,000 samples (100 of each digit, from fixed
+noise so epochs compare) and both models' weights.
 Here, in the trusted process, the grader's digit classifier (`grader.judging.digit_judge`) says how
 many samples show the digit they were drawn for, and the run folder is brought up to date, so a
 run stopped by Ctrl-C keeps everything up to its last finished epoch:
@@ -28,13 +29,12 @@ import torch
 
 from grader.data import load_mnist
 from grader.judging.digit_judge import PREPARING, JudgeError, judge, judge_accuracy
-from grader.operations.conditional_gan import NZ
+from grader.practices.cgan.loop import LOOP, NZ, SETTINGS
 from grader.training import pictures
 from grader.training.driver import Plan, Run
 from grader.training.entry import TrainOptions, Training
 from grader.training.gan import both_models, epoch_stats, gan_lines
 
-LOOP = "grader.operations.conditional_gan:train_cgan"
 DEFAULT_STEPS = 2500  # about 2.5 minutes on a 2-core CPU; --epochs overrides
 
 
@@ -96,9 +96,10 @@ def prepare(options: CganOptions) -> Plan:
     return Plan(
         data=data.source, epochs=epochs, steps=steps_per_epoch * epochs, loop=LOOP, judge_note=judge_note,
         arguments=lambda student: [student.Generator, student.Discriminator, student.train_step, data.train_images,
-                                   data.train_labels, sample_labels, sample_noise],
-        settings=dict(epochs=epochs, batch_size=options.batch_size, lr=options.lr, lr_d=2 * options.lr, beta1=0.0,
-                      decay=True, seed=options.seed, device=options.device, send_weights=True),
+                                   sample_noise],
+        settings=dict(train_labels=data.train_labels, sample_labels=sample_labels, **SETTINGS, epochs=epochs,
+                      batch_size=options.batch_size, lr=options.lr, lr_d=2 * options.lr, beta1=0.0, decay=True,
+                      seed=options.seed, device=options.device, send_weights=True),
         judge=judge_epoch, draw=draw, checkpoint=both_models)
 
 

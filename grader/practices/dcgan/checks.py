@@ -14,9 +14,8 @@ import math
 import torch
 
 from grader.practices.dcgan.reference import (
-    GAN,
+    MODELS,
     NAMES,
-    PROBES,
     call_text,
     example_args,
     load_reference_weights,
@@ -40,7 +39,7 @@ def depth(kwargs: dict) -> int:
 
 
 def parameter_count_is(student_session, kind: str, kwargs: dict, hint: str) -> None:
-    shapes = student_session.run("grader.operations.model_probes:parameter_shapes", build(student_session, kind, kwargs))
+    shapes = student_session.run(f"{MODELS}:parameter_shapes", build(student_session, kind, kwargs))
     count, expected = shapes_count(shapes), reference_parameter_count(kind, kwargs)
     built = call_text(kind, kwargs, 1).split("(z")[0].split("(x")[0]
     check(count == expected, f"{built} has {count:,} parameters; the design in its docstring has {expected:,}.", hint)
@@ -48,7 +47,7 @@ def parameter_count_is(student_session, kind: str, kwargs: dict, hint: str) -> N
 
 def output_is(student_session, kind: str, kwargs: dict, args: list[torch.Tensor], call: str) -> torch.Tensor:
     """The eval-mode output for `args`: the right shape, finite, and in [-1, 1] for a generator."""
-    out = student_session.run(f"{GAN}:forward", build(student_session, kind, kwargs), args, train=False)
+    out = student_session.run(f"{MODELS}:forward", build(student_session, kind, kwargs), args, train=False)
     batch, size, nc = len(args[0]), kwargs.get("image_size", 64), kwargs.get("nc", 3)
     want = (batch, nc, size, size) if kind == "generator" else (batch,)
     check(isinstance(out, torch.Tensor), f"{call} returned {type(out).__name__}, not a tensor.")
@@ -69,7 +68,7 @@ def architecture(student_session, kind: str, kwargs: dict) -> None:
     or resizing, at most one linear layer and it at the end D's / the start of G's path; each
     strided layer doubles (G) or halves (D) the side of what it is given."""
     model = build(student_session, kind, kwargs)
-    probe = student_session.run(f"{PROBES}:architecture_probe", model, example_args(kind, kwargs))
+    probe = student_session.run(f"{MODELS}:architecture_probe", model, example_args(kind, kwargs))
     name, levels = NAMES[kind], depth(kwargs)
     hint = ("every convolution is 5 x 5 with stride 2 (padding 2" + (", output_padding 1 from upsample_padding())"
             if kind == "generator" else ")") + "; the side changes only through these strides, never by pooling or "
@@ -112,7 +111,7 @@ def batch_norm_placement(student_session, kind: str, kwargs: dict) -> None:
     """Batch norm right after every parameterised layer except G's output layer, D's first
     convolution and D's head; no bias on a layer batch norm follows; a bias on the others."""
     model = build(student_session, kind, kwargs)
-    probe = student_session.run(f"{PROBES}:architecture_probe", model, example_args(kind, kwargs))
+    probe = student_session.run(f"{MODELS}:architecture_probe", model, example_args(kind, kwargs))
     run = probe["run"]
     order = [layer["type"] for layer in run]
     norms = [i for i, t in enumerate(order) if t.startswith("BatchNorm")]
@@ -144,14 +143,14 @@ def same_as_reference(student_session, kind: str, kwargs: dict, *, batch: int, s
     load_reference_weights(student_session, model, kind, kwargs, seed=seed)
     args = example_args(kind, kwargs, batch=batch, seed=seed + 10)
     expected = reference_output(kind, kwargs, seed, batch, data_seed=seed + 10, train=train)
-    out = student_session.run(f"{GAN}:forward", model, args, train=train)
+    out = student_session.run(f"{MODELS}:forward", model, args, train=train)
     call = f"{call_text(kind, kwargs, batch, 'train' if train else 'eval')}, with the reference's weights"
     assert_close(out, expected, atol=1e-4, rtol=1e-3, call=call, hint=hint)
 
 
 def every_parameter_gets_a_gradient(student_session, kind: str, kwargs: dict) -> None:
     model = build(student_session, kind, kwargs)
-    probe = student_session.run(f"{GAN}:gradient_probe", model, example_args(kind, kwargs, batch=4, seed=50))
+    probe = student_session.run(f"{MODELS}:gradient_probe", model, example_args(kind, kwargs, batch=4, seed=50))
     name = NAMES[kind]
     check(not probe["missing"], f"after {name}(...)(...).sum().backward() these parameters have no gradient: "
           f"{probe['missing']}.", "every layer you create must be used in forward, and nothing may be detached on "

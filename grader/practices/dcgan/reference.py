@@ -1,7 +1,7 @@
 """The reference DCGAN on the trusted side, inputs for the tests, and loading the reference's
 weights into a student's model.
 
-Layers are matched by their shapes (`grader.operations.conditional_gan.load_layers`), never by attribute names
+Layers are matched by their shapes (`grader.operations.models.load_layers`), never by attribute names
 or grouping. The generator's projection may be a Linear(nz, C * 16) viewed as (C, 4, 4) or the
 same map as a ConvTranspose2d(nz, C, 4) on (nz, 1, 1): the reference's Linear weight is given to
 such a student reshaped, weight_t[k, c, h, w] = weight[c * 16 + h * 4 + w, k]. What the tests
@@ -15,11 +15,11 @@ import torch
 from grader.practices.cgan.reference import layer_list, parameter_count, shapes_count  # noqa: F401 (shared)
 from grader.recorded import recorded
 from grader.testing import fail, reference
-from grader.operations.conditional_gan import run_order, signature
-from grader.operations.model_probes import norm_settings_of
+from grader.operations.models import layer_states, layers_in_run_order, norm_settings_of, signature
 
-GAN = "grader.operations.conditional_gan"
-PROBES = "grader.operations.conv_gan"
+MODELS = "grader.operations.models"
+GAN_PROBES = "grader.operations.gan_probes"
+STEPS = "grader.operations.steps"
 NZ = 100
 NAMES = {"generator": "Generator", "discriminator": "Discriminator"}
 # (kwargs, image size, channels) of the configurations the tests build
@@ -67,10 +67,6 @@ def call_text(kind: str, kwargs: dict, batch: int, mode: str = "eval") -> str:
     return f"{built}(x ({batch}, {kwargs.get('nc', 3)}, {size}, {size})) in {mode} mode"
 
 
-def layer_states(model: torch.nn.Module, args: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
-    return [{k: v.detach().clone() for k, v in m.state_dict().items()} for m in run_order(model, args)]
-
-
 def as_projection_convolution(states: list[dict], found: list[dict], nz: int) -> list[dict]:
     """The reference's states with its bias-free Linear projection turned into the equivalent
     ConvTranspose2d(nz, C, 4) weight, when the student built it that way."""
@@ -94,7 +90,7 @@ def reference_parameter_count(kind: str, kwargs: dict) -> int:
 @recorded
 def reference_weights(kind: str, kwargs: dict, seed: int) -> list[dict[str, torch.Tensor]]:
     """The state of each parameterised layer, in run order, of the reference drawn with `seed`."""
-    return layer_states(reference_model(kind, kwargs, seed), example_args(kind, kwargs))
+    return layer_states(reference_model(kind, kwargs, seed), example_args(kind, kwargs), with_buffers=False)
 
 
 @recorded
@@ -102,7 +98,7 @@ def reference_layers(kind: str, kwargs: dict) -> list[dict]:
     """[{type, shapes: {"weight": shape}}] of the reference's parameterised layers, in run order."""
     model = reference_model(kind, kwargs)
     return [{"type": type(m).__name__, "shapes": {k: tuple(v.shape) for k, v in m.state_dict().items() if k == "weight"}}
-            for m in run_order(model, example_args(kind, kwargs))]
+            for m in layers_in_run_order(model, example_args(kind, kwargs), with_buffers=False)]
 
 
 @recorded
@@ -117,7 +113,7 @@ def reference_output(kind: str, kwargs: dict, seed: int, batch: int, data_seed: 
 
 @recorded
 def reference_norm_settings(kind: str, kwargs: dict) -> list[dict]:
-    """The reference's batch norms' settings, in run order (`grader.operations.model_probes.norm_settings_of`)."""
+    """The reference's batch norms' settings, in run order (`grader.operations.models.norm_settings_of`)."""
     return norm_settings_of(reference_model(kind, kwargs), example_args(kind, kwargs))
 
 
@@ -126,10 +122,10 @@ def load_reference_weights(session, model, kind: str, kwargs: dict, seed: int = 
     with both layer lists when the designs differ."""
     args = example_args(kind, kwargs)
     states, expected = reference_weights(kind, kwargs, seed), reference_layers(kind, kwargs)
-    found = session.run(f"{GAN}:load_layers", model, args, [])  # no states: loads nothing, lists the layers
+    found = session.run(f"{MODELS}:load_layers", model, args, [], by_shape=True)  # no states: lists the layers
     if kind == "generator":
         states = as_projection_convolution(states, found, kwargs.get("nz", NZ))
-    found = session.run(f"{GAN}:load_layers", model, args, states)
+    found = session.run(f"{MODELS}:load_layers", model, args, states, by_shape=True)
     if sorted(signature(d["shapes"]) for d in found) != sorted(signature(s) for s in states):
         fail(f"your {call_text(kind, kwargs, 2).split('(')[0]}'s layers with parameters, in the order they run, are: "
              f"{layer_list(found)}; expected (in any order): {layer_list(expected)}.",

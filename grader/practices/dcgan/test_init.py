@@ -11,7 +11,7 @@ it went in: the docstring says other modules are left alone.
 
 from __future__ import annotations
 
-from grader.practices.dcgan.reference import PROBES
+from grader.practices.dcgan.reference import GAN_PROBES
 from grader.testing import check, task
 
 CONVS = ("Conv2d(256, 512, 5)", "ConvTranspose2d(512, 256, 5)")
@@ -22,7 +22,7 @@ HINT = ("model.apply calls weights_init on every submodule: give the weight of e
 
 
 def probe(student_session, seed: int = 0) -> dict:
-    return student_session.run(f"{PROBES}:init_probe", student_session.module.weights_init, seed=seed)
+    return student_session.run(f"{GAN_PROBES}:init_probe", student_session.module.weights_init, seed=seed)
 
 
 def statistics_are(layer: str, found: dict, mean: float, std: float, *, mean_tol: float, std_tol: float) -> None:

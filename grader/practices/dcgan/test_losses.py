@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from grader.practices.dcgan.reference import GAN
+from grader.practices.dcgan.reference import GAN_PROBES
 from grader.testing import assert_close, check, fail, task
 
 NOT_PROBABILITIES = ("D returns logits: use F.binary_cross_entropy_with_logits (it applies the sigmoid itself, "
@@ -73,7 +73,7 @@ def test_discriminator_loss_values(student):
 def test_discriminator_loss_gradient_and_large_logits(student_session):
     real = torch.tensor([8.0, -3.0, 0.5, 200.0, -200.0])
     fake = torch.tensor([-9.0, 2.0, -0.5, -200.0, 200.0])
-    result = student_session.run(f"{GAN}:loss_gradient", student_session.module.discriminator_loss, [real, fake],
+    result = student_session.run(f"{GAN_PROBES}:loss_gradient", student_session.module.discriminator_loss, [real, fake],
                                  squash=False)
     call = "discriminator_loss(real_logits, fake_logits) with logits up to +-200"
     check(result["grads"] is not None, f"{call} returned {type(result['loss']).__name__} without a gradient.",
@@ -96,7 +96,7 @@ def test_generator_loss_values(student):
 def test_generator_loss_is_non_saturating_at_a_confident_discriminator(student_session):
     batch = 8
     fake = torch.full((batch,), -10.0)  # D is sure the generated images are fake: D(G(z)) = 4.5e-5
-    result = student_session.run(f"{GAN}:loss_gradient", student_session.module.generator_loss, [fake], squash=False)
+    result = student_session.run(f"{GAN_PROBES}:loss_gradient", student_session.module.generator_loss, [fake], squash=False)
     call = f"the gradient of generator_loss(a) with respect to the logit a = -10 ({batch} samples)"
     check(result["grads"] is not None and result["grads"][0] is not None,
           f"{call}: generator_loss returned {type(result['loss']).__name__} without a gradient.",

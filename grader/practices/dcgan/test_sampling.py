@@ -9,30 +9,28 @@ from __future__ import annotations
 
 import torch
 
-from grader.practices.dcgan.reference import PROBES, noise
+from grader.practices.dcgan.reference import GAN_PROBES, noise
 from grader.testing import assert_close, check, fail, task
-from grader.operations.conditional_gan import state_of
-from grader.operations.conv_gan import TinyImageGenerator, tiny_image_models
+from grader.operations.tiny_models import built, seeded
 
 STEPS = 7
+GENERATOR = {"model": "TinyImageGenerator", "kwargs": {"batch_norm": True}}  # a grader-made G (tiny_models)
 
 
 def generator_state(seed: int) -> dict:
-    G, _ = tiny_image_models(seed, batch_norm=True)
-    return state_of(G)
+    return seeded(seed, g=GENERATOR, d={"model": "TinyImageDiscriminator", "kwargs": {}})["g"]["state"]
 
 
 def eval_images(state: dict, z: torch.Tensor) -> torch.Tensor:
-    G = TinyImageGenerator(batch_norm=True)
-    G.load_state_dict(state)
+    G = built({**GENERATOR, "state": state})
     G.eval()
     with torch.no_grad():
         return G(z)
 
 
 def run(student_session, name: str, state: dict, args: list, *, train: bool) -> dict:
-    return student_session.run(f"{PROBES}:sampling_probe", getattr(student_session.module, name), state, args,
-                               train=train)
+    return student_session.run(f"{GAN_PROBES}:sampling_probe", getattr(student_session.module, name),
+                               {**GENERATOR, "state": state}, args, train=train)
 
 
 def mode_kept(probe: dict, call: str, train: bool, hint: str) -> None:

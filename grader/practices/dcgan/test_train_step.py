@@ -3,8 +3,9 @@
 The student's train_step runs in the worker on a TinyImageGenerator and a TinyImageDiscriminator
 (linear layers with the practice's interface: G(z) -> (B, 1, 8, 8) in [-1, 1], D(x) -> (B,)
 logits; no batch norm or dropout, so every run is deterministic) whose weights are made here; the
-optimizers record, at each step(), every parameter and gradient of both models. Here the same
-step is done correctly from the same weights (`grader.operations.conv_gan.reference_train_step`)
+optimizers record, at each step(), every parameter and gradient of both models
+(`grader.operations.steps.train_step_probe`). Here the same step is done correctly from the same
+weights (`grader.operations.steps.reference_gan_step`)
 and the two are compared (`grader.practices.gan_train_step`, shared with cgan). The student's own
 Generator and Discriminator are not needed, so this task is graded on its own (the losses it
 calls are the student's: a wrong loss also costs here). One more run gives both tiny models batch
@@ -17,10 +18,10 @@ from __future__ import annotations
 import torch
 
 from grader.practices import gan_train_step as steps
-from grader.practices.dcgan.reference import PROBES, noise
+from grader.practices.dcgan.reference import STEPS, noise
 from grader.testing import task
-from grader.operations.conditional_gan import state_of
-from grader.operations.conv_gan import reference_train_step, tiny_image_models
+from grader.operations.steps import reference_gan_step
+from grader.operations.tiny_models import seeded
 
 LR = 0.5
 CALL = "train_step(G, D, opt_g, opt_d, real (16, 1, 8, 8), z (16, 100))"
@@ -32,13 +33,13 @@ def real_images(batch: int, seed: int) -> torch.Tensor:
 
 def run(student_session, *, seed: int, batch: int = 16, stale_gradient: float | None = None,
         batch_norm: bool = False) -> tuple[dict, dict]:
-    G, D = tiny_image_models(seed, batch_norm=batch_norm, discriminator_norm=batch_norm)
-    g_state, d_state = state_of(G), state_of(D)
-    x, z = real_images(batch, seed + 1), noise(batch, seed + 3)
-    probe = student_session.run(f"{PROBES}:train_step_probe", student_session.module.train_step, g_state, d_state, x,
-                                z, lr=LR, stale_gradient=stale_gradient, batch_norm=batch_norm)
-    expected = reference_train_step(g_state, d_state, x, z, lr=LR, batch_norm=batch_norm)
-    expected["g_start"], expected["d_start"] = g_state, d_state
+    models = seeded(seed, g={"model": "TinyImageGenerator", "kwargs": {"batch_norm": batch_norm}},
+                    d={"model": "TinyImageDiscriminator", "kwargs": {"batch_norm": batch_norm}})
+    data = [real_images(batch, seed + 1), noise(batch, seed + 3)]
+    probe = student_session.run(f"{STEPS}:train_step_probe", student_session.module.train_step, models, data, lr=LR,
+                                stale_gradient=stale_gradient)
+    expected = reference_gan_step("unconditional", models, data, lr=LR, logits=True)
+    expected["g_start"], expected["d_start"] = models["g"]["state"], models["d"]["state"]
     return probe, expected
 
 
@@ -106,7 +107,7 @@ def test_train_step_on_models_with_batch_norm(student_session):
                          call=f"{call}: the generator's gradient when opt_g.step() was called",
                          hint="both models stay in train mode through the whole step (batch norm on the batch's "
                               "statistics): do not put D in eval mode for the generator's step. " + WORDS["g_step"])
-    buffers = {"generator": ("g_params", expected["g_after"]), "discriminator": ("d_params", expected["d_after_step"])}
+    buffers = {"generator": ("g_params", expected["g_after"]), "discriminator": ("d_params", expected["d_final"])}
     for name, (key, want) in buffers.items():
         running = {k: v for k, v in want.items() if k.startswith("norm.running_")}
         steps.compare_states({k: probe["after"][key][k] for k in running}, running,

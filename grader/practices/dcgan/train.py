@@ -138,7 +138,7 @@ def prepare(options: DcganOptions) -> Plan:
         arguments=lambda student: [student.Generator, student.Discriminator, student.train_step, images, noise],
         settings=dict(generator_kwargs=model,
                       discriminator_kwargs={"ndf": options.width, "nc": channels, "image_size": SIZE},
-                      init="dcgan", nz=NZ, pixel_range=(-1.0, 1.0), epochs=epochs, batch_size=options.batch_size,
+                      init_std=0.02, nz=NZ, pixel_range=(-1.0, 1.0), epochs=epochs, batch_size=options.batch_size,
                       lr=options.lr, lr_d=options.lr, beta1=0.5, decay=True, seed=options.seed, device=options.device,
                       send_weights=True),
         judge=judge_epoch, draw=draw, checkpoint=both_models)

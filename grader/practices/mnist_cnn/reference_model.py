@@ -1,6 +1,6 @@
 """The reference MnistCNN on the trusted side, and comparisons of a student's model with it.
 
-Layers are matched by the order they run and their type (see `grader.operations.model_probes`), never by
+Layers are matched by the order they run and their type (see `grader.operations.models`), never by
 attribute names, so any correct design passes. What the tests compare with comes from the
 `@recorded` functions here (`grader.recorded`): computed from the reference where it is, else
 read from the values the release recorded.
@@ -12,9 +12,10 @@ import torch
 
 from grader.recorded import recorded
 from grader.testing import fail, reference
-from grader.operations.model_probes import layer_states, layers, norm_settings_of
+from grader.operations.models import layer_states, layers, norm_settings_of
 
-PROBES = "grader.operations.model_probes"
+MODELS = "grader.operations.models"
+STEPS = "grader.operations.steps"
 EXAMPLE_SEED = 1234
 
 
@@ -46,13 +47,13 @@ def reference_parameter_count() -> int:
 @recorded
 def reference_layers() -> list[dict]:
     """[{type, shapes}] of the reference's parameterised layers, in run order."""
-    return layers(reference_model(), digits(2, EXAMPLE_SEED), progress=None)
+    return layers(reference_model(), [digits(2, EXAMPLE_SEED)], progress=None)
 
 
 @recorded
 def reference_weights(seed: int) -> list[dict[str, torch.Tensor]]:
     """The state of each parameterised layer, in run order, of the reference drawn with `seed`."""
-    return layer_states(reference_model(seed), digits(2, EXAMPLE_SEED))
+    return layer_states(reference_model(seed), [digits(2, EXAMPLE_SEED)])
 
 
 @recorded
@@ -66,14 +67,14 @@ def reference_logits(seed: int, batch: int, data_seed: int, train: bool) -> torc
 
 @recorded
 def reference_norm_settings(data_seed: int) -> list[dict]:
-    """The reference's batch norms' settings, in run order (`grader.operations.model_probes.norm_settings_of`)."""
+    """The reference's batch norms' settings, in run order (`grader.operations.models.norm_settings_of`)."""
     return norm_settings_of(reference_model(), [digits(2, data_seed)])
 
 
 def load_reference_weights(session, model, seed: int = 0) -> None:
     """Give the student's model the reference's weights (layer by layer, in run order); fails with
     both layer lists when the designs differ."""
-    found = session.run(f"{PROBES}:load_layers", model, digits(2, EXAMPLE_SEED), reference_weights(seed))
+    found = session.run(f"{MODELS}:load_layers", model, [digits(2, EXAMPLE_SEED)], reference_weights(seed))
     expected = reference_layers()
     if [d["shapes"] for d in found] != [d["shapes"] for d in expected]:
         fail(f"your model's layers with parameters, in the order they run, are: {layer_list(found)}; "

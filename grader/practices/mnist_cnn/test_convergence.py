@@ -24,12 +24,11 @@ from functools import lru_cache
 
 import pytest
 
-from grader.data import load_mnist
+from grader.data import MNIST_MEAN, MNIST_STD, load_mnist
 from grader.practices.mnist_cnn import run_pictures
 from grader.practices.mnist_cnn.reference_model import EXAMPLE_SEED, digits
 from grader.testing import check, task
 from grader.judging.drawing import Drawn, trained_model
-from grader.operations.classifier_loop import MNIST_MEAN, MNIST_STD
 
 LOOP = "grader.operations.classifier_loop:train_classifier"
 PLAN = {"cpu": {"steps": 400, "bar": 0.95, "augment": 0},

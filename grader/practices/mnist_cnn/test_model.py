@@ -12,7 +12,7 @@ import math
 import torch
 
 from grader.practices.mnist_cnn.reference_model import (
-    PROBES,
+    MODELS,
     digits,
     labels,
     load_reference_weights,
@@ -29,7 +29,7 @@ ORDER_HINT = ("each block is conv -> batch norm -> ReLU -> max-pool, in that ord
 
 @task("mnist_cnn.1", points=2, category="shapes", visibility="public")
 def test_parameter_count(student_session):
-    shapes = student_session.run(f"{PROBES}:parameter_shapes", student_session.module.MnistCNN())
+    shapes = student_session.run(f"{MODELS}:parameter_shapes", student_session.module.MnistCNN())
     count = sum(math.prod(shape) for shape in shapes.values())
     expected = reference_parameter_count()
     check(count == expected, f"MnistCNN() has {count:,} parameters; the design in its docstring has {expected:,}.",
@@ -66,7 +66,7 @@ def test_logits_shape_for_several_batch_sizes(student):
 def test_shape_after_each_stage(student_session):
     model = student_session.module.MnistCNN()
     x = digits(3, seed=5)
-    found = student_session.run(f"{PROBES}:layer_output_shapes", model, x)
+    found = student_session.run(f"{MODELS}:layer_output_shapes", model, [x])
     expected = [(3, 16, 28, 28), (3, 16, 28, 28), (3, 32, 14, 14), (3, 32, 14, 14), (3, 128), (3, 10)]
     shapes = [tuple(stage["shape"]) for stage in found]
     check(shapes == expected, f"the outputs of your layers with parameters, in run order, have shapes {shapes}; "
@@ -79,7 +79,7 @@ def _same_logits(student_session, batch: int, seed: int, train: bool) -> None:
     load_reference_weights(student_session, model, seed=seed)
     x = digits(batch, seed)
     expected = reference_logits(seed, batch, data_seed=seed, train=train)
-    out = student_session.run(f"{PROBES}:forward", model, x, train=train)
+    out = student_session.run(f"{MODELS}:forward", model, [x], train=train)
     mode = "train" if train else "eval"
     assert_close(out, expected, atol=1e-4, rtol=1e-4,
                  call=f"model(x) in {mode} mode, x of shape ({batch}, 1, 28, 28), with the reference's weights",
@@ -104,7 +104,7 @@ def test_same_logits_for_a_single_image(student_session):
 @task("mnist_cnn.2", points=2, category="gradients", visibility="public")
 def test_every_parameter_receives_a_gradient(student_session):
     model = student_session.module.MnistCNN()
-    probe = student_session.run(f"{PROBES}:gradient_probe", model, digits(8, 11), labels(8, 12))
+    probe = student_session.run(f"{MODELS}:gradient_probe", model, [digits(8, 11)], labels=labels(8, 12))
     check(not probe["missing"], f"after loss.backward() these parameters have no gradient: {probe['missing']}.",
           "every layer you create must be used in forward, and nothing may be detached (.detach(), .data, "
           "torch.no_grad()) on the way from the input to the logits.")
@@ -115,7 +115,7 @@ def test_every_parameter_receives_a_gradient(student_session):
 @task("mnist_cnn.2", points=2, category="values", visibility="hidden")
 def test_batch_norm_updates_only_in_train_mode(student_session):
     model = student_session.module.MnistCNN()
-    probe = student_session.run(f"{PROBES}:batch_norm_probe", model, digits(16, 21))
+    probe = student_session.run(f"{MODELS}:batch_norm_probe", model, [digits(16, 21)])
     means = [name for name in probe["start"] if name.endswith("running_mean")]
     check(len(means) == 2, f"your model has {len(means)} batch-norm layers with running statistics; expected 2.",
           "one nn.BatchNorm2d after each convolution.")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from grader.practices.mnist_cnn.reference_model import PROBES, digits, labels, load_reference_weights, reference_logits
+from grader.practices.mnist_cnn.reference_model import (MODELS, STEPS, digits, labels, load_reference_weights,
+                                                       reference_logits)
 from grader.testing import assert_close, check, fail, task
 
 
@@ -14,10 +15,14 @@ def _probe_train_step(student_session, *, batch: int, seed: int, stale_gradient:
     student = student_session.module
     model = student.MnistCNN()
     load_reference_weights(student_session, model, seed=seed)
-    y = labels(batch, seed + 1)
-    probe = student_session.run(f"{PROBES}:train_step_probe", model, student.train_step, digits(batch, seed), y,
-                                lr=0.05, stale_gradient=stale_gradient, start_in_eval=start_in_eval)
-    return probe, y
+    x, y = digits(batch, seed), labels(batch, seed + 1)
+    correct = student_session.run(f"{STEPS}:reference_classifier_step", model, x, y, lr=0.05)
+    probe = student_session.run(f"{STEPS}:train_step_probe", student.train_step, {"model": model}, [x, y], lr=0.05,
+                                train=not start_in_eval, stale_gradient=stale_gradient)
+    steps = sum(event["event"] == "step" for event in probe["events"])
+    return {"returned": probe["returned"], "logits_before": correct["logits"], "steps": steps,
+            "before": probe["before"]["model_params"], "after": probe["after"]["model_params"],
+            "expected_after": correct["after"]}, y
 
 
 def _changed(before: dict, after: dict) -> bool:
@@ -94,9 +99,9 @@ def test_evaluate_is_the_accuracy_in_eval_mode(student_session):
 def test_evaluate_leaves_the_running_statistics_alone(student_session):
     student = student_session.module
     model = student.MnistCNN()
-    before = student_session.run(f"{PROBES}:batch_norm_probe", model, digits(4, 50))["after_eval"]
+    before = student_session.run(f"{MODELS}:batch_norm_probe", model, [digits(4, 50)])["after_eval"]
     student.evaluate(model, digits(32, 51), labels(32, 52))
-    after = student_session.run(f"{PROBES}:batch_norm_probe", model, digits(4, 50))["start"]
+    after = student_session.run(f"{MODELS}:batch_norm_probe", model, [digits(4, 50)])["start"]
     moved = [name for name in before if not torch.equal(before[name], after[name])]
     check(not moved, f"evaluate changed the batch-norm running statistics {moved}.",
           "call model.eval() before the forward pass.")
@@ -105,7 +110,7 @@ def test_evaluate_leaves_the_running_statistics_alone(student_session):
 @task("mnist_cnn.4", points=1, category="gradients", visibility="hidden")
 def test_evaluate_runs_the_model_without_gradients(student_session):
     student = student_session.module
-    probe = student_session.run(f"{PROBES}:grad_mode_probe", student.evaluate, student.MnistCNN(),
+    probe = student_session.run(f"{MODELS}:grad_mode_probe", student.evaluate, student.MnistCNN(),
                                 [digits(16, 53), labels(16, 54)])
     seen = probe["grad_enabled"]
     check(bool(seen), "evaluate(model, images (16, 1, 28, 28), labels) never called the model.",
@@ -142,6 +147,6 @@ def test_predict_proba_rows_sum_to_one_for_extreme_inputs(student_session):
 def test_predict_proba_records_no_graph(student_session):
     student = student_session.module
     model = student.MnistCNN()
-    probe = student_session.run(f"{PROBES}:graph_probe", student.predict_proba, [model, digits(4, 70)])
+    probe = student_session.run(f"{MODELS}:graph_probe", student.predict_proba, [model, digits(4, 70)])
     check(not probe["requires_grad"], "predict_proba returned probabilities that require a gradient: autograd "
           "recorded a graph it will never use.", "compute the forward pass under torch.no_grad().")

@@ -1,7 +1,7 @@
 """The reference pix2pix models on the trusted side, inputs for the tests, and comparisons of a
 student's models with the reference.
 
-Layers are compared in the order they run (`grader.operations.model_probes`), never by attribute names, so
+Layers are compared in the order they run (`grader.operations.models`), never by attribute names, so
 a flat list, nested blocks or the authors' recursive U-Net all pass. What the tests compare with
 comes from the `@recorded` functions here (`grader.recorded`).
 """
@@ -13,10 +13,11 @@ import torch
 from grader.practices.cgan.reference import shapes_count
 from grader.recorded import recorded
 from grader.testing import check, fail, reference
-from grader.operations.model_probes import layer_states, layers_in_run_order, norm_settings_of
+from grader.operations.models import describe as describe_layer, layer_states, layers_in_run_order, norm_settings_of
 
-P2P = "grader.operations.translation"
-PROBES = "grader.operations.model_probes"
+MODELS = "grader.operations.models"
+GAN_PROBES = "grader.operations.gan_probes"
+STEPS = "grader.operations.steps"
 
 
 def images(batch: int, size: int, seed: int) -> torch.Tensor:
@@ -48,8 +49,7 @@ def reference_parameter_count(class_name: str, config: dict) -> int:
 def reference_layers(config: dict, size: int, seed: int) -> list[dict]:
     """[{type, shapes}] of the reference UNetGenerator's parameterised layers, in run order, on
     images(1, size, seed)."""
-    return [{"type": type(m).__name__, "shapes": {k: tuple(v.shape) for k, v in m.state_dict().items()}}
-            for m in layers_in_run_order(reference_generator(**config), images(1, size, seed))]
+    return [describe_layer(m) for m in layers_in_run_order(reference_generator(**config), [images(1, size, seed)])]
 
 
 @recorded
@@ -60,8 +60,8 @@ def reference_weights(class_name: str, config: dict, seed: int, inputs: list) ->
     model = reference_of(class_name, seed, **config)
     tensors = [images(*spec) for spec in inputs]
     if class_name == "UNetGenerator":
-        return layer_states(model, tensors[0])
-    return layer_states(model.model, torch.cat(tensors, dim=1))
+        return layer_states(model, tensors[:1])
+    return layer_states(model.model, [torch.cat(tensors, dim=1)])
 
 
 @recorded
@@ -75,7 +75,7 @@ def reference_output(class_name: str, config: dict, seed: int, inputs: list) -> 
 
 @recorded
 def reference_norm_settings(class_name: str, config: dict, inputs: list) -> list[dict]:
-    """The reference's batch norms' settings, in run order (`grader.operations.model_probes.norm_settings_of`)."""
+    """The reference's batch norms' settings, in run order (`grader.operations.models.norm_settings_of`)."""
     return norm_settings_of(reference_of(class_name, **config), [images(*spec) for spec in inputs])
 
 
@@ -85,7 +85,7 @@ def config_text(config: dict) -> str:
 
 def parameter_count_is(session, class_name: str, config: dict, expected: int, hint: str) -> None:
     model = getattr(session.module, class_name)(**config)
-    count = shapes_count(session.run(f"{PROBES}:parameter_shapes", model))
+    count = shapes_count(session.run(f"{MODELS}:parameter_shapes", model))
     check(count == expected, f"{class_name}({config_text(config)}) has {count:,} parameters; the design in its "
           f"docstring has {expected:,}.", hint)
 
@@ -107,7 +107,7 @@ def describe(found: list[dict]) -> list[str]:
 def layers_match(session, model, example: torch.Tensor, expected: list[dict], what: str, hint: str) -> None:
     """The student's parameterised layers, in run order, have the reference's types and shapes
     (`expected`, as `reference_layers` gives them)."""
-    found = session.run(f"{PROBES}:layers", model, example)
+    found = session.run(f"{MODELS}:layers", model, [example])
     mine, want = describe(found), describe(expected)
     for index, (a, b) in enumerate(zip(mine, want)):
         if a != b:

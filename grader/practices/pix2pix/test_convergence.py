@@ -2,7 +2,7 @@
 photos into their edge maps better than three baselines that learn nothing.
 
 The grader runs its GAN loop in the worker (`grader.operations.gan_loop:train_gan` with the paired
-settings of `grader.operations.translation.loop_settings`: pair order, Adam, seed, model sizes); the
+settings of `grader.practices.pix2pix.loop.loop_settings`: pair order, Adam, seed, model sizes); the
 student's `train_step` does each step. The training pairs go in as
 tensors; no held-out pair does. The trained U-Net's weights come back, and the grader's own U-Net
 holding them translates the held-out inputs (below). Here, in the trusted process, the outputs are
@@ -53,7 +53,7 @@ from grader.testing import check, fail, task
 from grader.judging.copies import assert_no_copies
 from grader.practices.pix2pix import data as pix2pix_data
 from grader.judging.drawing import Drawn, can_draw, trained_model
-from grader.operations.translation import LOOP, loop_settings
+from grader.practices.pix2pix.loop import LOOP, loop_settings
 from grader.practices.pix2pix.metrics import baseline_scores, scores
 
 COPY_THRESHOLD = 0.15  # the distance d of grader.judging.copies to the nearest training target; benchmarks/README.md

@@ -13,7 +13,8 @@ import torch
 
 from grader.practices.norm_settings import settings_match
 from grader.practices.pix2pix.reference import (
-    P2P,
+    GAN_PROBES,
+    MODELS,
     images,
     parameter_count_is,
     reference_norm_settings,
@@ -30,7 +31,7 @@ SMALL = {"ndf": 8}
 
 
 def logits(student_session, D, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    out = student_session.run("grader.operations.conditional_gan:forward", D, [x, y], train=False)
+    out = student_session.run(f"{MODELS}:forward", D, [x, y], train=False)
     check(isinstance(out, torch.Tensor), f"PatchDiscriminator(ndf=8)(x, y) returned {type(out).__name__}, not a "
           "tensor.")
     return out
@@ -70,7 +71,7 @@ def measured_field(student_session, n_layers: int, size: int) -> tuple[int, int]
     D = student_session.module.PatchDiscriminator(ndf=8, n_layers=n_layers)
     shape = logits(student_session, D, images(1, size, 3), images(1, size, 4)).shape
     row, column = shape[2] // 2, shape[3] // 2
-    probe = student_session.run(f"{P2P}:patch_gradient", D, images(1, size, 3), images(1, size, 4), row, column)
+    probe = student_session.run(f"{GAN_PROBES}:patch_gradient", D, images(1, size, 3), images(1, size, 4), row, column)
     call = f"PatchDiscriminator(ndf=8, n_layers={n_layers}) on a {size}x{size} pair"
     check(probe["x"] is not None and probe["y"] is not None, f"{call}: logit ({row}, {column}) does not depend on "
           f"{'the input x' if probe['x'] is None else 'the image y'}.",
@@ -121,7 +122,7 @@ def test_same_logits_as_the_reference_with_its_weights(student_session):
     x, y = (images(*spec) for spec in pair)
     states = reference_weights("PatchDiscriminator", SMALL, seed=1, inputs=pair)
     expected = reference_output("PatchDiscriminator", SMALL, seed=1, inputs=pair)
-    found = student_session.run("grader.operations.conditional_gan:load_layers", D, [x, y], states)
+    found = student_session.run(f"{MODELS}:load_layers", D, [x, y], states, by_shape=True)
     if len(found) != len(states):
         fail("PatchDiscriminator(ndf=8): the layers with parameters differ from the design, so the reference's "
              "weights cannot be loaded.", DESIGN_HINT)

@@ -20,8 +20,8 @@ import torch
 
 from grader.practices.norm_settings import settings_match
 from grader.practices.pix2pix.reference import (
-    P2P,
-    PROBES,
+    GAN_PROBES,
+    MODELS,
     images,
     layers_match,
     parameter_count_is,
@@ -60,7 +60,7 @@ def test_output_shape_range_and_size_check(student_session):
     G = student_session.module.UNetGenerator(**SMALL)
     for batch, size in ((2, 64), (1, 128)):
         x = images(batch, size, seed=size)
-        out = student_session.run(f"{PROBES}:forward", G, x, train=False)
+        out = student_session.run(f"{MODELS}:forward", G, [x], train=False)
         call = f"UNetGenerator(ngf=8, depth=6)(x ({batch}, 3, {size}, {size})) in eval mode"
         check(isinstance(out, torch.Tensor) and tuple(out.shape) == (batch, 3, size, size),
               f"{call} should return shape {(batch, 3, size, size)}, but yours returned "
@@ -69,7 +69,7 @@ def test_output_shape_range_and_size_check(student_session):
         check(bool(torch.isfinite(out).all()) and out.abs().max().item() <= 1,
               f"{call} returned values from {out.min().item():.4g} to {out.max().item():.4g}; they should lie in "
               "[-1, 1].", "end with torch.tanh.")
-    assert_raises(lambda: student_session.run(f"{PROBES}:forward", G, images(1, 48, seed=1), train=False),
+    assert_raises(lambda: student_session.run(f"{MODELS}:forward", G, [images(1, 48, seed=1)], train=False),
                   ValueError, call="UNetGenerator(ngf=8, depth=6)(x (1, 3, 48, 48))",
                   hint="48 is not divisible by 2^6 = 64: check x.shape[-2:] first and raise ValueError with a "
                        "message saying which sizes work.")
@@ -86,11 +86,11 @@ def test_batch_norm_placement_and_layers(student_session):
 def test_same_output_as_the_reference_with_its_weights(student_session):
     G = student_session.module.UNetGenerator(**SMALL)
     states = reference_weights("UNetGenerator", SMALL, seed=3, inputs=[(1, 64, 4)])
-    found = student_session.run(f"{PROBES}:load_layers", G, images(1, 64, seed=4), states)
+    found = student_session.run(f"{MODELS}:load_layers", G, [images(1, 64, seed=4)], states)
     check(len(found) == len(states), "UNetGenerator(ngf=8, depth=6): the layers with "
           "parameters differ from the design, so the reference's weights cannot be loaded.", DESIGN_HINT)
     expected = reference_output("UNetGenerator", SMALL, seed=3, inputs=[(3, 64, 5)])
-    assert_close(student_session.run(f"{PROBES}:forward", G, images(3, 64, seed=5), train=False), expected,
+    assert_close(student_session.run(f"{MODELS}:forward", G, [images(3, 64, seed=5)], train=False), expected,
                  atol=1e-5, rtol=1e-4,
                  call="UNetGenerator(ngf=8, depth=6)(x (3, 3, 64, 64)) in eval mode, with the reference's weights",
                  hint="activations come before each convolution (LeakyReLU 0.2 in the encoder, ReLU in the decoder); "
@@ -99,7 +99,7 @@ def test_same_output_as_the_reference_with_its_weights(student_session):
 
 def skip_response(student_session, *, seed: int, row: int, column: int) -> torch.Tensor:
     G = student_session.module.UNetGenerator(**SMALL)
-    probe = student_session.run(f"{P2P}:skip_probe", G, images(1, 64, seed=seed), row, column, silence=5)
+    probe = student_session.run(f"{GAN_PROBES}:skip_probe", G, images(1, 64, seed=seed), row, column, silence=5)
     check(probe["convolutions"] == 12, f"UNetGenerator(ngf=8, depth=6) ran {probe['convolutions']} convolutions; "
           "the design has 12 (6 down, 5 up, and the output one).", DESIGN_HINT)
     return (probe["changed"] - probe["output"]).abs()[0].amax(0)  # (64, 64)
@@ -121,7 +121,7 @@ def dropout_blocks_are(student_session, depth: int, size: int) -> None:
     """Dropout 0.5, element-wise, on the decoder's own features (before the skip concatenation), in
     exactly the first depth - 5 decoder blocks, and nothing random in eval mode."""
     G = student_session.module.UNetGenerator(ngf=8, depth=depth)
-    probe = student_session.run(f"{P2P}:dropout_blocks_probe", G, images(8, size, seed=8))
+    probe = student_session.run(f"{GAN_PROBES}:dropout_blocks_probe", G, images(8, size, seed=8))
     built, count = f"UNetGenerator(ngf=8, depth={depth})", 2 * depth
     wanted = list(range(max(0, depth - 5)))
     check(probe["convolutions"] == count, f"{built} ran {probe['convolutions']} convolutions; the design has {count} "
@@ -178,7 +178,7 @@ def test_batch_norm_settings(student_session):
 @task("pix2pix.1", points=1, category="gradients", visibility="hidden", style=True)
 def test_every_parameter_gets_a_gradient(student_session):
     G = student_session.module.UNetGenerator(**SMALL)
-    probe = student_session.run("grader.operations.conditional_gan:gradient_probe", G, [images(2, 64, seed=9)])
+    probe = student_session.run(f"{MODELS}:gradient_probe", G, [images(2, 64, seed=9)])
     if probe["missing"] or probe["zero"]:
         fail(f"after a train-mode pass of UNetGenerator(ngf=8, depth=6), these parameters got no gradient: "
              f"{(probe['missing'] + probe['zero'])[:6]}.", "every layer you create must be used in forward.")

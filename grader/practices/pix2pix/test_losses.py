@@ -121,8 +121,8 @@ def test_generator_loss_with_another_lambda(student):
 def test_generator_loss_gradient_reaches_the_fake(student_session):
     fake, target = pair_images(2, 9)
     logits = patch_logits(2, 10)
-    total = student_session.run("grader.operations.translation:loss_gradient", student_session.module.generator_loss,
-                                [logits, fake, target])
+    total = student_session.run("grader.operations.gan_probes:loss_gradient", student_session.module.generator_loss,
+                                [logits, fake, target], differentiate=2, part=0)
     leaves = [t.clone().requires_grad_(True) for t in (logits, fake)]
     expected = torch.autograd.grad(BCE(leaves[0], torch.ones_like(leaves[0])) + 100 * (leaves[1] - target).abs().mean(),
                                    leaves)

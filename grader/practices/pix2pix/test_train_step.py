@@ -3,9 +3,10 @@
 The student's train_step runs in the worker on a TinyTranslator (a 3x3 convolution and tanh) and
 a TinyPatchCritic (two convolutions on the joined pair, patch logits), whose weights are made
 here; the optimizers record, at each step(), every parameter and gradient of both models (the
-watched optimizers of the GAN practices, `grader.operations.conditional_gan.watched_step`; the comparisons
+watched optimizers of the GAN practices, `grader.operations.steps.train_step_probe`; the comparisons
 of `grader.practices.gan_train_step`). Here the same step is done correctly from the same
-weights (`grader.operations.translation.reference_train_step`) and the two are compared. The student's
+weights (`grader.operations.steps.reference_gan_step`, paired, with the L1 term) and the two are
+compared. The student's
 own U-Net and PatchGAN are not needed, so this task is graded on its own. One more run uses a
 SmallUNet and a SmallPatchCritic, with batch norm and dropout: there train mode decides the
 gradients (a D put in eval mode for the generator's step shows), a second G(x) draws another
@@ -17,25 +18,28 @@ from __future__ import annotations
 import torch
 
 from grader.practices.gan_train_step import compare_states, steps
-from grader.practices.pix2pix.reference import P2P, images
+from grader.practices.pix2pix.loop import STATS
+from grader.practices.pix2pix.reference import STEPS, images
 from grader.testing import check, fail, task
-from grader.operations.conditional_gan import state_of
-from grader.operations.translation import STATS, reference_train_step, small_models, tiny_models
+from grader.operations.steps import reference_gan_step
+from grader.operations.tiny_models import seeded
 
 LR = 0.05
+TINY = {"g": {"model": "TinyTranslator", "kwargs": {}}, "d": {"model": "TinyPatchCritic", "kwargs": {}}}
+SMALL = {"g": {"model": "SmallUNet", "kwargs": {}}, "d": {"model": "SmallPatchCritic", "kwargs": {}}}
 CALL = "train_step(G, D, opt_g, opt_d, inputs (4, 3, 16, 16), targets (4, 3, 16, 16))"
 DETACH_HINT = ("detach G's output in the discriminator step: D(inputs, fake.detach()) keeps the discriminator's "
                "loss from reaching the generator.")
 
 
 def run(student_session, *, seed: int, stale_gradient: float | None = None, small: bool = False) -> tuple[dict, dict]:
-    G, D = small_models(seed) if small else tiny_models(seed)
-    g_state, d_state = state_of(G), state_of(D)
-    x, y = images(4, 16, seed + 1), images(4, 16, seed + 2)
-    probe = student_session.run(f"{P2P}:train_step_probe", student_session.module.train_step, g_state, d_state, x, y,
-                                lr=LR, stale_gradient=stale_gradient, small=small, seed=seed)
-    expected = reference_train_step(g_state, d_state, x, y, lr=LR, small=small, seed=seed)
-    expected["g_start"] = g_state
+    models = seeded(seed, **(SMALL if small else TINY))
+    data = [images(4, 16, seed + 1), images(4, 16, seed + 2)]
+    probe = student_session.run(f"{STEPS}:train_step_probe", student_session.module.train_step, models, data, lr=LR,
+                                stale_gradient=stale_gradient, seed=seed)
+    expected = reference_gan_step("paired", models, data, lr=LR, logits=True, discriminator_weight=0.5,
+                                  l1_weight=100.0, seed=seed)
+    expected["g_start"] = models["g"]["state"]
     return probe, expected
 
 

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import torch
 
-from grader.practices.pix2pix.reference import P2P, images
+from grader.practices.pix2pix.reference import GAN_PROBES, images
 from grader.testing import assert_close, check, task
-from grader.operations.conditional_gan import state_of
-from grader.operations.translation import TinyTranslator, small_models
+from grader.operations.tiny_models import built, seeded, state_of
 
 CALL = "translate(G, inputs (6, 3, 16, 16)) with G in train mode"
 
 
 def run(student_session) -> dict:
-    G = TinyTranslator(dropout=0.5)
-    return student_session.run(f"{P2P}:translate_probe", student_session.module.translate, state_of(G),
-                               images(6, 16, 11), dropout=0.5)
+    generator = {"model": "TinyTranslator", "kwargs": {"dropout": 0.5}}
+    generator["state"] = state_of(built(generator))
+    x = images(6, 16, 11)
+    return student_session.run(f"{GAN_PROBES}:sampling_probe", student_session.module.translate, generator, [x],
+                               train=True, model_args=[x])
 
 
 @task("pix2pix.7", points=2, category="values", visibility="public")
@@ -29,7 +30,7 @@ def test_translate_is_the_generator_in_eval_mode(student_session):
     assert_close(probe["first"], probe["expected"], atol=1e-6, rtol=1e-5, call=CALL, hint=hint)
     assert_close(probe["second"], probe["expected"], atol=1e-6, rtol=1e-5, call=f"{CALL}, called a second time",
                  hint=hint)
-    check(not probe["training_after"], f"after {CALL}, G is still in train mode; translate should leave it in eval "
+    check(not probe["modes_after"][0], f"after {CALL}, G is still in train mode; translate should leave it in eval "
           "mode.", "call G.eval() and do not switch back.")
 
 
@@ -42,10 +43,10 @@ def test_translate_builds_no_gradient_graph(student_session):
 
 @task("pix2pix.7", points=1, category="values", visibility="hidden")
 def test_translate_on_a_unet_with_batch_norm(student_session):
-    G, _ = small_models(12)
-    state = state_of(G)
-    probe = student_session.run(f"{P2P}:translate_probe", student_session.module.translate, state,
-                                images(6, 16, 13), small=True)
+    generator = seeded(12, g={"model": "SmallUNet", "kwargs": {}}, d={"model": "SmallPatchCritic", "kwargs": {}})["g"]
+    state, x = generator["state"], images(6, 16, 13)
+    probe = student_session.run(f"{GAN_PROBES}:sampling_probe", student_session.module.translate, generator, [x],
+                                train=True, model_args=[x])
     call = "translate(G, inputs (6, 3, 16, 16)) with a U-Net G (batch norm, dropout) in train mode"
     hint = ("G.eval() switches every layer to evaluation mode: batch norm uses its running statistics (not the "
             "batch's) and dropout is off; do not switch any layer back to train mode.")

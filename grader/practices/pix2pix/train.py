@@ -2,7 +2,7 @@
 
 The student's `UNetGenerator`, `PatchDiscriminator` and `train_step` run in a sandbox worker under
 the grader's GAN loop (`grader.operations.gan_loop:train_gan` with paired images, see
-`grader.operations.translation.loop_settings`), driven like every practice's run by
+`grader.practices.pix2pix.loop.loop_settings`), driven like every practice's run by
 `grader.training.driver`; each epoch streams back the step losses, G's eval-mode outputs for
 every held-out input and both models' weights. Here, in the trusted process, the outputs are
 scored against the held-out targets (which never enter the worker) and the run folder is brought
@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from grader.operations.translation import LOOP, loop_settings
+from grader.practices.pix2pix.loop import LOOP, loop_settings
 from grader.practices.pix2pix import data as pix2pix_data
 from grader.practices.pix2pix.metrics import baseline_scores, scores, to_unit
 from grader.practices.pix2pix.pictures import translation_curves, translation_grid
