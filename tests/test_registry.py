@@ -156,4 +156,4 @@ def test_the_course_declares_each_practice_whole():
         assert practice.tasks and all(task.startswith(f"{practice.name}.") for task in practice.tasks), practice.name
         assert practice.order != float("inf"), practice.name
     for name in registry.trainable():
-        assert registry.get(name).training().run is not None, name
+        assert callable(registry.get(name).training().prepare), name
