@@ -1,9 +1,9 @@
 """The grader's outputs are those of the golden files in tests/golden/: the `bootcamp check` reports
 of the skeletons and of the reference, the student edition, and the exports of a small gradebook.
 
-The golden files were made before the grader was reorganised into one folder per practice
-(f6cc529), so these tests show that the reorganisation, and each change after it, keeps every
-output. What they hold and how they are normalised: tests/golden/README.md. After an intended
+The golden files were first made before the grader was reorganised into one folder per practice
+(f6cc529) and remade once after it, with the intended differences listed in tests/golden/README.md;
+these tests show that each change keeps every output. What they hold and how they are normalised: tests/golden/README.md. After an intended
 change of an output, regenerate them with `python tests/golden/make.py` and commit the diff.
 
 Numbers compare within a tolerance where a machine's floating point may differ (the recorded
