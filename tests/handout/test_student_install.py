@@ -143,7 +143,7 @@ def first_bash_block(path: Path) -> list[str]:
 
 def test_every_student_install_takes_the_cpu_build_of_torch_before_the_course():
     from grader.handout.gradescope import SETUP, pinned_torch
-    from test_release_install import workflow_commands
+    from workflows import workflow_commands
 
     readme = first_bash_block(paths.PACKAGE_DIR / "handout" / "templates" / "README.md")
     workflow = workflow_commands(paths.PACKAGE_DIR / "handout" / "templates" / "classroom.yml")

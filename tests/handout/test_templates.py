@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from student_venv import bare_env
+from workflows import workflow_commands
 
 from grader import paths
 from grader.summary import markdown
@@ -23,13 +24,6 @@ def readme_commands() -> list[str]:
     """The commands of the README's first code block, without their comments."""
     block = re.search(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
     return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
-
-
-def workflow_commands(path: Path) -> list[str]:
-    workflow = yaml.safe_load(path.read_text())
-    assert workflow["jobs"] and (workflow.get("on") or workflow.get(True))  # YAML 1.1 reads `on` as True
-    return [line.strip() for job in workflow["jobs"].values() for step in job["steps"]
-            for line in step.get("run", "").splitlines() if line.strip()]
 
 
 def test_the_readme_runs_everything_through_the_venv_by_path():
