@@ -32,13 +32,10 @@ import resource
 import tempfile
 from dataclasses import dataclass
 
-from grader.sandbox import landlock, view
+from grader.sandbox import capabilities, landlock, view
 
 _PR_SET_DUMPABLE = 4
-_PR_CAPBSET_DROP = 24
 _PR_SET_NO_NEW_PRIVS = 38
-_PR_CAP_AMBIENT = 47
-_PR_CAP_AMBIENT_CLEAR_ALL = 4
 _CAP_KILL, _CAP_SETGID, _CAP_SETUID = 5, 6, 7
 ZYGOTE_CAPABILITIES = (_CAP_KILL, _CAP_SETGID, _CAP_SETUID)  # to kill its workers and start them as another user
 TEMP_VARIABLES = ("TMPDIR", "TMP", "TEMP", "TEMPDIR")
@@ -137,19 +134,8 @@ def _ruleset(limits, layout: dict) -> landlock.Ruleset | None:
     return ruleset
 
 
-def _keep_only(capabilities: tuple[int, ...]) -> None:
-    """Cut this (root) process's capabilities to `capabilities`, for good: the bounding set
-    loses the rest, the ambient set is emptied, and no exec can gain any."""
-    from grader.sandbox.limits import _CapData, _CapHeader
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    for capability in range(64):
-        if capability not in capabilities:
-            libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0)
-    libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
-    mask = sum(1 << capability for capability in capabilities)
-    data = (_CapData * 2)(_CapData(mask, mask, 0), _CapData(0, 0, 0))
-    if libc.capset(ctypes.byref(_CapHeader(0x20080522, 0)), data) != 0:
-        raise OSError(ctypes.get_errno(), "capset")
-    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+def _keep_only(kept: tuple[int, ...]) -> None:
+    """Cut this (root) process's capabilities to `kept`, for good (`capabilities.keep_only`), and
+    make it undumpable: no other process of its user may ptrace it or read its memory."""
+    capabilities.keep_only(kept)
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)

@@ -72,10 +72,7 @@ _CLONE_NEWNS = 0x00020000
 _CLONE_NEWPID = 0x20000000
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
-_PR_CAPBSET_DROP = 24
 _PR_SET_NO_NEW_PRIVS = 38
-_PR_CAP_AMBIENT = 47
-_PR_CAP_AMBIENT_CLEAR_ALL = 4
 
 
 @dataclass(frozen=True)
@@ -153,8 +150,8 @@ def isolate(limits: Limits, layout: dict) -> Isolation:
     the promises with a user per check, file modes, Landlock and kill-and-clean by user; as an
     ordinary user only the limits remain. The measures say which.
     """
+    from grader.sandbox import capabilities, view
     from grader.sandbox import reaper as reaper_module
-    from grader.sandbox import view
 
     isolation = Isolation([])
     measures = isolation.measures
@@ -182,7 +179,8 @@ def isolate(limits: Limits, layout: dict) -> Isolation:
     view.make_private()
     root = view.NewRoot(layout["stage"])
     isolation.reaper = reaper_module.start(
-        root.inside("/proc"), (lambda: _drop_privileges(limits.uid)) if is_root else _drop_capabilities)
+        root.inside("/proc"),
+        (lambda: _drop_privileges(limits.uid)) if is_root else (lambda: capabilities.keep_only(())))
     measures.append("own PID namespace: sees and signals only its own processes, all killed when the check ends")
     worker_uid = limits.uid if is_root else uid
     worker_gid = limits.uid if is_root else gid
@@ -205,7 +203,7 @@ def isolate(limits: Limits, layout: dict) -> Isolation:
         measures.append(f"runs as unprivileged uid {limits.uid}, no capabilities")
         _set_process_cap(limits, measures)
     else:
-        _drop_capabilities()
+        capabilities.keep_only(())
         measures.append("no capabilities (user namespace)")
         if not is_root and _counts_processes_per_user_namespace():
             _set_process_cap(limits, measures)
@@ -263,26 +261,6 @@ def _counts_processes_per_user_namespace() -> bool:
     except ValueError:
         return False
     return (major, minor) >= (5, 14)
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
-
-
-def _drop_capabilities() -> None:
-    """Give up every capability (those a user namespace grants its creator included), for good:
-    the bounding and ambient sets are emptied and no exec can gain privileges again."""
-    libc = _libc()
-    for capability in range(64):
-        libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0)
-    libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
-    if libc.capset(ctypes.byref(_CapHeader(0x20080522, 0)), (_CapData * 2)()) != 0:
-        raise OSError(ctypes.get_errno(), "capset")
-    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
 
 def _drop_privileges(uid: int) -> None:

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from grader.gradebook import view
+from grader.gradebook.exports.names import safe_name  # noqa: F401 (the exports' modules import it from here)
 from grader.gradebook.late import LatePolicy
 
 FORMATS = ("csv", "gradescope", "feedback", "nbgrader", "summary", "similarity")
@@ -90,13 +91,3 @@ def _similarity(submissions: Path, out: Path, practices: list[str]) -> list[Path
 def points(value: float) -> str:
     """Points as people write them: 3, 2.5, 0.33."""
     return f"{round(value, 2):g}"
-
-
-def safe_name(student: str) -> str:
-    """A student id as a file name (ids come from file names, but a merged gradebook may hold any)."""
-    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "-_.@+") else "_" for c in student).lstrip(".")
-    if cleaned == student:
-        return cleaned
-    import hashlib  # a changed name gets a short hash, so two ids never share a file
-
-    return f"{cleaned or '_'}-{hashlib.sha256(student.encode('utf-8', 'backslashreplace')).hexdigest()[:8]}"

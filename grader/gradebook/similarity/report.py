@@ -15,7 +15,7 @@ import csv
 import io
 from pathlib import Path
 
-from grader.gradebook.exports import safe_name
+from grader.gradebook.exports.names import safe_name
 from grader.gradebook.exports.page import e, page
 from grader.atomic import write_atomically
 from grader.gradebook.similarity.detect import Pair, PracticeResult, Result
